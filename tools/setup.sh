@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian package healthwire's build, tests and tools need.
+# Idempotent; run as root (or with sudo available) on Debian 12.
+set -euo pipefail
+
+PACKAGES=(
+  bazel-bootstrap            # Bazel 4.2.3, builds offline with third_party/ stand-ins
+  build-essential
+  protobuf-compiler libprotobuf-dev
+  protobuf-compiler-grpc libgrpc++-dev
+  librocksdb-dev rocksdb-tools
+  libabsl-dev
+  libgtest-dev libgmock-dev
+  libssl-dev
+  libboost-dev
+  libbenchmark-dev
+  curl ca-certificates
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all packages present"
+fi
