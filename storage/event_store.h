@@ -12,8 +12,8 @@
 // - ordering guard: when the stored and the incoming version both carry an
 //   ordering timestamp and the incoming one is older, the incoming one is
 //   acknowledged as STALE and changes nothing;
-// - an identical re-delivery (same raw JSON) is IDENTICAL and creates no
-//   revision;
+// - an identical re-delivery (same raw JSON, same reference_id) is IDENTICAL
+//   and creates no revision;
 // - `data_enrichment` scores that are absent in a new version keep the stored
 //   value (Terra re-delivers some records with null scores);
 // - an index by metadata.start_time (per user_id and per reference_id) serves
@@ -32,8 +32,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "proto/healthwire.pb.h"
+
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
 
 namespace healthwire {
 
@@ -47,6 +52,9 @@ class EventStore {
     bool sync_writes = true;
     // RocksDB block cache size.
     size_t block_cache_bytes = 256 << 20;
+    // The RocksDB environment (file system) to use; null = the default. For
+    // tests that inject I/O failures. Not owned; must outlive the store.
+    rocksdb::Env* env = nullptr;
   };
 
   // Counts since the store was opened.
@@ -70,10 +78,13 @@ class EventStore {
 
   // Commits `events` (revision fields are ignored and assigned here) and calls
   // `done` from the writer thread once the commit is durable, or with the
-  // error. `done` must not block.
+  // error. `done` must not block (and so must not call Ingest). Calls are
+  // committed, and their callbacks run, in the order IngestAsync received
+  // them. A call whose commit failed wrote nothing; the store revision does
+  // not advance, so revisions stay dense.
   void IngestAsync(std::vector<v1::Event> events, IngestCallback done);
 
-  // Blocking form of IngestAsync.
+  // Blocking form of IngestAsync. Not from inside an IngestAsync callback.
   absl::StatusOr<v1::IngestResponse> Ingest(std::vector<v1::Event> events);
 
   // The record of request.type with the greatest metadata.start_time.
@@ -81,8 +92,21 @@ class EventStore {
   // looked for.
   absl::StatusOr<v1::GetLatestResponse> GetLatest(const v1::GetLatestRequest& request) const;
 
-  // Records of one type, newest start_time first, paged.
+  // Records of one type, newest start_time first, paged. page_size 0 means
+  // 100, more than 1000 means 1000, negative is InvalidArgument; a page_token
+  // not issued for this (subject, type) is InvalidArgument ("page_token is not
+  // valid"). Records whose start_time does not parse are listed last and are
+  // outside any start_time range. Nothing found is an empty page, not NotFound.
   absl::StatusOr<v1::ListRecordsResponse> ListRecords(const v1::ListRecordsRequest& request) const;
+
+  // The change log: every committed version in revision order, starting at
+  // `from_revision` (0 reads from the first), at most `max_events` of them,
+  // each the full v1::Event exactly as committed (revision set). Reads at one
+  // snapshot, so the sequence has no gaps. Replaces `*out`'s contents; fewer
+  // than `max_events` means the log ended (at that snapshot).
+  // StreamUpdates replays from here.
+  absl::Status ReadChangeLog(uint64_t from_revision, size_t max_events,
+                             std::vector<v1::Event>* out) const;
 
   // The revision of the last durable commit (0 for an empty store).
   uint64_t CurrentRevision() const;

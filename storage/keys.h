@@ -1,0 +1,142 @@
+// The RocksDB key layout of the EventStore: every key the store writes is
+// built and parsed here, and nowhere else.
+//
+// Column families and their keys:
+//   records    RecordKey(user_id, type, record_key)      -> serialized v1::Event
+//   by_start   StartIndexKey(kind, subject_id, type, start_micros, user_id,
+//                            record_key)                  -> empty
+//   changelog  RevisionKey(revision)                      -> serialized v1::Event
+//   meta       kLastRevisionMetaKey                       -> EncodeRevision(rev)
+//
+// Encodings keep byte order equal to logical order, so prefix scans and range
+// scans are plain iterator bounds:
+// - a string component is its bytes with 0x00 escaped as 0x00 0xFF, then the
+//   terminator 0x00 0x01. No encoded component is a prefix of another, and
+//   "a" < "a\0" < "ab" holds after encoding, for any bytes (user ids are not
+//   under our control).
+// - an event type is a 4-byte big-endian unsigned number (EventType values are
+//   stable and never negative).
+// - a revision is an 8-byte big-endian unsigned number.
+// - a start instant is unix microseconds as an 8-byte big-endian int64 with the
+//   sign bit flipped, so negative instants sort before positive ones.
+//
+// Thread-safety: pure functions, safe from any thread.
+#ifndef HEALTHWIRE_STORAGE_KEYS_H_
+#define HEALTHWIRE_STORAGE_KEYS_H_
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace healthwire {
+namespace keys {
+
+// ---- Components ----------------------------------------------------------
+
+// Appends `value` in the order-preserving string encoding described above.
+void AppendOrderedString(absl::string_view value, std::string* out);
+// Reads one ordered string from the front of `*in` and advances `*in` past
+// it. False (and `*in` unspecified) when `*in` does not start with one.
+bool ConsumeOrderedString(absl::string_view* in, std::string* value);
+
+void AppendUint32BigEndian(uint32_t value, std::string* out);
+bool ConsumeUint32BigEndian(absl::string_view* in, uint32_t* value);
+
+void AppendUint64BigEndian(uint64_t value, std::string* out);
+bool ConsumeUint64BigEndian(absl::string_view* in, uint64_t* value);
+
+// int64 in 8 bytes whose unsigned byte order is the signed numeric order.
+void AppendOrderedInt64(int64_t value, std::string* out);
+bool ConsumeOrderedInt64(absl::string_view* in, int64_t* value);
+
+// ---- Start instants --------------------------------------------------------
+
+// Where records whose start_time is empty or unparseable sit in the start-time
+// index: below every real instant, so they are still listed (last, newest
+// first) but never win GetLatest over a record with a real start time.
+inline constexpr int64_t kUnknownStartMicros = std::numeric_limits<int64_t>::min();
+
+// Parses an RFC 3339 timestamp ("2026-07-01T07:04:11.000000+01:00", "...Z")
+// into unix microseconds (sub-microsecond digits are truncated). nullopt when
+// it does not parse.
+std::optional<int64_t> ParseStartTimeMicros(absl::string_view start_time);
+
+// The index position of a start_time: ParseStartTimeMicros, or
+// kUnknownStartMicros when it does not parse.
+int64_t StartInstantMicros(absl::string_view start_time);
+
+// ---- records ---------------------------------------------------------------
+
+std::string RecordKey(absl::string_view user_id, uint32_t type,
+                      absl::string_view record_key);
+
+struct DecodedRecordKey {
+  std::string user_id;
+  uint32_t type = 0;
+  std::string record_key;
+};
+// False when `key` is not exactly a RecordKey.
+bool DecodeRecordKey(absl::string_view key, DecodedRecordKey* out);
+
+// ---- by_start --------------------------------------------------------------
+
+// Which id of a person the index entry is filed under. The byte values are part
+// of the on-disk format.
+enum class SubjectKind : char {
+  kUserId = 'u',
+  kReferenceId = 'r',
+};
+
+// Every index key of (kind, subject_id, type) starts with this; the rest is
+// the start instant, then (user_id, record_key) to make the key unique (one
+// reference_id spans several Terra users).
+std::string StartIndexPrefix(SubjectKind kind, absl::string_view subject_id,
+                             uint32_t type);
+
+std::string StartIndexKey(SubjectKind kind, absl::string_view subject_id,
+                          uint32_t type, int64_t start_micros,
+                          absl::string_view user_id, absl::string_view record_key);
+
+// The smallest index key of (kind, subject_id, type) whose start instant is
+// >= start_micros: a range bound for scans by time.
+std::string StartIndexBound(SubjectKind kind, absl::string_view subject_id,
+                            uint32_t type, int64_t start_micros);
+
+struct DecodedStartIndexKey {
+  SubjectKind kind = SubjectKind::kUserId;
+  std::string subject_id;
+  uint32_t type = 0;
+  int64_t start_micros = 0;
+  std::string user_id;
+  std::string record_key;
+};
+// False when `key` is not exactly a StartIndexKey.
+bool DecodeStartIndexKey(absl::string_view key, DecodedStartIndexKey* out);
+
+// ---- changelog -------------------------------------------------------------
+
+std::string RevisionKey(uint64_t revision);
+// False when `key` is not exactly a RevisionKey.
+bool DecodeRevisionKey(absl::string_view key, uint64_t* revision);
+
+// ---- meta ------------------------------------------------------------------
+
+// The revision of the last committed change (absent in an empty store).
+inline constexpr absl::string_view kLastRevisionMetaKey = "last_revision";
+std::string EncodeRevision(uint64_t revision);
+bool DecodeRevision(absl::string_view value, uint64_t* revision);
+
+// ---- Helpers for range scans -------------------------------------------------
+
+// The smallest key greater than every key that starts with `prefix` (an
+// exclusive upper bound for a prefix scan); empty when there is none (prefix
+// is all 0xFF bytes or empty).
+std::string PrefixSuccessor(absl::string_view prefix);
+
+}  // namespace keys
+}  // namespace healthwire
+
+#endif  // HEALTHWIRE_STORAGE_KEYS_H_
