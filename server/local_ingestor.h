@@ -1,0 +1,79 @@
+// LocalIngestor: the in-process Ingestor, committing into an EventStore that
+// lives in the same process (the embedded default deployment).
+//
+// Deadlines: the store's commit cannot be cancelled once queued, so when the
+// deadline passes first `done` gets DeadlineExceeded from a small timer thread
+// and the commit's own result, arriving later, is dropped (the commit may
+// still land; Terra's re-delivery of the same body is idempotent). `done` is
+// called exactly once either way. A call whose deadline has already passed is
+// answered DeadlineExceeded without committing.
+//
+// Readiness: CheckReady is OK until a commit fails for a reason other than a
+// bad request (InvalidArgument), and OK again after the next successful
+// commit.
+//
+// Thread-safe. The store must outlive the LocalIngestor; the destructor waits
+// for every commit already handed to the store to report back.
+#ifndef HEALTHWIRE_SERVER_LOCAL_INGESTOR_H_
+#define HEALTHWIRE_SERVER_LOCAL_INGESTOR_H_
+
+#include <cstdint>
+#include <map>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/ingestor.h"
+#include "storage/event_store.h"
+
+namespace healthwire {
+
+class LocalIngestor : public Ingestor {
+ public:
+  // `store` is not owned and must outlive this object.
+  explicit LocalIngestor(EventStore* store);
+  ~LocalIngestor() override;
+
+  LocalIngestor(const LocalIngestor&) = delete;
+  LocalIngestor& operator=(const LocalIngestor&) = delete;
+
+  void Ingest(std::vector<v1::Event> events, absl::Time deadline, Callback done) override;
+  absl::Status CheckReady() override;
+  uint64_t CurrentRevision() override;
+
+ private:
+  struct Pending {
+    Callback done;
+    std::multimap<absl::Time, uint64_t>::iterator deadline_entry;
+  };
+
+  // Called by the store's writer thread.
+  void OnCommitted(uint64_t id, absl::StatusOr<v1::IngestResponse> result);
+  // The timer thread: answers DeadlineExceeded for pending calls past their
+  // deadline.
+  void RunDeadlineTimer();
+
+  EventStore* const store_;
+
+  absl::Mutex mu_;
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;
+  // Calls whose `done` has not been called yet, by id.
+  std::map<uint64_t, Pending> pending_ ABSL_GUARDED_BY(mu_);
+  // The deadlines of `pending_`, earliest first.
+  std::multimap<absl::Time, uint64_t> deadlines_ ABSL_GUARDED_BY(mu_);
+  // Commits handed to the store that have not reported back (even when their
+  // caller was already answered by the timer).
+  int commits_in_store_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status last_write_error_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::CondVar timer_wakeup_;
+
+  std::thread timer_thread_;
+};
+
+}  // namespace healthwire
+
+#endif  // HEALTHWIRE_SERVER_LOCAL_INGESTOR_H_

@@ -1,0 +1,110 @@
+// WebhookGateway: the HTTP server Terra delivers webhooks to.
+//
+// For every POST to the webhook path it checks the signature, converts the
+// body into typed events (ConvertTerraWebhook) and hands them to an Ingestor;
+// the HTTP answer is written once the ingestor reports the commit durable (or
+// failed). The status-code table lives here, once, above the Ingestor
+// interface:
+//
+//   200  committed (stored / identical / stale: the body says which), unknown
+//        types, schema-drift records (stored raw and flagged), and bodies that
+//        carry no events (healthcheck; the ingestor is not called)
+//   400  an envelope the converter cannot understand (its message is the error)
+//   401  missing / malformed / non-matching signature, or expired timestamp
+//   404  unknown path; 405 (with Allow) wrong method
+//   413  body over Options::max_body_bytes
+//   503  the store failed or did not answer in time (Retry-After: 5)
+//
+// Every answer is JSON with a "status" member; errors carry "error" with a
+// clear reason and never internal details (those go to the stderr log line
+// written for every non-2xx answer, with the delivery's trace id; secrets and
+// bodies are never logged).
+//
+// Also serves GET /healthz (liveness), GET /readyz (Ingestor::CheckReady) and
+// GET /metrics (Prometheus text, see GatewayMetrics).
+//
+// Built on Boost.Beast/Asio: async accept, HTTP/1.1 keep-alive, a small io
+// thread pool with one strand per connection. No io thread ever waits for
+// disk or network: Ingest is asynchronous and its callback posts back to the
+// connection's strand.
+//
+// Thread-safe: port(), metrics() and Shutdown() may be called from any thread
+// except the gateway's own io threads (Shutdown waits for them).
+#ifndef HEALTHWIRE_SERVER_WEBHOOK_GATEWAY_H_
+#define HEALTHWIRE_SERVER_WEBHOOK_GATEWAY_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/gateway_metrics.h"
+#include "server/ingestor.h"
+#include "server/signature_verifier.h"
+
+namespace healthwire {
+
+class WebhookGateway {
+ public:
+  struct Options {
+    std::string bind_address = "127.0.0.1";
+    // 0 picks a free port; port() tells which.
+    int port = 0;
+    std::string webhook_path = "/webhooks/terra";
+    // Terra does not retry a 413 with a smaller body, and an unchunked event
+    // can be tens of MB: a small limit silently loses data.
+    uint64_t max_body_bytes = 64ull << 20;
+    // How long the ingestor may take to commit one webhook. Terra gives up on
+    // a push after about 8 s and retries it later, so answer before that.
+    absl::Duration ingest_deadline = absl::Seconds(5);
+    // A connection that sends or receives nothing for this long is closed
+    // (stalled senders, idle keep-alive connections).
+    absl::Duration io_timeout = absl::Seconds(30);
+    // Shutdown lets in-flight requests finish for at most this long before it
+    // closes their connections.
+    absl::Duration shutdown_grace = absl::Seconds(15);
+    int io_threads = 2;
+    // At least one secret is required; any of them may sign a delivery.
+    std::vector<std::string> signing_secrets;
+    SignatureVerifier::Options signature;
+  };
+
+  // Binds, listens and starts the io threads. `ingestor` is not owned and
+  // must outlive the gateway. InvalidArgument for bad options (no secret,
+  // unparseable address, ...); Unavailable when the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<WebhookGateway>> Start(Options options,
+                                                               Ingestor* ingestor);
+
+  // Shuts down (see Shutdown).
+  ~WebhookGateway();
+
+  WebhookGateway(const WebhookGateway&) = delete;
+  WebhookGateway& operator=(const WebhookGateway&) = delete;
+
+  // The port the gateway listens on.
+  int port() const { return port_; }
+
+  const GatewayMetrics& metrics() const;
+
+  // Stops accepting connections, closes idle keep-alive connections, lets
+  // requests in flight finish (answered with `Connection: close`), then stops
+  // the io threads and returns. Requests still running after
+  // Options::shutdown_grace have their connections closed; a request waiting
+  // for the ingestor is released at the latest one second after its ingest
+  // deadline. Idempotent.
+  void Shutdown();
+
+ private:
+  class Server;
+
+  explicit WebhookGateway(std::unique_ptr<Server> server, int port);
+
+  std::unique_ptr<Server> server_;
+  const int port_;
+};
+
+}  // namespace healthwire
+
+#endif  // HEALTHWIRE_SERVER_WEBHOOK_GATEWAY_H_
