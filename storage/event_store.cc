@@ -7,6 +7,7 @@
 #include "storage/event_store.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <atomic>
 #include <condition_variable>
 #include <future>
@@ -280,6 +281,10 @@ class EventStore::Impl {
   uint64_t CurrentRevision() const {
     return current_revision_.load(std::memory_order_acquire);
   }
+  uint64_t OldestRetainedRevision() const {
+    return oldest_retained_.load(std::memory_order_acquire);
+  }
+  SubscriptionHub* subscription_hub() { return &hub_; }
   Stats GetStats() const;
 
  private:
@@ -300,11 +305,20 @@ class EventStore::Impl {
 
   Impl(const Options& options, std::unique_ptr<rocksdb::DB> db,
        std::vector<rocksdb::ColumnFamilyHandle*> handles, Families families,
-       uint64_t last_revision);
+       uint64_t last_revision, uint64_t oldest_retained);
 
   // ---- commit (writer thread only) ----
   void WriterLoop();
   void CommitGroup(std::vector<PendingCall> calls);
+
+  // ---- change-log retention ----
+  // Removes change-log entries below `new_oldest` (one range tombstone) and
+  // records the new oldest revision.
+  void TrimChangeLog(uint64_t new_oldest);
+  // Writer thread, after a commit: keeps at most changelog_max_entries.
+  void ApplyCountRetention();
+  // Retention thread: drops entries older than changelog_max_age.
+  void RetentionLoop();
 
   // ---- read ----
   absl::StatusOr<uint64_t> ReadLastRevision(const rocksdb::ReadOptions& read) const;
@@ -321,6 +335,11 @@ class EventStore::Impl {
   // The revision of the last durable commit. Written by the writer thread
   // after each successful write, read by anyone.
   std::atomic<uint64_t> current_revision_;
+  // The oldest change-log revision still kept. Only TrimChangeLog raises it.
+  std::atomic<uint64_t> oldest_retained_;
+  std::mutex trim_mu_;  // serializes TrimChangeLog (writer and retention threads)
+
+  SubscriptionHub hub_;
   // Writer-thread state: the revision the next group builds on. Equal to
   // current_revision_ between groups; a failed write leaves it unchanged, so
   // the revisions the failed group had assigned are handed out again.
@@ -338,6 +357,8 @@ class EventStore::Impl {
   std::vector<PendingCall> queue_;  // guarded by mu_
   bool stopping_ = false;           // guarded by mu_
   std::thread writer_;
+  std::condition_variable retention_wake_;  // with mu_; signalled when stopping
+  std::thread retention_;
 };
 
 // ---------------------------------------------------------------------------
@@ -399,26 +420,44 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
                                              "event store at \"",
                                              options.path, "\""));
   }
+  uint64_t oldest_retained = 1;
+  if (failure.ok()) {
+    const rocksdb::Status oldest = db->Get(rocksdb::ReadOptions(), families.meta,
+                                           ToSlice(keys::kOldestRetainedMetaKey), &value);
+    if (oldest.ok() && !keys::DecodeRevision(value, &oldest_retained)) {
+      failure = absl::DataLossError(absl::StrCat("event store at \"", options.path, "\": meta \"",
+                                                 keys::kOldestRetainedMetaKey, "\" is corrupt"));
+    } else if (!oldest.ok() && !oldest.IsNotFound()) {
+      failure = FromRocksDb(oldest, absl::StrCat("cannot read the change-log retention state of "
+                                                 "the event store at \"",
+                                                 options.path, "\""));
+    }
+  }
   if (!failure.ok()) {
     for (rocksdb::ColumnFamilyHandle* handle : handles) {
       db->DestroyColumnFamilyHandle(handle);
     }
     return failure;
   }
-  return std::unique_ptr<Impl>(
-      new Impl(options, std::move(db), std::move(handles), families, last_revision));
+  return std::unique_ptr<Impl>(new Impl(options, std::move(db), std::move(handles), families,
+                                        last_revision, oldest_retained));
 }
 
 EventStore::Impl::Impl(const Options& options, std::unique_ptr<rocksdb::DB> db,
                        std::vector<rocksdb::ColumnFamilyHandle*> handles,
-                       Families families, uint64_t last_revision)
+                       Families families, uint64_t last_revision, uint64_t oldest_retained)
     : options_(options),
       db_(std::move(db)),
       handles_(std::move(handles)),
       families_(families),
       current_revision_(last_revision),
+      oldest_retained_(oldest_retained),
+      hub_(SubscriptionHub::Options{options.max_buffered_updates_per_subscriber}, last_revision),
       durable_revision_(last_revision) {
   writer_ = std::thread([this] { WriterLoop(); });
+  if (options_.changelog_max_age > absl::ZeroDuration()) {
+    retention_ = std::thread([this] { RetentionLoop(); });
+  }
 }
 
 EventStore::Impl::~Impl() {
@@ -427,7 +466,9 @@ EventStore::Impl::~Impl() {
     stopping_ = true;
   }
   queue_changed_.notify_one();
+  retention_wake_.notify_all();
   writer_.join();  // the writer drains the queue before it exits
+  if (retention_.joinable()) retention_.join();
   for (rocksdb::ColumnFamilyHandle* handle : handles_) {
     db_->DestroyColumnFamilyHandle(handle);
   }
@@ -478,8 +519,10 @@ void EventStore::Impl::WriterLoop() {
 // outcome counts. Each call is applied all-or-nothing on top of it.
 class EventStore::Impl::GroupCommit {
  public:
-  GroupCommit(const Impl& store, uint64_t durable_revision)
-      : store_(store), last_revision_(durable_revision) {}
+  // `collect_committed`: keep a copy of every stored version for the
+  // subscription hub (only worth it when someone is subscribed).
+  GroupCommit(const Impl& store, uint64_t durable_revision, bool collect_committed)
+      : store_(store), last_revision_(durable_revision), collect_committed_(collect_committed) {}
 
   // Applies one call's events; on error nothing of the call remains in the
   // group. The response's store_revision is left for the caller to fill in.
@@ -494,6 +537,9 @@ class EventStore::Impl::GroupCommit {
 
   uint64_t last_revision() const { return last_revision_; }
   const Stats& tally() const { return tally_; }
+  bool collected_committed() const { return collect_committed_; }
+  // The versions the group stored, in revision order (when collected).
+  std::vector<v1::Event> TakeCommitted() { return std::move(committed_); }
 
  private:
   using Overlay = absl::flat_hash_map<std::string, v1::Event>;
@@ -513,6 +559,8 @@ class EventStore::Impl::GroupCommit {
   Overlay overlay_;
   uint64_t last_revision_;
   Stats tally_;
+  const bool collect_committed_;
+  std::vector<v1::Event> committed_;
 };
 
 absl::StatusOr<std::optional<v1::Event>> EventStore::Impl::GroupCommit::Lookup(
@@ -581,6 +629,7 @@ absl::StatusOr<v1::IngestResponse> EventStore::Impl::GroupCommit::ApplyCall(
   const Stats tally_before = tally_;
   Overlay call_overlay;
   v1::IngestResponse response;
+  const size_t committed_before = committed_.size();
 
   absl::Status failure;
   for (v1::Event& event : events) {
@@ -621,6 +670,7 @@ absl::StatusOr<v1::IngestResponse> EventStore::Impl::GroupCommit::ApplyCall(
     result->set_outcome(v1::IngestResult::OUTCOME_STORED);
     result->set_revision(event.revision());
     ++tally_.stored;
+    if (collect_committed_) committed_.push_back(event);
     call_overlay.insert_or_assign(record_key, std::move(event));
   }
 
@@ -628,6 +678,7 @@ absl::StatusOr<v1::IngestResponse> EventStore::Impl::GroupCommit::ApplyCall(
     batch_.RollbackToSavePoint().PermitUncheckedError();
     last_revision_ = revision_before;
     tally_ = tally_before;
+    committed_.resize(committed_before);
     return failure;
   }
   batch_.PopSavePoint().PermitUncheckedError();
@@ -646,7 +697,7 @@ rocksdb::Status EventStore::Impl::GroupCommit::SealBatch(rocksdb::WriteBatch** b
 }
 
 void EventStore::Impl::CommitGroup(std::vector<PendingCall> calls) {
-  GroupCommit group(*this, durable_revision_);
+  GroupCommit group(*this, durable_revision_, hub_.subscriber_count() > 0);
   std::vector<absl::StatusOr<v1::IngestResponse>> results;
   results.reserve(calls.size());
   for (PendingCall& call : calls) results.push_back(group.ApplyCall(call.events));
@@ -664,6 +715,13 @@ void EventStore::Impl::CommitGroup(std::vector<PendingCall> calls) {
       identical_.fetch_add(group.tally().identical, std::memory_order_relaxed);
       stale_.fetch_add(group.tally().stale, std::memory_order_relaxed);
       commits_.fetch_add(1, std::memory_order_relaxed);
+      // Subscribers hear of the commit before the callers are answered.
+      std::vector<std::shared_ptr<const CommittedUpdate>> updates;
+      for (v1::Event& event : group.TakeCommitted()) {
+        updates.push_back(std::make_shared<const CommittedUpdate>(std::move(event)));
+      }
+      hub_.Publish(updates, durable_revision_, group.collected_committed());
+      ApplyCountRetention();
     } else {
       // The whole group is one batch: none of it is durable. durable_revision_
       // is unchanged, so the next group reuses the revisions.
@@ -683,6 +741,74 @@ void EventStore::Impl::CommitGroup(std::vector<PendingCall> calls) {
   for (size_t i = 0; i < calls.size(); ++i) {
     if (results[i].ok()) results[i]->set_store_revision(durable_revision_);
     if (calls[i].done) calls[i].done(std::move(results[i]));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// change-log retention
+// ---------------------------------------------------------------------------
+
+void EventStore::Impl::TrimChangeLog(uint64_t new_oldest) {
+  std::lock_guard<std::mutex> lock(trim_mu_);
+  const uint64_t oldest = oldest_retained_.load(std::memory_order_acquire);
+  if (new_oldest <= oldest) return;
+  // One range tombstone, not one delete per entry. Not synced: a trim lost
+  // in a crash is redone by the next one.
+  rocksdb::WriteBatch batch;
+  rocksdb::Status status = batch.DeleteRange(families_.changelog, keys::RevisionKey(oldest),
+                                             keys::RevisionKey(new_oldest));
+  if (status.ok()) {
+    status = batch.Put(families_.meta, ToSlice(keys::kOldestRetainedMetaKey),
+                       keys::EncodeRevision(new_oldest));
+  }
+  if (status.ok()) status = db_->Write(rocksdb::WriteOptions(), &batch);
+  if (!status.ok()) {
+    std::fprintf(stderr, "healthwire: change-log retention failed (will retry): %s\n",
+                 status.ToString().c_str());
+    return;
+  }
+  oldest_retained_.store(new_oldest, std::memory_order_release);
+}
+
+void EventStore::Impl::ApplyCountRetention() {
+  const uint64_t max_entries = options_.changelog_max_entries;
+  if (max_entries == 0 || durable_revision_ < max_entries) return;
+  const uint64_t keep_from = durable_revision_ - max_entries + 1;
+  // Trim in steps of about 1% of the limit, so a busy store writes one range
+  // tombstone per thousands of commits rather than one per commit.
+  const uint64_t step = std::max<uint64_t>(1, max_entries / 100);
+  if (keep_from >= OldestRetainedRevision() + step) TrimChangeLog(keep_from);
+}
+
+void EventStore::Impl::RetentionLoop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      retention_wake_.wait_for(lock, absl::ToChronoSeconds(options_.retention_interval),
+                               [this] { return stopping_; });
+      if (stopping_) return;
+    }
+    // Walk the oldest entries until one is young enough; everything before
+    // it goes. Bounded per pass so a huge backlog is trimmed over several.
+    const absl::Time cutoff = absl::Now() - options_.changelog_max_age;
+    const ScopedSnapshot snapshot(db_.get());
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(snapshot.Options(), families_.changelog));
+    uint64_t keep_from = 0;
+    size_t scanned = 0;
+    for (it->Seek(keys::RevisionKey(OldestRetainedRevision())); it->Valid() && scanned < 100000;
+         it->Next(), ++scanned) {
+      v1::Event event;
+      if (!event.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) break;
+      const absl::Time received = absl::FromUnixSeconds(event.received_at().seconds()) +
+                                  absl::Nanoseconds(event.received_at().nanos());
+      // Never trims the newest entry: the log always shows where it is.
+      if (received >= cutoff || event.revision() >= CurrentRevision()) {
+        keep_from = event.revision();
+        break;
+      }
+      keep_from = event.revision() + 1;
+    }
+    if (keep_from > 0) TrimChangeLog(keep_from);
   }
 }
 
@@ -897,6 +1023,10 @@ absl::StatusOr<v1::GetLatestResponse> EventStore::GetLatest(
     const v1::GetLatestRequest& request) const {
   return impl_->GetLatest(request);
 }
+
+uint64_t EventStore::OldestRetainedRevision() const { return impl_->OldestRetainedRevision(); }
+
+SubscriptionHub* EventStore::subscription_hub() { return impl_->subscription_hub(); }
 
 absl::StatusOr<v1::ListRecordsResponse> EventStore::ListRecords(
     const v1::ListRecordsRequest& request) const {

@@ -34,7 +34,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "proto/healthwire.pb.h"
+#include "storage/subscription_hub.h"
 
 namespace rocksdb {
 class Env;
@@ -55,6 +57,19 @@ class EventStore {
     // The RocksDB environment (file system) to use; null = the default. For
     // tests that inject I/O failures. Not owned; must outlive the store.
     rocksdb::Env* env = nullptr;
+
+    // Change-log retention (what StreamUpdates can replay). Entries beyond
+    // the newest `changelog_max_entries` (0 = no count limit) or received
+    // longer than `changelog_max_age` ago (zero = no age limit) are removed
+    // in the background; a stream asking for them gets OUT_OF_RANGE.
+    uint64_t changelog_max_entries = 10'000'000;
+    absl::Duration changelog_max_age = absl::Hours(24 * 7);
+    // How often the age limit is applied.
+    absl::Duration retention_interval = absl::Minutes(1);
+
+    // Live changes buffered per stream subscriber before it falls back to
+    // reading the change log (bounds a slow subscriber's memory).
+    size_t max_buffered_updates_per_subscriber = 1024;
   };
 
   // Counts since the store was opened.
@@ -110,6 +125,14 @@ class EventStore {
 
   // The revision of the last durable commit (0 for an empty store).
   uint64_t CurrentRevision() const;
+
+  // The oldest revision ReadChangeLog can still return (1 until retention
+  // removed something).
+  uint64_t OldestRetainedRevision() const;
+
+  // Where StreamUpdates subscribes: every durable commit is published here,
+  // in revision order, before its Ingest callbacks run.
+  SubscriptionHub* subscription_hub();
 
   Stats GetStats() const;
 

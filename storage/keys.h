@@ -7,6 +7,7 @@
 //                            record_key)                  -> empty
 //   changelog  RevisionKey(revision)                      -> serialized v1::Event
 //   meta       kLastRevisionMetaKey                       -> EncodeRevision(rev)
+//   meta       kOldestRetainedMetaKey                     -> EncodeRevision(rev)
 //
 // Encodings keep byte order equal to logical order, so prefix scans and range
 // scans are plain iterator bounds:
@@ -126,6 +127,8 @@ bool DecodeRevisionKey(absl::string_view key, uint64_t* revision);
 
 // The revision of the last committed change (absent in an empty store).
 inline constexpr absl::string_view kLastRevisionMetaKey = "last_revision";
+// The oldest change-log revision retention has kept (absent: 1).
+inline constexpr absl::string_view kOldestRetainedMetaKey = "oldest_retained_revision";
 std::string EncodeRevision(uint64_t revision);
 bool DecodeRevision(absl::string_view value, uint64_t* revision);
 

@@ -1,0 +1,255 @@
+#include "server/update_stream.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "server/status_util.h"
+
+namespace healthwire {
+namespace {
+
+// Change-log entries read per catch-up step: bounds a lagging stream's memory.
+constexpr size_t kCatchUpChunk = 256;
+
+// A ByteBuffer over the update's shared serialized bytes, without copying
+// them: the slice keeps the update alive until gRPC is done with it.
+grpc::ByteBuffer SharedBytes(std::shared_ptr<const CommittedUpdate> update, bool include_raw_json) {
+  const std::string& bytes = update->SerializedResponse(include_raw_json);
+  auto* keep_alive = new std::shared_ptr<const CommittedUpdate>(std::move(update));
+  grpc::Slice slice(
+      const_cast<char*>(bytes.data()), bytes.size(),
+      [](void* p) { delete static_cast<std::shared_ptr<const CommittedUpdate>*>(p); },
+      keep_alive);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+grpc::ByteBuffer SerializeResponse(const v1::StreamUpdatesResponse& response) {
+  std::string bytes;
+  response.SerializeToString(&bytes);
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+}  // namespace
+
+grpc::Status ChangeLogOutOfRange(uint64_t start_revision, uint64_t oldest_retained,
+                                 uint64_t current) {
+  v1::ChangeLogRange range;
+  range.set_oldest_retained_revision(oldest_retained);
+  range.set_current_revision(current);
+  const std::string message = absl::StrCat(
+      "start_revision ", start_revision,
+      " is older than the retained change log (oldest retained revision ", oldest_retained,
+      ", current revision ", current,
+      "); re-sync with GetLatest/ListRecords and stream from their store_revision + 1");
+  v1::RpcStatus details;
+  details.set_code(grpc::StatusCode::OUT_OF_RANGE);
+  details.set_message(message);
+  details.add_details()->PackFrom(range);
+  return grpc::Status(grpc::StatusCode::OUT_OF_RANGE, message, details.SerializeAsString());
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* UpdateStream::Start(
+    EventStore* store, Executor* executor, const v1::StreamUpdatesRequest& request) {
+  absl::StatusOr<StreamFilter> filter = StreamFilter::FromRequest(request);
+  grpc::Status refusal;
+  if (!filter.ok()) {
+    refusal = ToGrpcStatus(filter.status());
+  } else if (request.has_start_revision() && request.start_revision() == 0) {
+    refusal = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                           "start_revision: revisions start at 1 (leave it unset to stream "
+                           "only new changes)");
+  } else if (request.has_start_revision() &&
+             request.start_revision() < store->OldestRetainedRevision()) {
+    refusal = ChangeLogOutOfRange(request.start_revision(), store->OldestRetainedRevision(),
+                                  store->CurrentRevision());
+  }
+  if (!refusal.ok()) return Refuse(std::move(refusal));
+
+  std::shared_ptr<UpdateStream> stream(new UpdateStream(store, executor, request));
+  stream->self_ = stream;
+
+  std::weak_ptr<UpdateStream> weak = stream;
+  std::optional<uint64_t> start;
+  if (request.has_start_revision()) start = request.start_revision();
+  std::shared_ptr<Subscription> subscription =
+      store->subscription_hub()->Subscribe(*std::move(filter), start, [weak] {
+        if (std::shared_ptr<UpdateStream> alive = weak.lock()) alive->Pump();
+      });
+  {
+    // A wake can come before this assignment; Pump ignores it, and the Pump
+    // below picks up whatever it was about.
+    absl::MutexLock lock(&stream->mu_);
+    stream->subscription_ = std::move(subscription);
+  }
+  if (stream->progress_interval_ > absl::ZeroDuration()) stream->ScheduleProgressTick();
+  stream->Pump();
+  return stream.get();
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* UpdateStream::Refuse(grpc::Status status) {
+  class Refusal : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+   public:
+    explicit Refusal(const grpc::Status& status) { Finish(status); }
+    void OnDone() override { delete this; }
+  };
+  return new Refusal(status);
+}
+
+UpdateStream::UpdateStream(EventStore* store, Executor* executor,
+                           const v1::StreamUpdatesRequest& request)
+    : store_(store),
+      executor_(executor),
+      include_raw_json_(request.include_raw_json()),
+      progress_interval_(absl::Milliseconds(request.progress_interval_ms())),
+      last_sent_(absl::Now()) {}
+
+void UpdateStream::Pump() {
+  enum class Action { kNone, kWrite, kFinish, kCatchUp } action = Action::kNone;
+  grpc::Status finish_status;
+  uint64_t catch_up_from = 0, catch_up_through = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    // write_in_flight_ is the token: whoever sets it may call StartWrite, and
+    // Finish is only called with no write in flight, exactly once.
+    if (write_in_flight_ || finish_called_ || subscription_ == nullptr) return;
+    if (cancelled_ || error_.has_value()) {
+      finish_called_ = true;
+      finish_status = cancelled_ ? grpc::Status::CANCELLED : *error_;
+      action = Action::kFinish;
+    } else if (!pending_.empty()) {
+      writing_ = std::move(pending_.front());
+      pending_.pop_front();
+      action = Action::kWrite;
+    } else if (!catching_up_) {
+      Subscription::Next next = subscription_->Poll();
+      switch (next.kind) {
+        case Subscription::Next::Kind::kUpdate:
+          writing_ = SharedBytes(std::move(next.update), include_raw_json_);
+          action = Action::kWrite;
+          break;
+        case Subscription::Next::Kind::kCatchUp:
+          catching_up_ = true;
+          catch_up_from = next.catch_up_from;
+          catch_up_through = next.catch_up_through;
+          action = Action::kCatchUp;
+          break;
+        case Subscription::Next::Kind::kNothing:
+          if (progress_interval_ > absl::ZeroDuration() &&
+              absl::Now() - last_sent_ >= progress_interval_) {
+            std::optional<uint64_t> revision = subscription_->ProgressRevision();
+            if (revision.has_value()) {
+              v1::StreamUpdatesResponse progress;
+              progress.set_progress_revision(*revision);
+              writing_ = SerializeResponse(progress);
+              action = Action::kWrite;
+            }
+          }
+          break;
+      }
+    }
+    if (action == Action::kWrite) {
+      write_in_flight_ = true;
+      last_sent_ = absl::Now();
+    }
+  }
+  // gRPC may run a reaction inline from StartWrite/Finish, so neither is
+  // called with mu_ held.
+  switch (action) {
+    case Action::kWrite:
+      StartWrite(&writing_);
+      break;
+    case Action::kFinish:
+      Finish(finish_status);
+      break;
+    case Action::kCatchUp: {
+      std::shared_ptr<UpdateStream> self = shared_from_this();
+      executor_->Schedule([self, catch_up_from, catch_up_through] {
+        self->CatchUp(catch_up_from, catch_up_through);
+      });
+      break;
+    }
+    case Action::kNone:
+      break;
+  }
+}
+
+void UpdateStream::CatchUp(uint64_t from, uint64_t through) {
+  std::vector<v1::Event> events;
+  absl::Status read = store_->ReadChangeLog(from, kCatchUpChunk, &events);
+  std::deque<grpc::ByteBuffer> matching;
+  uint64_t done_through = through;
+  std::optional<grpc::Status> error;
+  if (!read.ok()) {
+    error = ToGrpcStatus(read);
+  } else if (events.empty() || events.front().revision() != from) {
+    // The change log no longer starts at `from`: retention removed it while
+    // this stream was behind.
+    error = ChangeLogOutOfRange(from, store_->OldestRetainedRevision(), store_->CurrentRevision());
+  } else {
+    // Read before the loop below moves the events out.
+    const uint64_t last_read = events.back().revision();
+    for (v1::Event& event : events) {
+      if (event.revision() > through) break;
+      if (!subscription_->filter().Matches(event)) continue;
+      if (!include_raw_json_) event.clear_raw_json();
+      v1::StreamUpdatesResponse response;
+      *response.mutable_update() = std::move(event);
+      matching.push_back(SerializeResponse(response));
+    }
+    if (events.size() == kCatchUpChunk && last_read < through) done_through = last_read;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    catching_up_ = false;
+    if (error.has_value()) {
+      error_ = std::move(error);
+    } else {
+      for (grpc::ByteBuffer& buffer : matching) pending_.push_back(std::move(buffer));
+      subscription_->CatchUpDone(done_through);
+    }
+  }
+  Pump();
+}
+
+void UpdateStream::ScheduleProgressTick() {
+  std::weak_ptr<UpdateStream> weak = shared_from_this();
+  executor_->ScheduleAfter(progress_interval_ / 2, [weak] {
+    std::shared_ptr<UpdateStream> self = weak.lock();
+    if (self == nullptr) return;
+    {
+      absl::MutexLock lock(&self->mu_);
+      if (self->finish_called_) return;
+    }
+    self->Pump();
+    self->ScheduleProgressTick();
+  });
+}
+
+void UpdateStream::OnWriteDone(bool ok) {
+  {
+    absl::MutexLock lock(&mu_);
+    write_in_flight_ = false;
+    // A failed write means the call is gone; finish it.
+    if (!ok) cancelled_ = true;
+  }
+  Pump();
+}
+
+void UpdateStream::OnCancel() {
+  {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+  }
+  Pump();
+}
+
+void UpdateStream::OnDone() {
+  if (subscription_ != nullptr) store_->subscription_hub()->Unsubscribe(subscription_);
+  // Drop the self-reference; pending executor tasks may keep the object a
+  // little longer, but they do nothing once finish_called_ is set.
+  std::shared_ptr<UpdateStream> last = std::move(self_);
+}
+
+}  // namespace healthwire

@@ -1,0 +1,84 @@
+// UpdateStream: the server side of one StreamUpdates call.
+//
+// A gRPC callback-API write reactor with one write in flight. It pulls from
+// its Subscription: live changes are sent as the bytes the store serialized
+// once for every subscriber (no copy); when the subscription is behind, it
+// reads the change log on the Executor (never on a gRPC thread) one chunk at a
+// time, so memory stays bounded however far behind it is. When nothing
+// matching happens for the requested interval it sends a progress message
+// with the store revision, so a narrowly filtered client can still checkpoint.
+//
+// Lifetime: owned by itself from Start until gRPC calls OnDone; wakes and
+// executor tasks hold weak/shared references, so a late wake is harmless.
+// Thread-safe.
+#ifndef HEALTHWIRE_SERVER_UPDATE_STREAM_H_
+#define HEALTHWIRE_SERVER_UPDATE_STREAM_H_
+
+#include <deque>
+#include <memory>
+#include <optional>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/healthwire.pb.h"
+#include "server/executor.h"
+#include "storage/event_store.h"
+#include "storage/subscription_hub.h"
+
+namespace healthwire {
+
+class UpdateStream : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
+                     public std::enable_shared_from_this<UpdateStream> {
+ public:
+  // Validates `request` and starts streaming; returns the reactor for gRPC.
+  // A bad request finishes the call at once with INVALID_ARGUMENT (a bad
+  // filter or revision) or OUT_OF_RANGE (start_revision no longer retained).
+  static grpc::ServerWriteReactor<grpc::ByteBuffer>* Start(EventStore* store, Executor* executor,
+                                                           const v1::StreamUpdatesRequest& request);
+
+  // A reactor that finishes the call at once with `status`.
+  static grpc::ServerWriteReactor<grpc::ByteBuffer>* Refuse(grpc::Status status);
+
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  UpdateStream(EventStore* store, Executor* executor, const v1::StreamUpdatesRequest& request);
+
+  // Sends whatever is next, if nothing is in flight. Called after every event
+  // that may make something sendable.
+  void Pump();
+  void CatchUp(uint64_t from, uint64_t through);
+  void ScheduleProgressTick();
+
+  EventStore* const store_;
+  Executor* const executor_;
+  const bool include_raw_json_;
+  const absl::Duration progress_interval_;
+
+  std::shared_ptr<UpdateStream> self_;  // released in OnDone
+  absl::Mutex mu_;
+  // Set once in Start, under mu_; read-only after.
+  std::shared_ptr<Subscription> subscription_;
+  bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool catching_up_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<grpc::Status> error_ ABSL_GUARDED_BY(mu_);
+  // Change-log responses read and not yet sent (at most one chunk).
+  std::deque<grpc::ByteBuffer> pending_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_sent_ ABSL_GUARDED_BY(mu_);
+  // The buffer being written; must outlive the write.
+  grpc::ByteBuffer writing_;
+};
+
+// The OUT_OF_RANGE status StreamUpdates answers when `start_revision` is
+// older than the retained change log; details carry a ChangeLogRange.
+grpc::Status ChangeLogOutOfRange(uint64_t start_revision, uint64_t oldest_retained,
+                                 uint64_t current);
+
+}  // namespace healthwire
+
+#endif  // HEALTHWIRE_SERVER_UPDATE_STREAM_H_

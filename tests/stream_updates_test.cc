@@ -1,0 +1,395 @@
+// End-to-end: StreamUpdates on the real healthwire binary over loopback.
+// Every test compares what subscribers received with the change log itself
+// (a replay from revision 1), so "ordered, no gaps, no duplicates" is checked
+// against the store's own record, not against expectations of the test.
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "proto/healthwire.grpc.pb.h"
+#include "tests/server_process.h"
+
+namespace healthwire {
+namespace {
+
+using ::healthwire::testing::MakeTempDir;
+using ::healthwire::testing::ServerProcess;
+
+constexpr char kBinary[] = "server/healthwire";
+
+v1::Event SleepEvent(const std::string& user, int n) {
+  v1::Event event;
+  event.set_type(v1::EVENT_TYPE_SLEEP);
+  event.set_terra_type("sleep");
+  event.mutable_user()->set_user_id(user);
+  event.mutable_user()->set_reference_id("ref-" + user);
+  event.set_record_key(absl::StrCat("sleep-", n));
+  event.set_start_time(absl::StrFormat("2026-07-01T%02d:%02d:00.000000+00:00", (n / 60) % 24,
+                                       n % 60));
+  event.set_raw_json(absl::StrCat(R"({"metadata":{"summary_id":"sleep-)", n, R"("}})"));
+  return event;
+}
+
+// Reads one StreamUpdates call on its own thread until cancelled or ended.
+class Subscriber {
+ public:
+  Subscriber(v1::EventStore::Stub* stub, v1::StreamUpdatesRequest request) {
+    reader_ = stub->StreamUpdates(&context_, request);
+    thread_ = std::thread([this] {
+      v1::StreamUpdatesResponse response;
+      while (reader_->Read(&response)) {
+        absl::MutexLock lock(&mu_);
+        if (response.has_update()) {
+          revisions_.push_back(response.update().revision());
+          users_.push_back(response.update().user().user_id());
+          types_.push_back(response.update().type());
+        } else {
+          progress_.push_back(response.progress_revision());
+        }
+      }
+      absl::MutexLock lock(&mu_);
+      status_ = reader_->Finish();
+      ended_ = true;
+    });
+  }
+
+  ~Subscriber() { Stop(); }
+
+  void Stop() {
+    if (!thread_.joinable()) return;
+    context_.TryCancel();
+    thread_.join();
+  }
+
+  // Waits until at least `n` updates arrived (or the stream ended).
+  bool WaitForUpdates(size_t n, absl::Duration timeout = absl::Seconds(30)) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [this, n]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return revisions_.size() >= n || ended_;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+    return revisions_.size() >= n;
+  }
+
+  bool WaitForProgress(absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    auto any = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return !progress_.empty() || ended_; };
+    mu_.AwaitWithTimeout(absl::Condition(&any), timeout);
+    return !progress_.empty();
+  }
+
+  grpc::Status WaitForEnd(absl::Duration timeout = absl::Seconds(10)) {
+    absl::MutexLock lock(&mu_);
+    auto ended = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return ended_; };
+    mu_.AwaitWithTimeout(absl::Condition(&ended), timeout);
+    return status_;
+  }
+
+  std::vector<uint64_t> revisions() {
+    absl::MutexLock lock(&mu_);
+    return revisions_;
+  }
+  std::vector<uint64_t> progress() {
+    absl::MutexLock lock(&mu_);
+    return progress_;
+  }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<v1::StreamUpdatesResponse>> reader_;
+  std::thread thread_;
+  absl::Mutex mu_;
+  std::vector<uint64_t> revisions_;
+  std::vector<std::string> users_;
+  std::vector<int> types_;
+  std::vector<uint64_t> progress_;
+  grpc::Status status_;
+  bool ended_ = false;
+};
+
+class StreamUpdatesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_dir_ = MakeTempDir("data");
+    StartServer({});
+  }
+
+  void StartServer(std::vector<std::string> extra) {
+    std::vector<std::string> args = {"--data_dir=" + data_dir_, "--grpc_port=0",
+                                     "--http_port=0"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto process = ServerProcess::Start(kBinary, args);
+    ASSERT_TRUE(process.ok()) << process.status();
+    server_ = *std::move(process);
+    grpc::ChannelArguments channel_args;
+    channel_args.SetMaxReceiveMessageSize(-1);
+    stub_ = v1::EventStore::NewStub(grpc::CreateCustomChannel(
+        server_->grpc_target(), grpc::InsecureChannelCredentials(), channel_args));
+  }
+
+  uint64_t Ingest(std::vector<v1::Event> events) {
+    v1::IngestRequest request;
+    for (v1::Event& event : events) *request.add_events() = std::move(event);
+    v1::IngestResponse response;
+    grpc::ClientContext context;
+    grpc::Status status = stub_->Ingest(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.store_revision();
+  }
+
+  static v1::StreamUpdatesRequest FromRevision(uint64_t revision) {
+    v1::StreamUpdatesRequest request;
+    request.set_start_revision(revision);
+    return request;
+  }
+
+  // The change log as the store replays it: revision -> user id and type.
+  std::vector<v1::Event> ReplayAll(uint64_t through) {
+    std::vector<v1::Event> events;
+    grpc::ClientContext context;
+    auto reader = stub_->StreamUpdates(&context, FromRevision(1));
+    v1::StreamUpdatesResponse response;
+    while (events.size() < through && reader->Read(&response)) {
+      if (response.has_update()) events.push_back(response.update());
+    }
+    context.TryCancel();
+    reader->Finish();
+    return events;
+  }
+
+  std::string data_dir_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<v1::EventStore::Stub> stub_;
+};
+
+std::vector<uint64_t> Range(uint64_t from, uint64_t through) {
+  std::vector<uint64_t> out;
+  for (uint64_t r = from; r <= through; ++r) out.push_back(r);
+  return out;
+}
+
+TEST_F(StreamUpdatesTest, ReplayFromRevisionOneThenLiveIsDenseAndOrdered) {
+  for (int i = 0; i < 5; ++i) Ingest({SleepEvent("u1", i)});
+  Subscriber subscriber(stub_.get(), FromRevision(1));
+  ASSERT_TRUE(subscriber.WaitForUpdates(5));
+  for (int i = 5; i < 10; ++i) Ingest({SleepEvent("u1", i)});
+  ASSERT_TRUE(subscriber.WaitForUpdates(10));
+  EXPECT_EQ(subscriber.revisions(), Range(1, 10));
+}
+
+TEST_F(StreamUpdatesTest, WithoutStartRevisionOnlyNewChangesArrive) {
+  Ingest({SleepEvent("u1", 0)});
+  Subscriber subscriber(stub_.get(), v1::StreamUpdatesRequest());
+  // The subscription is registered when the first new change is published;
+  // keep ingesting until it sees one, then check it never saw revision 1.
+  uint64_t last = 1;
+  for (int i = 1; i < 50 && subscriber.revisions().empty(); ++i) {
+    last = Ingest({SleepEvent("u1", i)});
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_TRUE(subscriber.WaitForUpdates(1));
+  std::vector<uint64_t> got = subscriber.revisions();
+  EXPECT_GT(got.front(), 1u);
+  EXPECT_EQ(got, Range(got.front(), last));
+}
+
+TEST_F(StreamUpdatesTest, FiftyFilteredSubscribersEachSeeExactlyTheirSliceOfTheChangeLog) {
+  const std::vector<std::string> users = {"u0", "u1", "u2", "u3", "u4"};
+  std::vector<std::unique_ptr<Subscriber>> subscribers;
+  std::vector<v1::StreamUpdatesRequest> requests;
+  for (int s = 0; s < 50; ++s) {
+    v1::StreamUpdatesRequest request = FromRevision(1);
+    if (s % 5 != 0) request.add_user_ids(users[s % users.size()]);
+    if (s % 3 == 1) request.add_types(v1::EVENT_TYPE_SLEEP);
+    if (s % 7 == 2) request.add_types(v1::EVENT_TYPE_ACTIVITY);
+    requests.push_back(request);
+    subscribers.push_back(std::make_unique<Subscriber>(stub_.get(), request));
+  }
+  // Four concurrent writers.
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < 50; ++i) {
+        v1::Event event = SleepEvent(users[(w + i) % users.size()], w * 1000 + i);
+        if (i % 4 == 0) event.set_type(v1::EVENT_TYPE_ACTIVITY);
+        Ingest({event});
+      }
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  std::vector<v1::Event> log = ReplayAll(200);
+  ASSERT_EQ(log.size(), 200u);
+
+  for (int s = 0; s < 50; ++s) {
+    std::vector<uint64_t> expected;
+    for (const v1::Event& event : log) {
+      const v1::StreamUpdatesRequest& r = requests[s];
+      bool user_ok = r.user_ids().empty() ||
+                     std::find(r.user_ids().begin(), r.user_ids().end(),
+                               event.user().user_id()) != r.user_ids().end();
+      bool type_ok = r.types().empty() ||
+                     std::find(r.types().begin(), r.types().end(), event.type()) != r.types().end();
+      if (user_ok && type_ok) expected.push_back(event.revision());
+    }
+    ASSERT_TRUE(subscribers[s]->WaitForUpdates(expected.size())) << "subscriber " << s;
+    absl::SleepFor(absl::Milliseconds(expected.empty() ? 50 : 0));
+    EXPECT_EQ(subscribers[s]->revisions(), expected) << "subscriber " << s;
+  }
+}
+
+TEST_F(StreamUpdatesTest, ResumingAfterDisconnectYieldsExactlyTheMissedUpdates) {
+  uint64_t last_seen;
+  {
+    Subscriber first(stub_.get(), FromRevision(1));
+    for (int i = 0; i < 5; ++i) Ingest({SleepEvent("u1", i)});
+    ASSERT_TRUE(first.WaitForUpdates(5));
+    last_seen = first.revisions().back();
+  }
+  for (int i = 5; i < 12; ++i) Ingest({SleepEvent("u1", i)});
+  Subscriber resumed(stub_.get(), FromRevision(last_seen + 1));
+  ASSERT_TRUE(resumed.WaitForUpdates(7));
+  EXPECT_EQ(resumed.revisions(), Range(6, 12));
+}
+
+TEST_F(StreamUpdatesTest, ResumingAfterServerRestartYieldsExactlyTheMissedUpdates) {
+  for (int i = 0; i < 5; ++i) Ingest({SleepEvent("u1", i)});
+  ASSERT_TRUE(server_->Stop(SIGTERM).ok());
+  StartServer({});
+  for (int i = 5; i < 8; ++i) Ingest({SleepEvent("u1", i)});
+  Subscriber resumed(stub_.get(), FromRevision(4));
+  ASSERT_TRUE(resumed.WaitForUpdates(5));
+  EXPECT_EQ(resumed.revisions(), Range(4, 8));
+}
+
+TEST_F(StreamUpdatesTest, ReadThenStreamMissesNothing) {
+  for (int i = 0; i < 3; ++i) Ingest({SleepEvent("u1", i)});
+  v1::GetLatestRequest get;
+  get.mutable_subject()->set_user_id("u1");
+  get.set_type(v1::EVENT_TYPE_SLEEP);
+  v1::GetLatestResponse latest;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->GetLatest(&context, get, &latest).ok());
+  const uint64_t read_at = latest.store_revision();
+  ASSERT_EQ(read_at, 3u);
+  for (int i = 3; i < 6; ++i) Ingest({SleepEvent("u1", i)});
+  Subscriber subscriber(stub_.get(), FromRevision(read_at + 1));
+  ASSERT_TRUE(subscriber.WaitForUpdates(3));
+  EXPECT_EQ(subscriber.revisions(), Range(4, 6));
+}
+
+TEST_F(StreamUpdatesTest, StalledSubscriberBlocksNeitherIngestNorOthersAndCatchesUpLater) {
+  // A subscriber that never reads: gRPC flow control stops the server's
+  // writes to it within a few hundred KB, so its server-side buffer overflows
+  // and it must fall back to the change log.
+  grpc::ClientContext stalled_context;
+  v1::StreamUpdatesRequest stalled_request = FromRevision(1);
+  stalled_request.set_include_raw_json(true);
+  auto stalled = stub_->StreamUpdates(&stalled_context, stalled_request);
+  Subscriber healthy(stub_.get(), v1::StreamUpdatesRequest());
+
+  const std::string padding(900, 'x');
+  const int kEvents = 10000;
+  for (int batch = 0; batch < kEvents / 100; ++batch) {
+    std::vector<v1::Event> events;
+    for (int i = 0; i < 100; ++i) {
+      v1::Event event = SleepEvent("u1", batch * 100 + i);
+      event.set_raw_json(absl::StrCat(R"({"pad":")", padding, R"("})"));
+      events.push_back(std::move(event));
+    }
+    Ingest(std::move(events));
+  }
+  ASSERT_TRUE(healthy.WaitForUpdates(kEvents));
+  EXPECT_EQ(healthy.revisions().back(), static_cast<uint64_t>(kEvents));
+
+  // The server's memory stays bounded while one subscriber holds back.
+  std::ifstream status(absl::StrCat("/proc/", server_->pid(), "/status"));
+  std::string line;
+  long rss_kb = 0;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) (void)absl::SimpleAtoi(line.substr(6, line.size() - 9), &rss_kb);
+  }
+  EXPECT_GT(rss_kb, 0);
+  EXPECT_LT(rss_kb, 300 * 1024) << "server RSS " << rss_kb << " kB";
+
+  // Now the stalled one reads: it gets all 10,000, in order, no gaps.
+  uint64_t expected = 1;
+  v1::StreamUpdatesResponse response;
+  while (expected <= kEvents && stalled->Read(&response)) {
+    if (!response.has_update()) continue;
+    ASSERT_EQ(response.update().revision(), expected) << server_->Stderr();
+    ++expected;
+  }
+  EXPECT_EQ(expected, static_cast<uint64_t>(kEvents) + 1);
+  stalled_context.TryCancel();
+  stalled->Finish();
+}
+
+TEST_F(StreamUpdatesTest, IdleFilteredStreamGetsProgressWithTheStoreRevision) {
+  v1::StreamUpdatesRequest request;
+  request.add_user_ids("nobody-writes-for-me");
+  request.set_progress_interval_ms(100);
+  Subscriber subscriber(stub_.get(), request);
+  for (int i = 0; i < 3; ++i) Ingest({SleepEvent("u1", i)});
+  absl::SleepFor(absl::Milliseconds(400));
+  ASSERT_TRUE(subscriber.WaitForProgress(absl::Seconds(5)));
+  EXPECT_TRUE(subscriber.revisions().empty());
+  EXPECT_EQ(subscriber.progress().back(), 3u);
+}
+
+TEST_F(StreamUpdatesTest, StartRevisionOlderThanTheRetainedLogIsOutOfRangeWithTheOldestRevision) {
+  ASSERT_TRUE(server_->Stop(SIGTERM).ok());
+  StartServer({"--changelog_max_entries=10"});
+  for (int i = 0; i < 30; ++i) Ingest({SleepEvent("u1", i)});
+  // Retention runs in the background; wait until it has trimmed the log.
+  grpc::Status status;
+  v1::RpcStatus details;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    Subscriber subscriber(stub_.get(), FromRevision(1));
+    status = subscriber.WaitForEnd(absl::Milliseconds(200));
+    subscriber.Stop();
+    if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE) break;
+  }
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::OUT_OF_RANGE) << status.error_message();
+  EXPECT_NE(status.error_message().find("oldest retained revision"), std::string::npos);
+  ASSERT_TRUE(details.ParseFromString(status.error_details()));
+  ASSERT_EQ(details.details_size(), 1);
+  v1::ChangeLogRange range;
+  ASSERT_TRUE(details.details(0).UnpackTo(&range));
+  EXPECT_EQ(range.current_revision(), 30u);
+  EXPECT_GE(range.oldest_retained_revision(), 20u);
+  EXPECT_LE(range.oldest_retained_revision(), 21u);
+
+  Subscriber from_oldest(stub_.get(), FromRevision(range.oldest_retained_revision()));
+  ASSERT_TRUE(from_oldest.WaitForUpdates(30 - range.oldest_retained_revision() + 1));
+  EXPECT_EQ(from_oldest.revisions(), Range(range.oldest_retained_revision(), 30));
+}
+
+TEST_F(StreamUpdatesTest, UnknownTypeFilterIsInvalidArgumentNamingTheField) {
+  v1::StreamUpdatesRequest request;
+  request.add_types(static_cast<v1::EventType>(77));
+  Subscriber subscriber(stub_.get(), request);
+  grpc::Status status = subscriber.WaitForEnd();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("types[0]"), std::string::npos) << status.error_message();
+}
+
+TEST_F(StreamUpdatesTest, StartRevisionZeroIsInvalidArgument) {
+  Subscriber subscriber(stub_.get(), FromRevision(0));
+  grpc::Status status = subscriber.WaitForEnd();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("start_revision"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace healthwire
