@@ -1,0 +1,159 @@
+#include "server/healthwire_server.h"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "server/event_store_service.h"
+#include "server/local_ingestor.h"
+#include "server/remote_ingestor.h"
+#include "server/signing_secrets.h"
+
+namespace healthwire {
+namespace {
+
+absl::Status WriteReadyFile(const std::string& path, const std::string& contents) {
+  // Write then rename, so a reader never sees half a file.
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << contents;
+    if (!out.good()) return absl::UnavailableError(absl::StrCat("cannot write ", tmp));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot rename ", tmp, " to ", path));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStart(
+    const Options& options) {
+  if (!options.run_store && !options.run_gateway) {
+    return absl::InvalidArgumentError("nothing to run: neither the store nor the gateway");
+  }
+  if (!options.run_store && options.run_gateway && options.store_address.empty()) {
+    return absl::InvalidArgumentError(
+        "the gateway without a local store needs --store=host:port of a healthwire_store");
+  }
+  std::unique_ptr<HealthwireServer> server(new HealthwireServer());
+  server->options_ = options;
+  if (options.run_store) {
+    if (absl::Status started = server->StartStore(); !started.ok()) return started;
+  }
+  if (options.run_gateway) {
+    if (absl::Status started = server->StartGateway(); !started.ok()) return started;
+  }
+
+  std::string where;
+  if (server->gateway_ != nullptr) {
+    absl::StrAppend(&where, " http=", options.gateway.bind_address, ":", server->http_port(),
+                    options.gateway.webhook_path);
+  }
+  if (server->grpc_port_ != 0) {
+    absl::StrAppend(&where, " grpc=", options.grpc_address, ":", server->grpc_port_);
+  }
+  if (!options.run_store) absl::StrAppend(&where, " store=", options.store_address);
+  if (options.run_store) absl::StrAppend(&where, " data_dir=", options.data_dir);
+  std::fprintf(stderr, "healthwire ready:%s\n", where.c_str());
+
+  if (!options.ready_file.empty()) {
+    absl::Status written = WriteReadyFile(
+        options.ready_file,
+        absl::StrFormat("grpc_port=%d\nhttp_port=%d\ndata_dir=%s\nsigning_secret_file=%s\n",
+                        server->grpc_port_, server->http_port(), options.data_dir,
+                        server->generated_secret_path_));
+    if (!written.ok()) return written;
+  }
+  return server;
+}
+
+absl::Status HealthwireServer::StartStore() {
+  EventStore::Options store_options = options_.store;
+  store_options.path = options_.data_dir;
+  absl::StatusOr<std::unique_ptr<EventStore>> store = EventStore::Open(store_options);
+  if (!store.ok()) return store.status();
+  store_ = *std::move(store);
+  service_ = std::make_unique<EventStoreService>(store_.get());
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  const std::string address = absl::StrCat(options_.grpc_address, ":", options_.grpc_port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &grpc_port_);
+  // gRPC turns SO_REUSEPORT on by default, which would let a second store
+  // bind the same port and silently split traffic; fail clearly instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.RegisterService(service_.get());
+  // Webhook bodies can be tens of MB; Ingest carries them whole.
+  builder.SetMaxReceiveMessageSize(256 << 20);
+  builder.SetMaxSendMessageSize(256 << 20);
+  grpc_server_ = builder.BuildAndStart();
+  if (grpc_server_ == nullptr || grpc_port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for gRPC on ", address, " (port in use?)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status HealthwireServer::StartGateway() {
+  WebhookGateway::Options gateway_options = options_.gateway;
+  absl::StatusOr<ResolvedSigningSecrets> secrets = ResolveSigningSecrets(
+      {options_.signing_secrets, options_.signing_secret_file, options_.data_dir});
+  if (!secrets.ok()) return secrets.status();
+  gateway_options.signing_secrets = std::move(secrets->secrets);
+  if (secrets->generated.has_value()) {
+    // Signatures are always checked. With no secret configured, a generated
+    // one (kept in the data folder) makes the embedded default run out of the
+    // box without ever accepting unsigned webhooks.
+    generated_secret_path_ = secrets->generated->path;
+    std::fprintf(stderr,
+                 "healthwire: no signing secret configured; %s webhook signing secret in %s "
+                 "(mode 0600). Production needs Terra's secret: --signing_secret or "
+                 "--signing_secret_file.\n",
+                 secrets->generated->created ? "generated a" : "using the generated",
+                 secrets->generated->path.c_str());
+  }
+
+  if (store_ != nullptr) {
+    ingestor_ = std::make_unique<LocalIngestor>(store_.get());
+  } else {
+    ingestor_ = std::make_unique<RemoteIngestor>(options_.store_address);
+  }
+  absl::StatusOr<std::unique_ptr<WebhookGateway>> gateway =
+      WebhookGateway::Start(std::move(gateway_options), ingestor_.get());
+  if (!gateway.ok()) return gateway.status();
+  gateway_ = *std::move(gateway);
+  return absl::OkStatus();
+}
+
+int HealthwireServer::http_port() const { return gateway_ != nullptr ? gateway_->port() : 0; }
+
+HealthwireServer::~HealthwireServer() { Shutdown(); }
+
+void HealthwireServer::Shutdown(absl::Duration grace) {
+  {
+    absl::MutexLock lock(&shutdown_mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+  }
+  // Front door first: no new webhooks, in-flight ones finish and are answered.
+  if (gateway_ != nullptr) gateway_->Shutdown();
+  gateway_.reset();
+  ingestor_.reset();
+  if (grpc_server_ != nullptr) {
+    grpc_server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
+    grpc_server_->Wait();
+  }
+  service_.reset();
+  store_.reset();  // drains queued commits, closes RocksDB
+}
+
+}  // namespace healthwire

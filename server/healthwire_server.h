@@ -1,0 +1,99 @@
+// HealthwireServer: assembles healthwire's parts into one running process.
+//
+// The same class serves the three binaries, which differ only in Options:
+// - healthwire (embedded default): EventStore on a local RocksDB folder, the
+//   gRPC EventStore service, and the HTTP webhook gateway committing
+//   in-process (LocalIngestor);
+// - healthwire_store: EventStore + gRPC service;
+// - healthwire_gateway: HTTP gateway committing through a remote store's
+//   Ingest RPC (RemoteIngestor).
+//
+// BuildAndStart returns once every part listens; Shutdown stops accepting,
+// lets in-flight requests finish and closes the store cleanly. Thread-safe.
+#ifndef HEALTHWIRE_SERVER_HEALTHWIRE_SERVER_H_
+#define HEALTHWIRE_SERVER_HEALTHWIRE_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/webhook_gateway.h"
+#include "storage/event_store.h"
+
+namespace grpc {
+class Server;
+}  // namespace grpc
+
+namespace healthwire {
+
+class EventStoreService;
+class Ingestor;
+
+class HealthwireServer {
+ public:
+  struct Options {
+    // RocksDB folder (store), and where a generated signing secret lives
+    // (gateway); an absolute path (the binaries resolve relative flags).
+    std::string data_dir = "healthwire-data";
+
+    // --- store: RocksDB + the gRPC EventStore service ---
+    bool run_store = true;
+    EventStore::Options store;  // path is set from data_dir
+    std::string grpc_address = "127.0.0.1";
+    int grpc_port = 50051;  // 0 = pick a free port
+
+    // --- gateway: HTTP webhooks ---
+    bool run_gateway = true;
+    // Without run_store: host:port of the healthwire_store to commit to.
+    std::string store_address;
+    WebhookGateway::Options gateway;  // signing_secrets filled from below
+    // Comma-separated secrets and/or a file of them; neither: a secret
+    // generated in data_dir (see ResolveSigningSecrets).
+    std::string signing_secrets;
+    std::string signing_secret_file;
+
+    // When non-empty, written once everything listens: one `key=value` per
+    // line (grpc_port, http_port, data_dir, signing_secret_file) so scripts
+    // and tests learn the ports picked for port 0.
+    std::string ready_file;
+  };
+
+  static absl::StatusOr<std::unique_ptr<HealthwireServer>> BuildAndStart(const Options& options);
+
+  ~HealthwireServer();
+
+  // Bound ports (0 for a part this process does not run).
+  int grpc_port() const { return grpc_port_; }
+  int http_port() const;
+
+  // Graceful: the gateway stops accepting and finishes in-flight requests,
+  // then gRPC calls get `grace` to finish (open StreamUpdates calls are
+  // cancelled after it; clients resume from their last revision), then the
+  // store closes.
+  // Idempotent.
+  void Shutdown(absl::Duration grace = absl::Seconds(2));
+
+ private:
+  HealthwireServer() = default;
+
+  absl::Status StartStore();
+  absl::Status StartGateway();
+
+  Options options_;
+  std::unique_ptr<EventStore> store_;
+  std::unique_ptr<EventStoreService> service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  int grpc_port_ = 0;
+  std::unique_ptr<Ingestor> ingestor_;
+  std::unique_ptr<WebhookGateway> gateway_;
+  std::string generated_secret_path_;
+  absl::Mutex shutdown_mu_;
+  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+};
+
+}  // namespace healthwire
+
+#endif  // HEALTHWIRE_SERVER_HEALTHWIRE_SERVER_H_

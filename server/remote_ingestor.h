@@ -1,0 +1,43 @@
+// RemoteIngestor: the gateway's Ingestor in the split deployment; commits
+// through a healthwire_store's Ingest RPC.
+//
+// Uses gRPC's callback stub, so no gateway thread waits on the network. Each
+// call carries the gateway's ingest deadline; the channel reconnects on its
+// own after the store restarts, and calls in between fail fast with
+// Unavailable (the gateway answers 503, Terra retries).
+//
+// CheckReady is OK only while the channel is connected; it never blocks.
+//
+// Thread-safe.
+#ifndef HEALTHWIRE_SERVER_REMOTE_INGESTOR_H_
+#define HEALTHWIRE_SERVER_REMOTE_INGESTOR_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "grpcpp/grpcpp.h"
+#include "proto/healthwire.grpc.pb.h"
+#include "server/ingestor.h"
+
+namespace healthwire {
+
+class RemoteIngestor final : public Ingestor {
+ public:
+  // `store_address` is host:port of a healthwire_store.
+  explicit RemoteIngestor(const std::string& store_address);
+
+  void Ingest(std::vector<v1::Event> events, absl::Time deadline, Callback done) override;
+  absl::Status CheckReady() override;
+  uint64_t CurrentRevision() override { return last_revision_.load(); }
+
+ private:
+  const std::string store_address_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::EventStore::Stub> stub_;
+  std::atomic<uint64_t> last_revision_{0};
+};
+
+}  // namespace healthwire
+
+#endif  // HEALTHWIRE_SERVER_REMOTE_INGESTOR_H_

@@ -1,0 +1,48 @@
+#include "server/run_server.h"
+
+#include <csignal>
+#include <cstdio>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "server/process_util.h"
+
+namespace healthwire {
+
+int RunServer(int argc, char** argv, const char* usage,
+              const std::function<void(HealthwireServer::Options*)>& apply_flags) {
+  absl::SetProgramUsageMessage(usage);
+  // --help lists the flags of healthwire's flag groups (they live in
+  // server/*_flags.cc and the binary's main, not only in main as Abseil
+  // assumes by default).
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view path) {
+    return absl::StrContains(path, "server/") &&
+           (absl::EndsWith(path, "_flags.cc") || absl::EndsWith(path, "_main.cc"));
+  };
+  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage_config);
+  absl::ParseCommandLine(argc, argv);
+  // Before any thread starts, so only WaitForTerminationSignal sees them.
+  BlockTerminationSignals();
+
+  HealthwireServer::Options options;
+  apply_flags(&options);
+  absl::StatusOr<std::unique_ptr<HealthwireServer>> server =
+      HealthwireServer::BuildAndStart(options);
+  if (!server.ok()) {
+    std::fprintf(stderr, "healthwire: cannot start: %s\n",
+                 std::string(server.status().message()).c_str());
+    return 1;
+  }
+  const int signal_number = WaitForTerminationSignal();
+  std::fprintf(stderr, "healthwire: %s received, shutting down\n",
+               signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  (*server)->Shutdown();
+  std::fprintf(stderr, "healthwire: stopped cleanly\n");
+  return 0;
+}
+
+}  // namespace healthwire

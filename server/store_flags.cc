@@ -1,0 +1,36 @@
+// Flags of the store (RocksDB + gRPC EventStore service).
+#include <cstdint>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/time/time.h"
+#include "server/server_flags.h"
+
+ABSL_FLAG(std::string, grpc_address, "127.0.0.1",
+          "Address the gRPC EventStore service binds to (0.0.0.0 for all interfaces).");
+ABSL_FLAG(int, grpc_port, 50051, "gRPC port; 0 picks a free one.");
+ABSL_FLAG(bool, sync_writes, true,
+          "Sync RocksDB's write-ahead log before acknowledging. false trades the guarantee that "
+          "an acknowledged webhook survives a machine crash for throughput.");
+ABSL_FLAG(uint64_t, changelog_max_entries, 10000000,
+          "StreamUpdates can replay at most this many latest changes (0 = no count limit).");
+ABSL_FLAG(absl::Duration, changelog_max_age, absl::Hours(24 * 7),
+          "StreamUpdates can replay changes received at most this long ago (0 = no age limit).");
+ABSL_FLAG(uint64_t, stream_buffer_updates, 1024,
+          "Live changes buffered per stream subscriber before a slow subscriber switches to "
+          "reading the change log.");
+ABSL_FLAG(uint64_t, block_cache_mb, 256, "RocksDB block cache size in MiB.");
+
+namespace healthwire {
+
+void ApplyStoreFlags(HealthwireServer::Options* options) {
+  options->grpc_address = absl::GetFlag(FLAGS_grpc_address);
+  options->grpc_port = absl::GetFlag(FLAGS_grpc_port);
+  options->store.sync_writes = absl::GetFlag(FLAGS_sync_writes);
+  options->store.changelog_max_entries = absl::GetFlag(FLAGS_changelog_max_entries);
+  options->store.changelog_max_age = absl::GetFlag(FLAGS_changelog_max_age);
+  options->store.max_buffered_updates_per_subscriber = absl::GetFlag(FLAGS_stream_buffer_updates);
+  options->store.block_cache_bytes = absl::GetFlag(FLAGS_block_cache_mb) << 20;
+}
+
+}  // namespace healthwire
