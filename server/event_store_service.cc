@@ -51,6 +51,14 @@ grpc::ServerUnaryReactor* EventStoreService::ListRecords(grpc::CallbackServerCon
   return reactor;
 }
 
+grpc::ServerUnaryReactor* EventStoreService::GetUser(grpc::CallbackServerContext* context,
+                                                     const v1::GetUserRequest* request,
+                                                     v1::GetUserResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  FinishWith(reactor, store_->GetUser(*request), response);
+  return reactor;
+}
+
 grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::StreamUpdates(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
   v1::StreamUpdatesRequest parsed;

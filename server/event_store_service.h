@@ -22,7 +22,8 @@ namespace healthwire {
 // bytes instead of parsed messages.
 using EventStoreCallbackBase = v1::EventStore::WithCallbackMethod_Ingest<
     v1::EventStore::WithCallbackMethod_GetLatest<v1::EventStore::WithCallbackMethod_ListRecords<
-        v1::EventStore::WithRawCallbackMethod_StreamUpdates<v1::EventStore::Service>>>>;
+        v1::EventStore::WithRawCallbackMethod_StreamUpdates<
+            v1::EventStore::WithCallbackMethod_GetUser<v1::EventStore::Service>>>>>;
 
 class EventStoreService final : public EventStoreCallbackBase {
  public:
@@ -42,6 +43,10 @@ class EventStoreService final : public EventStoreCallbackBase {
   grpc::ServerUnaryReactor* ListRecords(grpc::CallbackServerContext* context,
                                         const v1::ListRecordsRequest* request,
                                         v1::ListRecordsResponse* response) override;
+
+  grpc::ServerUnaryReactor* GetUser(grpc::CallbackServerContext* context,
+                                    const v1::GetUserRequest* request,
+                                    v1::GetUserResponse* response) override;
 
   grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamUpdates(
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;

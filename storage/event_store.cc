@@ -35,6 +35,7 @@
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "storage/coalesce.h"
+#include "storage/connection_tracker.h"
 #include "storage/keys.h"
 
 namespace healthwire {
@@ -50,6 +51,8 @@ constexpr char kRecordsFamily[] = "records";
 constexpr char kByStartFamily[] = "by_start";
 constexpr char kChangelogFamily[] = "changelog";
 constexpr char kMetaFamily[] = "meta";
+constexpr char kUsersFamily[] = "users";
+constexpr char kUserRefsFamily[] = "user_refs";
 
 constexpr int32_t kDefaultPageSize = 100;
 constexpr int32_t kMaxPageSize = 1000;
@@ -92,9 +95,15 @@ absl::string_view ToView(const rocksdb::Slice& slice) {
 
 uint32_t TypeNumber(v1::EventType type) { return static_cast<uint32_t>(type); }
 
+bool IsDataType(v1::EventType type) {
+  return type >= v1::EVENT_TYPE_ACTIVITY && type <= v1::EVENT_TYPE_HEALTH_OBSERVATION;
+}
+
 // The index keys an event is filed under: by its user_id, and by its user's
 // reference_id when it has one, so queries by either are straight scans.
+// Only data records are indexed (GetLatest/ListRecords serve data types).
 std::vector<std::string> StartIndexKeysOf(const v1::Event& event) {
+  if (!IsDataType(event.type())) return {};
   const int64_t start = keys::StartInstantMicros(event.start_time());
   const std::string& user_id = event.user().user_id();
   std::vector<std::string> index_keys;
@@ -139,7 +148,9 @@ bool IsIdenticalRedelivery(const v1::Event& stored, const v1::Event& incoming) {
 }
 
 absl::Status ValidateEvent(const v1::Event& event, size_t index) {
-  if (event.user().user_id().empty()) {
+  // Data records belong to a user; connection and unknown events may come
+  // without one (auth_cancelled, an unknown type) and are still kept.
+  if (IsDataType(event.type()) && event.user().user_id().empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("events[", index, "].user.user_id: must not be empty"));
   }
@@ -181,7 +192,7 @@ absl::StatusOr<QuerySubject> ResolveSubject(const v1::Subject& subject) {
 }
 
 absl::Status ValidateDataType(v1::EventType type) {
-  if (type >= v1::EVENT_TYPE_ACTIVITY && type <= v1::EVENT_TYPE_HEALTH_OBSERVATION) {
+  if (IsDataType(type)) {
     return absl::OkStatus();
   }
   std::string got = v1::EventType_Name(type);
@@ -278,6 +289,7 @@ class EventStore::Impl {
       const v1::ListRecordsRequest& request) const;
   absl::Status ReadChangeLog(uint64_t from_revision, size_t max_events,
                              std::vector<v1::Event>* out) const;
+  absl::StatusOr<v1::GetUserResponse> GetUser(const v1::GetUserRequest& request) const;
   uint64_t CurrentRevision() const {
     return current_revision_.load(std::memory_order_acquire);
   }
@@ -293,6 +305,8 @@ class EventStore::Impl {
     rocksdb::ColumnFamilyHandle* by_start = nullptr;
     rocksdb::ColumnFamilyHandle* changelog = nullptr;
     rocksdb::ColumnFamilyHandle* meta = nullptr;
+    rocksdb::ColumnFamilyHandle* users = nullptr;      // user_id -> Connection
+    rocksdb::ColumnFamilyHandle* user_refs = nullptr;  // (reference_id, user_id)
   };
 
   // One IngestAsync call waiting for the writer.
@@ -384,6 +398,8 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
       {kByStartFamily, family_options},
       {kChangelogFamily, family_options},
       {kMetaFamily, family_options},
+      {kUsersFamily, family_options},
+      {kUserRefsFamily, family_options},
   };
 
   rocksdb::DB* raw_db = nullptr;
@@ -401,7 +417,8 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
     return FromRocksDb(opened, context);
   }
   std::unique_ptr<rocksdb::DB> db(raw_db);
-  const Families families{handles[1], handles[2], handles[3], handles[4]};
+  const Families families{handles[1], handles[2], handles[3],
+                          handles[4], handles[5], handles[6]};
 
   // Revisions continue where the last run stopped.
   std::string value;
@@ -543,6 +560,15 @@ class EventStore::Impl::GroupCommit {
 
  private:
   using Overlay = absl::flat_hash_map<std::string, v1::Event>;
+  using ConnectionOverlay = absl::flat_hash_map<std::string, v1::Connection>;
+
+  // The connection record of `user_id` as this group sees it (call, group,
+  // database); nullopt when the user has none.
+  absl::StatusOr<std::optional<v1::Connection>> LookupConnection(
+      const ConnectionOverlay& call_connections, const std::string& user_id) const;
+  // Applies a stored event to the connection records it touches: the
+  // records and their reference_id links go into the same batch.
+  absl::Status UpdateConnections(const v1::Event& event, ConnectionOverlay& call_connections);
 
   // The stored version of `record_key` as this group sees it: the call's own
   // writes, then the group's, then the database (only the writer writes, so
@@ -561,7 +587,55 @@ class EventStore::Impl::GroupCommit {
   Stats tally_;
   const bool collect_committed_;
   std::vector<v1::Event> committed_;
+  ConnectionOverlay connections_;
 };
+
+absl::StatusOr<std::optional<v1::Connection>> EventStore::Impl::GroupCommit::LookupConnection(
+    const ConnectionOverlay& call_connections, const std::string& user_id) const {
+  if (auto it = call_connections.find(user_id); it != call_connections.end()) return it->second;
+  if (auto it = connections_.find(user_id); it != connections_.end()) return it->second;
+  std::string value;
+  const rocksdb::Status read = store_.db_->Get(rocksdb::ReadOptions(), store_.families_.users,
+                                               keys::UserKey(user_id), &value);
+  if (read.IsNotFound()) return std::nullopt;
+  if (!read.ok()) return FromRocksDb(read, "cannot read a connection record");
+  v1::Connection stored;
+  if (!stored.ParseFromString(value)) {
+    return absl::DataLossError("a stored connection does not parse as healthwire.v1.Connection");
+  }
+  return stored;
+}
+
+absl::Status EventStore::Impl::GroupCommit::UpdateConnections(
+    const v1::Event& event, ConnectionOverlay& call_connections) {
+  const Families& families = store_.families_;
+  for (const std::string& user_id : ConnectionsTouchedBy(event)) {
+    absl::StatusOr<std::optional<v1::Connection>> stored =
+        LookupConnection(call_connections, user_id);
+    if (!stored.ok()) return stored.status();
+    const std::string previous_reference =
+        stored->has_value() ? (*stored)->reference_id() : std::string();
+    std::optional<v1::Connection> updated = *stored;
+    ApplyEventToConnection(event, user_id, &updated);
+    if (!updated.has_value()) continue;
+    rocksdb::Status status =
+        batch_.Put(families.users, keys::UserKey(user_id), updated->SerializeAsString());
+    if (status.ok() && updated->reference_id() != previous_reference) {
+      if (!previous_reference.empty()) {
+        status = batch_.Delete(families.user_refs,
+                               keys::UserReferenceKey(previous_reference, user_id));
+      }
+      if (status.ok() && !updated->reference_id().empty()) {
+        status = batch_.Put(families.user_refs,
+                            keys::UserReferenceKey(updated->reference_id(), user_id),
+                            rocksdb::Slice());
+      }
+    }
+    if (!status.ok()) return FromRocksDb(status, "cannot add a connection to the write batch");
+    call_connections.insert_or_assign(user_id, *std::move(updated));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::optional<v1::Event>> EventStore::Impl::GroupCommit::Lookup(
     const Overlay& call_overlay, const std::string& record_key) const {
@@ -628,6 +702,7 @@ absl::StatusOr<v1::IngestResponse> EventStore::Impl::GroupCommit::ApplyCall(
   const uint64_t revision_before = last_revision_;
   const Stats tally_before = tally_;
   Overlay call_overlay;
+  ConnectionOverlay call_connections;
   v1::IngestResponse response;
   const size_t committed_before = committed_.size();
 
@@ -667,6 +742,10 @@ absl::StatusOr<v1::IngestResponse> EventStore::Impl::GroupCommit::ApplyCall(
       failure = put;
       break;
     }
+    if (absl::Status tracked = UpdateConnections(event, call_connections); !tracked.ok()) {
+      failure = tracked;
+      break;
+    }
     result->set_outcome(v1::IngestResult::OUTCOME_STORED);
     result->set_revision(event.revision());
     ++tally_.stored;
@@ -684,6 +763,9 @@ absl::StatusOr<v1::IngestResponse> EventStore::Impl::GroupCommit::ApplyCall(
   batch_.PopSavePoint().PermitUncheckedError();
   for (auto& [key, version] : call_overlay) {
     overlay_.insert_or_assign(key, std::move(version));
+  }
+  for (auto& [user_id, connection] : call_connections) {
+    connections_.insert_or_assign(user_id, std::move(connection));
   }
   return response;
 }
@@ -970,6 +1052,45 @@ absl::StatusOr<v1::ListRecordsResponse> EventStore::Impl::ListRecords(
   return response;
 }
 
+absl::StatusOr<v1::GetUserResponse> EventStore::Impl::GetUser(
+    const v1::GetUserRequest& request) const {
+  absl::StatusOr<QuerySubject> subject = ResolveSubject(request.subject());
+  if (!subject.ok()) return subject.status();
+  const ScopedSnapshot snapshot(db_.get());
+  const rocksdb::ReadOptions read = snapshot.Options();
+  v1::GetUserResponse response;
+  absl::StatusOr<uint64_t> revision = ReadLastRevision(read);
+  if (!revision.ok()) return revision.status();
+  response.set_store_revision(*revision);
+
+  std::vector<std::string> user_ids;
+  if (request.subject().has_user_id()) {
+    user_ids.push_back(request.subject().user_id());
+  } else {
+    const std::string prefix = keys::UserReferencePrefix(request.subject().reference_id());
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, families_.user_refs));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      std::string user_id;
+      if (keys::DecodeUserReferenceKey(ToView(it->key()), &user_id)) user_ids.push_back(user_id);
+    }
+    if (!it->status().ok()) return FromRocksDb(it->status(), "cannot read the reference index");
+  }
+  for (const std::string& user_id : user_ids) {
+    std::string value;
+    const rocksdb::Status status = db_->Get(read, families_.users, keys::UserKey(user_id), &value);
+    if (status.IsNotFound()) continue;
+    if (!status.ok()) return FromRocksDb(status, "cannot read a connection record");
+    if (!response.add_connections()->ParseFromString(value)) {
+      return absl::DataLossError(absl::StrCat("the connection record of user_id \"",
+                                              absl::CEscape(user_id), "\" does not parse"));
+    }
+  }
+  if (response.connections_size() == 0) {
+    return absl::NotFoundError(absl::StrCat("no connection for ", subject->description));
+  }
+  return response;
+}
+
 absl::Status EventStore::Impl::ReadChangeLog(uint64_t from_revision, size_t max_events,
                                              std::vector<v1::Event>* out) const {
   out->clear();
@@ -1025,6 +1146,10 @@ absl::StatusOr<v1::GetLatestResponse> EventStore::GetLatest(
 }
 
 uint64_t EventStore::OldestRetainedRevision() const { return impl_->OldestRetainedRevision(); }
+
+absl::StatusOr<v1::GetUserResponse> EventStore::GetUser(const v1::GetUserRequest& request) const {
+  return impl_->GetUser(request);
+}
 
 SubscriptionHub* EventStore::subscription_hub() { return impl_->subscription_hub(); }
 

@@ -123,6 +123,11 @@ class EventStore {
   absl::Status ReadChangeLog(uint64_t from_revision, size_t max_events,
                              std::vector<v1::Event>* out) const;
 
+  // The connection record of a user_id, or of every connection of a
+  // reference_id (see connection_tracker.h). NotFound when there is none;
+  // InvalidArgument when the subject is missing.
+  absl::StatusOr<v1::GetUserResponse> GetUser(const v1::GetUserRequest& request) const;
+
   // The revision of the last durable commit (0 for an empty store).
   uint64_t CurrentRevision() const;
 

@@ -118,6 +118,30 @@ int64_t StartInstantMicros(absl::string_view start_time) {
 
 // ---- records ---------------------------------------------------------------
 
+std::string UserKey(absl::string_view user_id) {
+  std::string key;
+  AppendOrderedString(user_id, &key);
+  return key;
+}
+
+std::string UserReferencePrefix(absl::string_view reference_id) {
+  std::string key;
+  AppendOrderedString(reference_id, &key);
+  return key;
+}
+
+std::string UserReferenceKey(absl::string_view reference_id, absl::string_view user_id) {
+  std::string key = UserReferencePrefix(reference_id);
+  AppendOrderedString(user_id, &key);
+  return key;
+}
+
+bool DecodeUserReferenceKey(absl::string_view key, std::string* user_id) {
+  std::string reference_id;
+  return ConsumeOrderedString(&key, &reference_id) && ConsumeOrderedString(&key, user_id) &&
+         key.empty();
+}
+
 std::string RecordKey(absl::string_view user_id, uint32_t type,
                       absl::string_view record_key) {
   std::string key;

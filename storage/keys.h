@@ -123,6 +123,16 @@ std::string RevisionKey(uint64_t revision);
 // False when `key` is not exactly a RevisionKey.
 bool DecodeRevisionKey(absl::string_view key, uint64_t* revision);
 
+// ---- users (connections) ---------------------------------------------------
+
+// users      UserKey(user_id)                  -> serialized v1::Connection
+std::string UserKey(absl::string_view user_id);
+// user_refs  UserReferenceKey(ref, user_id)    -> empty
+std::string UserReferencePrefix(absl::string_view reference_id);
+std::string UserReferenceKey(absl::string_view reference_id, absl::string_view user_id);
+// The user_id of a UserReferenceKey; false when `key` is not one.
+bool DecodeUserReferenceKey(absl::string_view key, std::string* user_id);
+
 // ---- meta ------------------------------------------------------------------
 
 // The revision of the last committed change (absent in an empty store).
