@@ -222,6 +222,20 @@ TEST_F(StoreGrpcTest, StaleDeliveryDoesNotReplaceNewerData) {
   EXPECT_EQ(latest.event().sleep().data_enrichment().sleep_score(), 80);
 }
 
+TEST_F(StoreGrpcTest, GetUserServesTheConnectionStatusOfAUser) {
+  IngestBody(R"({"type":"deauth","status":"success","message":"User has deauthenticated",)"
+             R"("user":{"user_id":"user-9","provider":"OURA","reference_id":"person-9"}})");
+  v1::GetUserRequest request;
+  request.mutable_subject()->set_reference_id("person-9");
+  v1::GetUserResponse response;
+  grpc::ClientContext rpc;
+  grpc::Status status = stub_->GetUser(&rpc, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.connections_size(), 1);
+  EXPECT_EQ(response.connections(0).user_id(), "user-9");
+  EXPECT_EQ(response.connections(0).status(), v1::Connection::STATUS_DEAUTHORIZED);
+}
+
 TEST_F(StoreGrpcTest, SigtermStopsTheServerCleanlyWithExitCodeZero) {
   absl::StatusOr<int> exit_code = server_->Stop(SIGTERM);
   ASSERT_TRUE(exit_code.ok()) << exit_code.status();
