@@ -32,6 +32,24 @@ absl::Status WriteReadyFile(const std::string& path, const std::string& contents
   return absl::OkStatus();
 }
 
+// Prometheus text for the in-process store: what the gateway cannot see.
+std::string StoreMetricsText(EventStore& store) {
+  const EventStore::Stats stats = store.GetStats();
+  std::string text;
+  absl::StrAppend(
+      &text,
+      "# HELP healthwire_store_commits_total Synced RocksDB writes (group commits).\n"
+      "# TYPE healthwire_store_commits_total counter\n"
+      "healthwire_store_commits_total ", stats.commits, "\n",
+      "# HELP healthwire_store_changelog_oldest_revision Oldest revision StreamUpdates can replay.\n"
+      "# TYPE healthwire_store_changelog_oldest_revision gauge\n"
+      "healthwire_store_changelog_oldest_revision ", store.OldestRetainedRevision(), "\n",
+      "# HELP healthwire_stream_subscribers Open StreamUpdates calls.\n"
+      "# TYPE healthwire_stream_subscribers gauge\n"
+      "healthwire_stream_subscribers ", store.subscription_hub()->subscriber_count(), "\n");
+  return text;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStart(
@@ -123,6 +141,8 @@ absl::Status HealthwireServer::StartGateway() {
   }
 
   if (store_ != nullptr) {
+    EventStore* store = store_.get();
+    gateway_options.extra_metrics = [store] { return StoreMetricsText(*store); };
     ingestor_ = std::make_unique<LocalIngestor>(store_.get());
   } else {
     ingestor_ = std::make_unique<RemoteIngestor>(options_.store_address);

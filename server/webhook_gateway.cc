@@ -367,8 +367,9 @@ class Session : public std::enable_shared_from_this<Session> {
       } else if (path == "/readyz") {
         HandleReadyz();
       } else {
-        Reply reply{http::status::ok, "ok",
-                    core_->metrics.RenderPrometheusText(core_->ingestor->CurrentRevision())};
+        std::string text = core_->metrics.RenderPrometheusText(core_->ingestor->CurrentRevision());
+        if (core_->options.extra_metrics) text += core_->options.extra_metrics();
+        Reply reply{http::status::ok, "ok", std::move(text)};
         reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
         Send(std::move(reply));
       }

@@ -34,6 +34,7 @@
 #define HEALTHWIRE_SERVER_WEBHOOK_GATEWAY_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,6 +70,9 @@ class WebhookGateway {
     // At least one secret is required; any of them may sign a delivery.
     std::vector<std::string> signing_secrets;
     SignatureVerifier::Options signature;
+    // Appended to GET /metrics (Prometheus text of the parts behind the
+    // gateway, e.g. the in-process store). Called on an io thread: cheap.
+    std::function<std::string()> extra_metrics;
   };
 
   // Binds, listens and starts the io threads. `ingestor` is not owned and

@@ -11,7 +11,12 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "boost/asio.hpp"
+#include "boost/beast.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -373,6 +378,48 @@ TEST_F(StreamUpdatesTest, StartRevisionOlderThanTheRetainedLogIsOutOfRangeWithTh
   Subscriber from_oldest(stub_.get(), FromRevision(range.oldest_retained_revision()));
   ASSERT_TRUE(from_oldest.WaitForUpdates(30 - range.oldest_retained_revision() + 1));
   EXPECT_EQ(from_oldest.revisions(), Range(range.oldest_retained_revision(), 30));
+}
+
+// GET /metrics over real HTTP; the value of a metric line without labels.
+long MetricValue(int http_port, const std::string& name) {
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  boost::asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"),
+                                                static_cast<unsigned short>(http_port)));
+  http::request<http::empty_body> request(http::verb::get, "/metrics", 11);
+  request.set(http::field::host, "127.0.0.1");
+  http::write(stream, request);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(stream, buffer, response);
+  for (absl::string_view line : absl::StrSplit(response.body(), '\n')) {
+    if (absl::ConsumePrefix(&line, name + " ")) {
+      long value = -1;
+      if (absl::SimpleAtoi(line, &value)) return value;
+    }
+  }
+  return -1;
+}
+
+TEST_F(StreamUpdatesTest, CancelledStreamsReleaseTheirSubscriptions) {
+  {
+    std::vector<std::unique_ptr<Subscriber>> subscribers;
+    for (int i = 0; i < 5; ++i) {
+      subscribers.push_back(std::make_unique<Subscriber>(stub_.get(), FromRevision(1)));
+    }
+    Ingest({SleepEvent("u1", 0)});
+    for (auto& subscriber : subscribers) ASSERT_TRUE(subscriber->WaitForUpdates(1));
+    EXPECT_EQ(MetricValue(server_->http_port(), "healthwire_stream_subscribers"), 5);
+  }  // cancelled here
+  long open = -1;
+  for (int i = 0; i < 200; ++i) {
+    open = MetricValue(server_->http_port(), "healthwire_stream_subscribers");
+    if (open == 0) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(open, 0);
 }
 
 TEST_F(StreamUpdatesTest, UnknownTypeFilterIsInvalidArgumentNamingTheField) {
