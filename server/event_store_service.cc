@@ -59,6 +59,15 @@ grpc::ServerUnaryReactor* EventStoreService::GetUser(grpc::CallbackServerContext
   return reactor;
 }
 
+grpc::ServerUnaryReactor* EventStoreService::CreateCheckpoint(
+    grpc::CallbackServerContext* context, const v1::CreateCheckpointRequest* request,
+    v1::CreateCheckpointResponse* response) {
+  // Hard links and a flush: rare and short, so it runs inline.
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  FinishWith(reactor, store_->CreateCheckpoint(*request), response);
+  return reactor;
+}
+
 grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::StreamUpdates(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
   v1::StreamUpdatesRequest parsed;

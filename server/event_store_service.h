@@ -23,7 +23,8 @@ namespace healthwire {
 using EventStoreCallbackBase = v1::EventStore::WithCallbackMethod_Ingest<
     v1::EventStore::WithCallbackMethod_GetLatest<v1::EventStore::WithCallbackMethod_ListRecords<
         v1::EventStore::WithRawCallbackMethod_StreamUpdates<
-            v1::EventStore::WithCallbackMethod_GetUser<v1::EventStore::Service>>>>>;
+            v1::EventStore::WithCallbackMethod_GetUser<
+                v1::EventStore::WithCallbackMethod_CreateCheckpoint<v1::EventStore::Service>>>>>>;
 
 class EventStoreService final : public EventStoreCallbackBase {
  public:
@@ -47,6 +48,10 @@ class EventStoreService final : public EventStoreCallbackBase {
   grpc::ServerUnaryReactor* GetUser(grpc::CallbackServerContext* context,
                                     const v1::GetUserRequest* request,
                                     v1::GetUserResponse* response) override;
+
+  grpc::ServerUnaryReactor* CreateCheckpoint(grpc::CallbackServerContext* context,
+                                             const v1::CreateCheckpointRequest* request,
+                                             v1::CreateCheckpointResponse* response) override;
 
   grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamUpdates(
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;

@@ -4,6 +4,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
+#include "server/process_util.h"
 #include "server/server_flags.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1",
@@ -20,6 +21,9 @@ ABSL_FLAG(uint64_t, stream_buffer_updates, 1024,
           "Live changes buffered per stream subscriber before a slow subscriber switches to "
           "reading the change log.");
 ABSL_FLAG(uint64_t, block_cache_mb, 256, "RocksDB block cache size in MiB.");
+ABSL_FLAG(std::string, checkpoint_dir, "",
+          "Where CreateCheckpoint (hwctl backup) puts checkpoints; default <data_dir>.checkpoints. "
+          "Relative paths resolve against the folder the command was run from.");
 
 namespace healthwire {
 
@@ -31,6 +35,9 @@ void ApplyStoreFlags(HealthwireServer::Options* options) {
   options->store.changelog_max_age = absl::GetFlag(FLAGS_changelog_max_age);
   options->store.max_buffered_updates_per_subscriber = absl::GetFlag(FLAGS_stream_buffer_updates);
   options->store.block_cache_bytes = absl::GetFlag(FLAGS_block_cache_mb) << 20;
+  if (!absl::GetFlag(FLAGS_checkpoint_dir).empty()) {
+    options->store.checkpoint_dir = ResolveUserPath(absl::GetFlag(FLAGS_checkpoint_dir));
+  }
 }
 
 }  // namespace healthwire

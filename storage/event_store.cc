@@ -26,6 +26,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
@@ -33,6 +34,7 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "storage/coalesce.h"
 #include "storage/connection_tracker.h"
@@ -290,6 +292,8 @@ class EventStore::Impl {
   absl::Status ReadChangeLog(uint64_t from_revision, size_t max_events,
                              std::vector<v1::Event>* out) const;
   absl::StatusOr<v1::GetUserResponse> GetUser(const v1::GetUserRequest& request) const;
+  absl::StatusOr<v1::CreateCheckpointResponse> CreateCheckpoint(
+      const v1::CreateCheckpointRequest& request);
   uint64_t CurrentRevision() const {
     return current_revision_.load(std::memory_order_acquire);
   }
@@ -1091,6 +1095,43 @@ absl::StatusOr<v1::GetUserResponse> EventStore::Impl::GetUser(
   return response;
 }
 
+absl::StatusOr<v1::CreateCheckpointResponse> EventStore::Impl::CreateCheckpoint(
+    const v1::CreateCheckpointRequest& request) {
+  std::string name = request.name();
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' &&
+        c != '.') {
+      return absl::InvalidArgumentError(
+          "name: only letters, digits, '-', '_' and '.' (a folder name, not a path)");
+    }
+  }
+  if (name == "." || name == "..") return absl::InvalidArgumentError("name: not a folder name");
+  // The revision is read first: the checkpoint holds at least everything up
+  // to it (later commits may be in it too; their revisions are above it).
+  const uint64_t revision = CurrentRevision();
+  if (name.empty()) name = absl::StrCat("revision-", revision, "-", absl::ToUnixSeconds(absl::Now()));
+  const std::string root =
+      options_.checkpoint_dir.empty() ? options_.path + ".checkpoints" : options_.checkpoint_dir;
+  if (rocksdb::Status made = db_->GetEnv()->CreateDirIfMissing(root); !made.ok()) {
+    return FromRocksDb(made, absl::StrCat("cannot create the checkpoint folder \"", root, "\""));
+  }
+  const std::string path = absl::StrCat(root, "/", name);
+  if (db_->GetEnv()->FileExists(path).ok()) {
+    return absl::AlreadyExistsError(absl::StrCat("checkpoint \"", path, "\" already exists"));
+  }
+  rocksdb::Checkpoint* raw_checkpoint = nullptr;
+  rocksdb::Status status = rocksdb::Checkpoint::Create(db_.get(), &raw_checkpoint);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw_checkpoint);
+  if (status.ok()) status = checkpoint->CreateCheckpoint(path);
+  if (!status.ok()) {
+    return FromRocksDb(status, absl::StrCat("cannot create checkpoint \"", path, "\""));
+  }
+  v1::CreateCheckpointResponse response;
+  response.set_path(path);
+  response.set_store_revision(revision);
+  return response;
+}
+
 absl::Status EventStore::Impl::ReadChangeLog(uint64_t from_revision, size_t max_events,
                                              std::vector<v1::Event>* out) const {
   out->clear();
@@ -1146,6 +1187,11 @@ absl::StatusOr<v1::GetLatestResponse> EventStore::GetLatest(
 }
 
 uint64_t EventStore::OldestRetainedRevision() const { return impl_->OldestRetainedRevision(); }
+
+absl::StatusOr<v1::CreateCheckpointResponse> EventStore::CreateCheckpoint(
+    const v1::CreateCheckpointRequest& request) {
+  return impl_->CreateCheckpoint(request);
+}
 
 absl::StatusOr<v1::GetUserResponse> EventStore::GetUser(const v1::GetUserRequest& request) const {
   return impl_->GetUser(request);

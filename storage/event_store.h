@@ -70,6 +70,9 @@ class EventStore {
     // Live changes buffered per stream subscriber before it falls back to
     // reading the change log (bounds a slow subscriber's memory).
     size_t max_buffered_updates_per_subscriber = 1024;
+
+    // Where CreateCheckpoint puts checkpoints; empty = "<path>.checkpoints".
+    std::string checkpoint_dir;
   };
 
   // Counts since the store was opened.
@@ -130,6 +133,12 @@ class EventStore {
 
   // The revision of the last durable commit (0 for an empty store).
   uint64_t CurrentRevision() const;
+
+  // A RocksDB checkpoint of the whole store in Options::checkpoint_dir/<name>
+  // (see CreateCheckpointRequest). InvalidArgument for a bad name,
+  // AlreadyExists when that checkpoint exists.
+  absl::StatusOr<v1::CreateCheckpointResponse> CreateCheckpoint(
+      const v1::CreateCheckpointRequest& request);
 
   // The oldest revision ReadChangeLog can still return (1 until retention
   // removed something).

@@ -124,5 +124,37 @@ TEST(ChangeLogTest, IdenticalAndStaleDeliveriesPublishNothing) {
   store->subscription_hub()->Unsubscribe(subscription);
 }
 
+TEST(CheckpointTest, ACheckpointOpensAsAStoreWithEverythingCommittedBeforeIt) {
+  EventStore::Options options;
+  options.path = FreshDir();
+  std::string checkpoint_path;
+  {
+    auto store = Open(options);
+    for (int i = 1; i <= 3; ++i) ASSERT_TRUE(store->Ingest({Sleep(i)}).ok());
+    v1::CreateCheckpointRequest request;
+    request.set_name("nightly");
+    absl::StatusOr<v1::CreateCheckpointResponse> made = store->CreateCheckpoint(request);
+    ASSERT_TRUE(made.ok()) << made.status();
+    EXPECT_EQ(made->store_revision(), 3u);
+    EXPECT_EQ(made->path(), options.path + ".checkpoints/nightly");
+    checkpoint_path = made->path();
+    EXPECT_EQ(store->CreateCheckpoint(request).status().code(), absl::StatusCode::kAlreadyExists);
+  }
+  EventStore::Options restored_options;
+  restored_options.path = checkpoint_path;
+  auto restored = Open(restored_options);
+  EXPECT_EQ(restored->CurrentRevision(), 3u);
+  EXPECT_EQ(ChangeLogRevisions(*restored), (std::vector<uint64_t>{1, 2, 3}));
+}
+
+TEST(CheckpointTest, ANameThatIsAPathIsInvalidArgument) {
+  EventStore::Options options;
+  options.path = FreshDir();
+  auto store = Open(options);
+  v1::CreateCheckpointRequest request;
+  request.set_name("../escape");
+  EXPECT_EQ(store->CreateCheckpoint(request).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace healthwire
