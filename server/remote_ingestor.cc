@@ -12,12 +12,28 @@ RemoteIngestor::RemoteIngestor(const std::string& store_address) : store_address
   args.SetMaxSendMessageSize(256 << 20);
   args.SetMaxReceiveMessageSize(256 << 20);
   // Reconnect quickly after a store restart instead of backing off for
-  // minutes: Terra's retries, not ours, cover long outages.
+  // minutes: Terra's retries, not ours, cover long outages. (Not
+  // GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: it is also the connect timeout.)
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
   channel_ = grpc::CreateCustomChannel(store_address, grpc::InsecureChannelCredentials(), args);
   stub_ = v1::EventStore::NewStub(channel_);
+  watcher_ = std::thread([this] { WatchConnectivity(); });
+}
+
+RemoteIngestor::~RemoteIngestor() {
+  stopping_.store(true);
+  watcher_.join();
+}
+
+void RemoteIngestor::WatchConnectivity() {
+  // Keeps the channel connecting (and so polled) while no webhook is in
+  // flight, and caches its state for CheckReady, which must not block.
+  while (!stopping_.load()) {
+    const grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
+    connected_.store(state == GRPC_CHANNEL_READY);
+    channel_->WaitForStateChange(state, absl::ToChronoTime(absl::Now() + absl::Milliseconds(250)));
+  }
 }
 
 void RemoteIngestor::Ingest(std::vector<v1::Event> events, absl::Time deadline, Callback done) {
@@ -52,10 +68,7 @@ void RemoteIngestor::Ingest(std::vector<v1::Event> events, absl::Time deadline, 
 }
 
 absl::Status RemoteIngestor::CheckReady() {
-  // Non-blocking (the gateway asks from an io thread): the channel's state,
-  // nudging it to connect when idle.
-  const grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
-  if (state == GRPC_CHANNEL_READY) return absl::OkStatus();
+  if (connected_.load()) return absl::OkStatus();
   return absl::UnavailableError(absl::StrCat("store at ", store_address_, " is not reachable"));
 }
 

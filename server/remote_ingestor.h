@@ -6,7 +6,8 @@
 // own after the store restarts, and calls in between fail fast with
 // Unavailable (the gateway answers 503, Terra retries).
 //
-// CheckReady is OK only while the channel is connected; it never blocks.
+// CheckReady is OK only while the channel is connected: a watcher thread
+// keeps the channel connecting and caches its state, so it never blocks.
 //
 // Thread-safe.
 #ifndef HEALTHWIRE_SERVER_REMOTE_INGESTOR_H_
@@ -15,6 +16,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "grpcpp/grpcpp.h"
 #include "proto/healthwire.grpc.pb.h"
@@ -26,6 +28,7 @@ class RemoteIngestor final : public Ingestor {
  public:
   // `store_address` is host:port of a healthwire_store.
   explicit RemoteIngestor(const std::string& store_address);
+  ~RemoteIngestor() override;
 
   void Ingest(std::vector<v1::Event> events, absl::Time deadline, Callback done) override;
   absl::Status CheckReady() override;
@@ -36,6 +39,11 @@ class RemoteIngestor final : public Ingestor {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::EventStore::Stub> stub_;
   std::atomic<uint64_t> last_revision_{0};
+  std::atomic<bool> connected_{false};
+  std::atomic<bool> stopping_{false};
+  std::thread watcher_;
+
+  void WatchConnectivity();
 };
 
 }  // namespace healthwire
