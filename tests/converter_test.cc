@@ -930,4 +930,78 @@ TEST(RecordKeyTest, DateKeyNeedsTheYyyyMmDdShape) {
 }
 
 }  // namespace
+TEST(ConverterDriftTest, EnumSentAsAnUnknownNameIsFlaggedAndKeptRaw) {
+  const std::string body = R"({"type":"activity","user":{"user_id":"u1","provider":"GARMIN"},)"
+                           R"("data":[{"metadata":{"summary_id":"a1","type":"running",)"
+                           R"("start_time":"2026-07-01T07:00:00.000000+01:00"}}]})";
+  absl::StatusOr<ConvertedWebhook> converted = ConvertTerraWebhook(body, DeliveryContext());
+  ASSERT_TRUE(converted.ok()) << converted.status();
+  ASSERT_EQ(converted->events.size(), 1u);
+  const v1::Event& event = converted->events[0];
+  ASSERT_EQ(event.conversion_problems_size(), 1);
+  EXPECT_EQ(event.conversion_problems(0).field_path(), "metadata.type");
+  EXPECT_NE(event.conversion_problems(0).reason().find("unknown enum name \"running\""),
+            std::string::npos);
+  EXPECT_EQ(event.activity().metadata().summary_id(), "a1");
+  EXPECT_NE(event.raw_json().find("\"running\""), std::string::npos);
+  EXPECT_EQ(converted->events_with_problems, 1);
+}
+
+TEST(ConverterDriftTest, EnumSentAsItsProtoNameIsAcceptedWithoutAProblem) {
+  const std::string body = R"({"type":"activity","user":{"user_id":"u1"},)"
+                           R"("data":[{"metadata":{"summary_id":"a1",)"
+                           R"("type":"ACTIVITY_TYPE_RUNNING"}}]})";
+  absl::StatusOr<ConvertedWebhook> converted = ConvertTerraWebhook(body, DeliveryContext());
+  ASSERT_TRUE(converted.ok()) << converted.status();
+  EXPECT_EQ(converted->events[0].conversion_problems_size(), 0);
+  EXPECT_EQ(converted->events[0].activity().metadata().type(),
+            terra::ACTIVITY_TYPE_RUNNING);
+}
+
+TEST(ConverterDriftTest, NumberBeyondDoubleRangeIsFlaggedNotRefused) {
+  const std::string record =
+      R"({"metadata":{"summary_id":"a1","start_time":"2026-07-01T07:00:00.000000+01:00"},)"
+      R"("energy_data":{"energy_kilojoules":1e400},"work_data":{"work_kilojoules":12.5}})";
+  const std::string body = absl::StrCat(
+      R"({"type":"activity","user":{"user_id":"u1"},"data":[)", record, "]}");
+  absl::StatusOr<ConvertedWebhook> converted = ConvertTerraWebhook(body, DeliveryContext());
+  ASSERT_TRUE(converted.ok()) << converted.status();
+  ASSERT_EQ(converted->events.size(), 1u);
+  const v1::Event& event = converted->events[0];
+  EXPECT_EQ(event.raw_json(), record);
+  EXPECT_EQ(event.activity().work_data().work_kilojoules(), 12.5);
+  ASSERT_EQ(event.conversion_problems_size(), 1);
+  EXPECT_EQ(event.conversion_problems(0).field_path(), "energy_data.energy_kilojoules");
+}
+
+TEST(ConverterDriftTest, IntegerBeyondSixtyFourBitsIsKeptInADoubleAndFlaggedInAnInteger) {
+  const std::string body =
+      R"({"type":"activity","user":{"user_id":"u1"},"data":[{"metadata":{"summary_id":"a1"},)"
+      R"("energy_data":{"energy_kilojoules":123456789012345678901234567890},)"
+      R"("lap_data":{"laps":[{"total_strokes":123456789012345678901234567890}]}}]})";
+  absl::StatusOr<ConvertedWebhook> converted = ConvertTerraWebhook(body, DeliveryContext());
+  ASSERT_TRUE(converted.ok()) << converted.status();
+  const v1::Event& event = converted->events[0];
+  EXPECT_DOUBLE_EQ(event.activity().energy_data().energy_kilojoules(), 1.2345678901234568e29);
+  ASSERT_EQ(event.conversion_problems_size(), 1);
+  EXPECT_EQ(event.conversion_problems(0).field_path(), "lap_data.laps");
+}
+
+TEST(ConverterEnvelopeTest, HugeNumberAsTheRecordKeyIsAMissingKey) {
+  const std::string body =
+      R"({"type":"activity","user":{"user_id":"u1"},"data":[{"metadata":{"summary_id":1e400}}]})";
+  absl::StatusOr<ConvertedWebhook> converted = ConvertTerraWebhook(body, DeliveryContext());
+  ASSERT_FALSE(converted.ok());
+  EXPECT_THAT(std::string(converted.status().message()), HasSubstr("metadata.summary_id"));
+}
+
+TEST(ConverterEnvelopeTest, MalformedNumberIsStillNotJson) {
+  const std::string body =
+      R"({"type":"activity","user":{"user_id":"u1"},"data":[{"metadata":{"summary_id":"a"},)"
+      R"("energy_data":{"energy_kilojoules":1.2.3}}]})";
+  absl::StatusOr<ConvertedWebhook> converted = ConvertTerraWebhook(body, DeliveryContext());
+  ASSERT_FALSE(converted.ok());
+  EXPECT_THAT(std::string(converted.status().message()), HasSubstr("not valid JSON"));
+}
+
 }  // namespace healthwire
