@@ -15,6 +15,9 @@ PACKAGES=(
   libboost-dev
   libbenchmark-dev
   curl ca-certificates
+  bsdextrautils linux-perf      # column + perf: tools/bench/run_all.sh and profiling
+  clang-14 libclang-rt-14-dev  # libFuzzer + sanitizers: tools/fuzz/run_fuzzers.sh
+  pkg-config                   # link flags for tools/fuzz/run_fuzzers.sh
 )
 
 SUDO=""
