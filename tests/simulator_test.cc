@@ -4,6 +4,7 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 
+#include <algorithm>
 #include <regex>
 #include <set>
 #include <string>
@@ -89,7 +90,8 @@ v1::EventType ExpectedEventType(PayloadType type) {
 
 // The typed payload of a converted event (nullptr when none is set).
 const Message* PayloadOf(const v1::Event& event) {
-  const google::protobuf::OneofDescriptor* oneof = v1::Event::descriptor()->FindOneofByName("payload");
+  const google::protobuf::OneofDescriptor* oneof =
+      v1::Event::descriptor()->FindOneofByName("payload");
   const FieldDescriptor* field = event.GetReflection()->GetOneofFieldDescriptor(event, oneof);
   if (field == nullptr) return nullptr;
   return &event.GetReflection()->GetMessage(event, field);
@@ -123,11 +125,11 @@ void CollectSampleArraySizes(const Message& message, const std::string& path,
 
 class EveryTypeTest : public ::testing::TestWithParam<PayloadType> {};
 
-INSTANTIATE_TEST_SUITE_P(
-    Simulator, EveryTypeTest, ::testing::ValuesIn(simulator::AllPayloadTypes()),
-    [](const ::testing::TestParamInfo<PayloadType>& info) {
-      return std::string(simulator::TerraTypeName(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(Simulator, EveryTypeTest,
+                         ::testing::ValuesIn(simulator::AllPayloadTypes()),
+                         [](const ::testing::TestParamInfo<PayloadType>& info) {
+                           return std::string(simulator::TerraTypeName(info.param));
+                         });
 
 TEST_P(EveryTypeTest, ConvertsWithZeroConversionProblems) {
   const std::vector<v1::Event> events = ConvertAll(Generate(OptionsFor(GetParam())));
@@ -178,13 +180,13 @@ TEST_P(EveryTypeTest, EveryEventBodyDiffersFromTheOthers) {
 
 class DataTypeTest : public ::testing::TestWithParam<PayloadType> {};
 
-INSTANTIATE_TEST_SUITE_P(
-    Simulator, DataTypeTest,
-    ::testing::Values(PayloadType::kActivity, PayloadType::kSleep, PayloadType::kBody,
-                      PayloadType::kDaily, PayloadType::kNutrition, PayloadType::kMenstruation),
-    [](const ::testing::TestParamInfo<PayloadType>& info) {
-      return std::string(simulator::TerraTypeName(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(Simulator, DataTypeTest,
+                         ::testing::Values(PayloadType::kActivity, PayloadType::kSleep,
+                                           PayloadType::kBody, PayloadType::kDaily,
+                                           PayloadType::kNutrition, PayloadType::kMenstruation),
+                         [](const ::testing::TestParamInfo<PayloadType>& info) {
+                           return std::string(simulator::TerraTypeName(info.param));
+                         });
 
 TEST_P(DataTypeTest, SamplesOptionSizesEverySampleArray) {
   for (const v1::Event& event : ConvertAll(Generate(OptionsFor(GetParam(), 2, 7)))) {
@@ -217,6 +219,62 @@ TEST_P(DataTypeTest, TimestampsHaveMicrosecondsAndTheUsersOffset) {
   }
 }
 
+// Every "timestamp", "measurement_time", "start_time" and "end_time" string in
+// `message`, by path.
+void CollectObservationTimes(const Message& message, const std::string& path,
+                             std::vector<std::pair<std::string, std::string>>* times) {
+  std::vector<const FieldDescriptor*> fields;
+  message.GetReflection()->ListFields(message, &fields);
+  for (const FieldDescriptor* field : fields) {
+    const std::string field_path = path.empty() ? field->name() : path + "." + field->name();
+    const std::string& name = field->name();
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_STRING && !field->is_repeated() &&
+        (name == "timestamp" || name == "measurement_time" || name == "start_time" ||
+         name == "end_time" || name == "last_updated_time")) {
+      times->emplace_back(field_path, message.GetReflection()->GetString(message, field));
+    }
+    if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE || field->is_map()) continue;
+    if (field->is_repeated()) {
+      for (int i = 0; i < message.GetReflection()->FieldSize(message, field); ++i) {
+        CollectObservationTimes(message.GetReflection()->GetRepeatedMessage(message, field, i),
+                                absl::StrCat(field_path, "[", i, "]"), times);
+      }
+    } else {
+      CollectObservationTimes(message.GetReflection()->GetMessage(message, field), field_path,
+                              times);
+    }
+  }
+}
+
+// Local times (+01:00) across the day: 00:30, 08:00, 09:40, 12:00, 20:50, 23:59.
+std::vector<absl::Time> NowsAcrossTheDay() {
+  const absl::TimeZone zone = absl::FixedTimeZone(3600);
+  std::vector<absl::Time> nows;
+  for (const auto& [hour, minute] :
+       std::vector<std::pair<int, int>>{{0, 30}, {8, 0}, {9, 40}, {12, 0}, {20, 50}, {23, 59}}) {
+    nows.push_back(absl::FromCivil(absl::CivilMinute(2026, 7, 1, hour, minute), zone));
+  }
+  return nows;
+}
+
+TEST_P(DataTypeTest, NothingObservedLiesInTheFuture) {
+  for (absl::Time now : NowsAcrossTheDay()) {
+    SimulationOptions options = OptionsFor(GetParam(), 2, 6);
+    options.now = now;
+    for (const v1::Event& event : ConvertAll(Generate(options))) {
+      std::vector<std::pair<std::string, std::string>> times;
+      CollectObservationTimes(*PayloadOf(event), "", &times);
+      EXPECT_FALSE(times.empty());
+      for (const auto& [path, text] : times) {
+        absl::Time time;
+        std::string error;
+        ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, text, &time, &error)) << text << error;
+        EXPECT_LE(time, now) << path << " = " << text;
+      }
+    }
+  }
+}
+
 TEST_P(DataTypeTest, RecordsPerWebhookBatchesRecords) {
   SimulationOptions options = OptionsFor(GetParam(), 5);
   options.records_per_webhook = 2;
@@ -241,6 +299,34 @@ TEST(SimulatorTest, SleepAndActivityAreKeyedByUniqueSummaryIds) {
       keys.insert(event.record_key());
     }
     EXPECT_EQ(keys.size(), 60u) << simulator::TerraTypeName(type);
+  }
+}
+
+TEST(SimulatorTest, SleepsAndWorkoutsNeverOverlapAndEndBeforeNow) {
+  for (PayloadType type : {PayloadType::kSleep, PayloadType::kActivity}) {
+    for (absl::Time now : NowsAcrossTheDay()) {
+      SimulationOptions options = OptionsFor(type, 6, 0);
+      options.now = now;
+      std::vector<std::pair<absl::Time, absl::Time>> spans;
+      for (const v1::Event& event : ConvertAll(Generate(options))) {
+        const auto& metadata = type == PayloadType::kSleep
+                                   ? event.sleep().metadata().start_time()
+                                   : event.activity().metadata().start_time();
+        const auto& end_text = type == PayloadType::kSleep ? event.sleep().metadata().end_time()
+                                                           : event.activity().metadata().end_time();
+        absl::Time start, end;
+        std::string error;
+        ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, metadata, &start, &error));
+        ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, end_text, &end, &error));
+        spans.emplace_back(start, end);
+      }
+      ASSERT_EQ(spans.size(), 6u);
+      std::sort(spans.begin(), spans.end());
+      EXPECT_LE(spans.back().second, now);
+      for (size_t i = 1; i < spans.size(); ++i) EXPECT_LE(spans[i - 1].second, spans[i].first);
+      // One per day: six records span at most six days.
+      EXPECT_LT(spans.back().first - spans.front().first, absl::Hours(6 * 24));
+    }
   }
 }
 
@@ -292,8 +378,9 @@ TEST(SimulatorTest, WithoutAUserIdTheUserIdIsAUuidFromTheSeed) {
   const std::vector<v1::Event> other_seed = ConvertAll(Generate(options));
   ASSERT_EQ(first.size(), 1u);
   ASSERT_EQ(other_seed.size(), 1u);
-  EXPECT_TRUE(std::regex_match(first[0].user().user_id(),
-                               std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
+  EXPECT_TRUE(std::regex_match(
+      first[0].user().user_id(),
+      std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
       << first[0].user().user_id();
   EXPECT_EQ(first[0].user().user_id(), again[0].user().user_id());
   EXPECT_NE(first[0].user().user_id(), other_seed[0].user().user_id());

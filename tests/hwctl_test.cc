@@ -1,0 +1,508 @@
+// End-to-end: the real hwctl binary against the real healthwire binary, as a
+// user runs them: webhooks in over HTTP (signed with the secret healthwire
+// generated in its data folder), records out over gRPC. Results are checked
+// through the store's gRPC API directly, not only through hwctl's output.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "proto/healthwire.grpc.pb.h"
+#include "tests/server_process.h"
+
+namespace healthwire {
+namespace {
+
+using ::healthwire::testing::MakeTempDir;
+using ::healthwire::testing::ServerProcess;
+
+constexpr char kServerBinary[] = "server/healthwire";
+constexpr char kHwctlBinary[] = "tools/hwctl/hwctl";
+constexpr char kSimUser[] = "hwctl-sim-user";
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
+// One run of hwctl: a child process with stdout and stderr going to files.
+class Hwctl {
+ public:
+  static std::unique_ptr<Hwctl> Start(const std::vector<std::string>& args,
+                                      const std::vector<std::string>& extra_env = {}) {
+    std::unique_ptr<Hwctl> run(new Hwctl());
+    const std::string dir = MakeTempDir("hwctl");
+    run->stdout_path_ = dir + "/stdout";
+    run->stderr_path_ = dir + "/stderr";
+    std::vector<std::string> argv_strings = {kHwctlBinary};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& arg : argv_strings) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+
+    run->pid_ = fork();
+    if (run->pid_ == 0) {
+      const int out = open(run->stdout_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int err = open(run->stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(out, STDOUT_FILENO);
+      dup2(err, STDERR_FILENO);
+      const int null_in = open("/dev/null", O_RDONLY);
+      dup2(null_in, STDIN_FILENO);
+      for (const std::string& assignment : extra_env) putenv(strdup(assignment.c_str()));
+      execv(argv[0], argv.data());
+      std::perror("execv");
+      _exit(127);
+    }
+    return run;
+  }
+
+  ~Hwctl() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  // Waits for the exit; the exit code, or 128 + signal, or -1 (and the
+  // process killed) after `timeout`.
+  int Wait(absl::Duration timeout = absl::Seconds(60)) {
+    const absl::Time give_up = absl::Now() + timeout;
+    while (absl::Now() < give_up) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return -1;
+  }
+
+  void Signal(int signal_number) { kill(pid_, signal_number); }
+
+  // Polls until `done(stdout, stderr)` or `timeout`; returns whether it held.
+  bool WaitFor(const std::function<bool(const std::string&, const std::string&)>& done,
+               absl::Duration timeout = absl::Seconds(30)) {
+    const absl::Time give_up = absl::Now() + timeout;
+    while (absl::Now() < give_up) {
+      if (done(Stdout(), Stderr())) return true;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return done(Stdout(), Stderr());
+  }
+
+  std::string Stdout() const { return ReadFile(stdout_path_); }
+  std::string Stderr() const { return ReadFile(stderr_path_); }
+
+ private:
+  Hwctl() = default;
+  pid_t pid_ = -1;
+  std::string stdout_path_;
+  std::string stderr_path_;
+};
+
+struct Result {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+Result RunHwctl(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+  std::unique_ptr<Hwctl> run = Hwctl::Start(args, env);
+  const int exit_code = run->Wait();
+  return Result{exit_code, run->Stdout(), run->Stderr()};
+}
+
+// A loopback port nothing listens on: bound once to learn a free number, then
+// closed.
+int UnusedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  const int port = ntohs(address.sin_port);
+  close(fd);
+  return port;
+}
+
+class HwctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_dir_ = MakeTempDir("data");
+    auto server = ServerProcess::Start(
+        kServerBinary, {"--data_dir=" + data_dir_, "--grpc_port=0", "--http_port=0"});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    ASSERT_GT(server_->http_port(), 0) << "the server reported no http_port";
+    stub_ = v1::EventStore::NewStub(
+        grpc::CreateChannel(server_->grpc_target(), grpc::InsecureChannelCredentials()));
+  }
+
+  std::string StoreFlag() const { return "--store=" + server_->grpc_target(); }
+  std::string UrlFlag() const {
+    return absl::StrCat("--url=http://127.0.0.1:", server_->http_port(), "/webhooks/terra");
+  }
+  std::string DataDirFlag() const { return "--data-dir=" + data_dir_; }
+
+  // hwctl simulate against this server with the data folder's secret.
+  Result Simulate(const std::string& type, int count, std::vector<std::string> more = {}) {
+    std::vector<std::string> args = {"simulate",          "--type",  type,         "--count",
+                                     absl::StrCat(count), UrlFlag(), DataDirFlag()};
+    args.insert(args.end(), more.begin(), more.end());
+    return RunHwctl(args);
+  }
+
+  std::vector<v1::Event> ListViaGrpc(const std::string& user, v1::EventType type) {
+    v1::ListRecordsRequest request;
+    request.mutable_subject()->set_user_id(user);
+    request.set_type(type);
+    request.set_page_size(1000);
+    v1::ListRecordsResponse response;
+    grpc::ClientContext context;
+    const grpc::Status status = stub_->ListRecords(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return {response.events().begin(), response.events().end()};
+  }
+
+  v1::Event LatestViaGrpc(const std::string& user, v1::EventType type) {
+    v1::GetLatestRequest request;
+    request.mutable_subject()->set_user_id(user);
+    request.set_type(type);
+    v1::GetLatestResponse response;
+    grpc::ClientContext context;
+    const grpc::Status status = stub_->GetLatest(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.event();
+  }
+
+  std::string data_dir_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<v1::EventStore::Stub> stub_;
+};
+
+// --- simulate ---------------------------------------------------------------
+
+TEST_F(HwctlTest, SimulateSleepSignsWithTheDataFoldersSecretAndIsStored) {
+  const Result result = Simulate("sleep", 3, {"--samples", "4"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(Lines(result.out).size(), 3u) << result.out;
+  for (const std::string& line : Lines(result.out))
+    EXPECT_TRUE(absl::StrContains(line, "HTTP 200"));
+
+  const std::vector<v1::Event> stored = ListViaGrpc(kSimUser, v1::EVENT_TYPE_SLEEP);
+  ASSERT_EQ(stored.size(), 3u);
+  for (const v1::Event& event : stored) {
+    EXPECT_EQ(event.conversion_problems_size(), 0);
+    EXPECT_EQ(event.sleep().heart_rate_data().detailed().hr_samples_size(), 4);
+  }
+}
+
+TEST_F(HwctlTest, SimulateActivityIsStoredUnderTheGivenUserAndReference) {
+  const Result result = Simulate("activity", 2, {"--user", "runner-1", "--reference", "person-9"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const std::vector<v1::Event> stored = ListViaGrpc("runner-1", v1::EVENT_TYPE_ACTIVITY);
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_EQ(stored[0].user().reference_id(), "person-9");
+  EXPECT_NE(stored[0].record_key(), stored[1].record_key());
+  EXPECT_EQ(stored[0].record_key(), stored[0].activity().metadata().summary_id());
+}
+
+TEST_F(HwctlTest, DataDirIsResolvedAgainstBuildWorkingDirectory) {
+  const size_t slash = data_dir_.rfind('/');
+  const Result result = RunHwctl(
+      {"simulate", "--type", "daily", UrlFlag(), "--data-dir=" + data_dir_.substr(slash + 1)},
+      {"BUILD_WORKING_DIRECTORY=" + data_dir_.substr(0, slash)});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(ListViaGrpc(kSimUser, v1::EVENT_TYPE_DAILY).size(), 1u);
+}
+
+TEST_F(HwctlTest, SimulateOutWritesFilesInsteadOfSending) {
+  const std::string out_dir = MakeTempDir("payloads");
+  const Result result = RunHwctl(
+      {"simulate", "--type", "nutrition", "--count", "2", "--out", out_dir, "--seed", "5"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(Lines(result.out), (std::vector<std::string>{out_dir + "/nutrition-001.json",
+                                                         out_dir + "/nutrition-002.json"}));
+  EXPECT_TRUE(
+      absl::StartsWith(ReadFile(out_dir + "/nutrition-001.json"), R"({"type":"nutrition")"));
+  EXPECT_TRUE(ListViaGrpc(kSimUser, v1::EVENT_TYPE_NUTRITION).empty());
+}
+
+// --- latest -----------------------------------------------------------------
+
+TEST_F(HwctlTest, LatestPrintsAReadableSummaryOfTheNewestRecord) {
+  ASSERT_EQ(Simulate("sleep", 2).exit_code, 0);
+  const v1::Event newest = LatestViaGrpc(kSimUser, v1::EVENT_TYPE_SLEEP);
+
+  const Result result = RunHwctl({"latest", "--user", kSimUser, "--type", "sleep", StoreFlag()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(absl::StartsWith(result.out, "sleep record\n")) << result.out;
+  EXPECT_TRUE(absl::StrContains(result.out, "key:")) << result.out;
+  EXPECT_TRUE(absl::StrContains(result.out, newest.record_key())) << result.out;
+  EXPECT_TRUE(absl::StrContains(result.out, "asleep:")) << result.out;
+  EXPECT_TRUE(absl::StrContains(result.out, "sleep score:")) << result.out;
+  EXPECT_TRUE(
+      absl::StrContains(result.out, absl::StrCat("revision:", " ")) &&
+      absl::StrContains(result.out, absl::StrCat(" ", newest.revision(), " (store is at 2)")))
+      << result.out;
+  EXPECT_TRUE(absl::StrContains(result.out, "received:")) << result.out;
+}
+
+TEST_F(HwctlTest, LatestJsonPrintsTheEventWithTerraFieldNames) {
+  ASSERT_EQ(Simulate("activity", 1).exit_code, 0);
+  const Result result =
+      RunHwctl({"latest", "--user", kSimUser, "--type", "activity", "--json", StoreFlag()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_EQ(Lines(result.out).size(), 1u) << result.out;
+  EXPECT_TRUE(absl::StrContains(result.out, R"("MET_data":)")) << result.out;
+  EXPECT_TRUE(absl::StrContains(result.out, R"("record_key":)")) << result.out;
+
+  v1::Event parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(result.out, &parsed).ok()) << result.out;
+  EXPECT_EQ(parsed.record_key(), LatestViaGrpc(kSimUser, v1::EVENT_TYPE_ACTIVITY).record_key());
+  EXPECT_EQ(parsed.type(), v1::EVENT_TYPE_ACTIVITY);
+}
+
+TEST_F(HwctlTest, LatestRawPrintsTheRecordExactlyAsSent) {
+  const std::string out_dir = MakeTempDir("payloads");
+  ASSERT_EQ(RunHwctl({"simulate", "--type", "body", "--out", out_dir}).exit_code, 0);
+  const std::string body = ReadFile(out_dir + "/body-001.json");
+  ASSERT_EQ(RunHwctl({"send", out_dir + "/body-001.json", UrlFlag(), DataDirFlag()}).exit_code, 0);
+
+  const Result result =
+      RunHwctl({"latest", "--user", kSimUser, "--type", "body", "--raw", StoreFlag()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  // The record is the one element of `data`: its bytes sit in the body as sent.
+  ASSERT_GT(result.out.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(body, result.out.substr(0, result.out.size() - 1))) << result.out;
+}
+
+// --- list -------------------------------------------------------------------
+
+TEST_F(HwctlTest, ListPrintsOneLinePerRecordNewestFirst) {
+  ASSERT_EQ(Simulate("daily", 3).exit_code, 0);
+  const Result result = RunHwctl({"list", "--user", kSimUser, "--type", "daily", StoreFlag()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const std::vector<std::string> lines = Lines(result.out);
+  ASSERT_EQ(lines.size(), 3u) << result.out;
+  EXPECT_GT(lines[0], lines[1]);  // lines start with the start time
+  EXPECT_GT(lines[1], lines[2]);
+  for (const std::string& line : lines) EXPECT_TRUE(absl::StrContains(line, "steps ")) << line;
+}
+
+TEST_F(HwctlTest, ListLimitCapsTheRecordsAndSaysThereAreMore) {
+  ASSERT_EQ(Simulate("daily", 5, {"--batch", "5"}).exit_code, 0);
+  const Result result =
+      RunHwctl({"list", "--user", kSimUser, "--type", "daily", "--limit", "2", StoreFlag()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(Lines(result.out).size(), 2u) << result.out;
+  EXPECT_TRUE(absl::StrContains(result.err, "raise --limit")) << result.err;
+}
+
+TEST_F(HwctlTest, ListFromIsInclusiveAndToExclusive) {
+  // At +00:00 each body record starts at 00:00Z of its day.
+  ASSERT_EQ(Simulate("body", 4, {"--batch", "4", "--utc-offset", "+00:00"}).exit_code, 0);
+  std::vector<std::string> days;  // newest first
+  for (const v1::Event& event : ListViaGrpc(kSimUser, v1::EVENT_TYPE_BODY)) {
+    days.push_back(event.record_key());
+  }
+  ASSERT_EQ(days.size(), 4u);
+
+  const Result result = RunHwctl({"list", "--user", kSimUser, "--type", "body", "--from", days[2],
+                                  "--to", days[0], StoreFlag()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const std::vector<std::string> lines = Lines(result.out);
+  ASSERT_EQ(lines.size(), 2u) << result.out;
+  EXPECT_TRUE(absl::StrContains(lines[0], absl::StrCat("  ", days[1], "  "))) << lines[0];
+  EXPECT_TRUE(absl::StrContains(lines[1], absl::StrCat("  ", days[2], "  "))) << lines[1];
+}
+
+// --- watch ------------------------------------------------------------------
+
+TEST_F(HwctlTest, WatchPrintsUpdatesAsTheyArriveAndSigintPrintsTheResumeRevision) {
+  std::unique_ptr<Hwctl> watch = Hwctl::Start({"watch", StoreFlag()});
+  ASSERT_TRUE(watch->WaitFor([](const std::string&, const std::string& err) {
+    return absl::StrContains(err, "watching");
+  })) << watch->Stderr();
+
+  ASSERT_EQ(Simulate("sleep", 2).exit_code, 0);
+  ASSERT_TRUE(watch->WaitFor([](const std::string& out, const std::string&) {
+    return Lines(out).size() >= 2;
+  })) << watch->Stdout();
+  const std::vector<std::string> lines = Lines(watch->Stdout());
+  EXPECT_TRUE(absl::StartsWith(lines[0], "rev 1  sleep  user hwctl-sim-user  key ")) << lines[0];
+  EXPECT_TRUE(absl::StartsWith(lines[1], "rev 2  sleep  user hwctl-sim-user  key ")) << lines[1];
+
+  watch->Signal(SIGINT);
+  EXPECT_EQ(watch->Wait(), 0) << watch->Stderr();
+  EXPECT_TRUE(
+      absl::StrContains(watch->Stderr(), "last revision: 2 (resume with --from-revision 3)"))
+      << watch->Stderr();
+}
+
+TEST_F(HwctlTest, WatchFromRevisionReplaysEarlierUpdatesOfTheRequestedType) {
+  ASSERT_EQ(Simulate("sleep", 1).exit_code, 0);
+  ASSERT_EQ(Simulate("activity", 1).exit_code, 0);
+  std::unique_ptr<Hwctl> watch =
+      Hwctl::Start({"watch", "--from-revision", "1", "--type", "activity", StoreFlag()});
+  ASSERT_TRUE(watch->WaitFor([](const std::string& out, const std::string& err) {
+    return !Lines(out).empty() && absl::StrContains(err, "watching");
+  })) << watch->Stderr();
+  const std::vector<std::string> lines = Lines(watch->Stdout());
+  ASSERT_EQ(lines.size(), 1u) << watch->Stdout();
+  EXPECT_TRUE(absl::StartsWith(lines[0], "rev 2  activity  ")) << lines[0];
+  watch->Signal(SIGINT);
+  EXPECT_EQ(watch->Wait(), 0);
+}
+
+TEST_F(HwctlTest, WatchJsonPrintsOneEventObjectPerLine) {
+  std::unique_ptr<Hwctl> watch = Hwctl::Start({"watch", "--json", StoreFlag()});
+  ASSERT_TRUE(watch->WaitFor([](const std::string&, const std::string& err) {
+    return absl::StrContains(err, "watching");
+  }));
+  ASSERT_EQ(Simulate("body", 1).exit_code, 0);
+  ASSERT_TRUE(watch->WaitFor([](const std::string& out, const std::string&) {
+    return !out.empty() && out.back() == '\n';
+  }));
+  v1::Event parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(Lines(watch->Stdout())[0], &parsed).ok());
+  EXPECT_EQ(parsed.type(), v1::EVENT_TYPE_BODY);
+  EXPECT_EQ(parsed.revision(), 1u);
+  watch->Signal(SIGINT);
+  EXPECT_EQ(watch->Wait(), 0);
+}
+
+// --- send -------------------------------------------------------------------
+
+TEST_F(HwctlTest, SendPostsAFileSignedLikeTerraAndPrintsTheAnswer) {
+  const Result result = RunHwctl({"send", "tests/testdata/sleep.json", UrlFlag(), DataDirFlag()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(absl::StartsWith(result.out, "HTTP 200")) << result.out;
+  EXPECT_EQ(
+      LatestViaGrpc("c2e7f9a0-51b6-4f3e-8a0d-7d94b1e6c3f2", v1::EVENT_TYPE_SLEEP).record_key(),
+      "a6c1d7e2-0f3b-4b9d-91c8-52e4f0a7b6d1");
+}
+
+TEST_F(HwctlTest, SendPassesTraceIdAndOrderingTimestamp) {
+  const Result result =
+      RunHwctl({"send", "tests/testdata/sleep.json", UrlFlag(), DataDirFlag(), "--trace-id",
+                "trace-77", "--ordering-timestamp", "1782889200123"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const v1::Event stored =
+      LatestViaGrpc("c2e7f9a0-51b6-4f3e-8a0d-7d94b1e6c3f2", v1::EVENT_TYPE_SLEEP);
+  EXPECT_EQ(stored.trace_id(), "trace-77");
+  EXPECT_EQ(stored.ordering_timestamp_ms(), 1782889200123);
+}
+
+TEST_F(HwctlTest, SendWithAWrongSecretPrints401AndExits1) {
+  const Result result =
+      RunHwctl({"send", "tests/testdata/sleep.json", UrlFlag(), "--secret", "not-the-secret"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_TRUE(absl::StartsWith(result.out, "HTTP 401")) << result.out;
+  EXPECT_TRUE(absl::StrContains(result.err, "401")) << result.err;
+}
+
+// --- user -------------------------------------------------------------------
+
+TEST_F(HwctlTest, UserShowsTheConnectionStatusAfterAuth) {
+  ASSERT_EQ(Simulate("auth", 1, {"--provider", "OURA"}).exit_code, 0);
+  const Result result = RunHwctl({"user", kSimUser, StoreFlag()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(absl::StartsWith(result.out, "connection hwctl-sim-user\n")) << result.out;
+  EXPECT_TRUE(absl::StrContains(result.out, "OURA")) << result.out;
+  EXPECT_TRUE(absl::StrContains(result.out, "active")) << result.out;
+}
+
+// --- errors and exit codes ----------------------------------------------------
+
+TEST_F(HwctlTest, UnreachableStoreExits3WithOneClearLine) {
+  const std::string address = absl::StrCat("127.0.0.1:", UnusedPort());
+  const Result result =
+      RunHwctl({"latest", "--user", kSimUser, "--type", "sleep", "--store", address});
+  EXPECT_EQ(result.exit_code, 3);
+  EXPECT_EQ(result.err,
+            absl::StrCat("hwctl: cannot reach the store at ", address, ": connection refused\n"));
+}
+
+TEST_F(HwctlTest, UnreachableWebhookUrlExits3) {
+  const Result result =
+      RunHwctl({"send", "tests/testdata/sleep.json", "--secret", "s",
+                absl::StrCat("--url=http://127.0.0.1:", UnusedPort(), "/webhooks/terra")});
+  EXPECT_EQ(result.exit_code, 3);
+  EXPECT_TRUE(absl::StrContains(result.err, "connection refused")) << result.err;
+  EXPECT_EQ(Lines(result.err).size(), 1u) << result.err;
+}
+
+TEST_F(HwctlTest, MissingRecordExits4NamingWhatWasLookedFor) {
+  const Result result = RunHwctl({"latest", "--user", "nobody", "--type", "sleep", StoreFlag()});
+  EXPECT_EQ(result.exit_code, 4);
+  EXPECT_TRUE(absl::StrContains(result.err, "nobody")) << result.err;
+  EXPECT_EQ(Lines(result.err).size(), 1u) << result.err;
+}
+
+TEST_F(HwctlTest, MissingRequiredFlagIsAUsageErrorExit2) {
+  const Result result = RunHwctl({"latest", "--user", kSimUser, StoreFlag()});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(result.err, "--type is required")) << result.err;
+}
+
+TEST_F(HwctlTest, FlagOfAnotherSubcommandIsAUsageErrorExit2) {
+  const Result result =
+      RunHwctl({"latest", "--user", kSimUser, "--type", "sleep", "--samples", "3"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(result.err, "unknown flag --samples")) << result.err;
+}
+
+TEST_F(HwctlTest, UnknownSubcommandIsAUsageErrorExit2) {
+  EXPECT_EQ(RunHwctl({"lates"}).exit_code, 2);
+  EXPECT_EQ(RunHwctl({}).exit_code, 2);
+}
+
+TEST_F(HwctlTest, SimulateWithoutASecretExits2NamingTheSecretFile) {
+  const std::string empty_dir = MakeTempDir("empty");
+  const Result result =
+      RunHwctl({"simulate", "--type", "sleep", UrlFlag(), "--data-dir", empty_dir});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(result.err, empty_dir + "/webhook-signing-secret")) << result.err;
+}
+
+TEST_F(HwctlTest, EverySubcommandHasItsOwnHelp) {
+  for (const std::string name : {"latest", "list", "watch", "user", "send", "simulate"}) {
+    const Result result = RunHwctl({name, "--help"});
+    EXPECT_EQ(result.exit_code, 0) << name;
+    EXPECT_TRUE(absl::StartsWith(result.out, "Usage: hwctl " + name + " ")) << result.out;
+  }
+  const Result main_help = RunHwctl({"--help"});
+  EXPECT_EQ(main_help.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(main_help.out, "Exit codes:")) << main_help.out;
+}
+
+}  // namespace
+}  // namespace healthwire

@@ -1,0 +1,120 @@
+#include "tools/hwctl/cli_common.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+
+ABSL_FLAG(std::string, store, "127.0.0.1:50051", "the healthwire store's gRPC address, host:port");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
+          "how long to wait for the store or the webhook server to answer");
+ABSL_FLAG(std::string, user, "", "Terra user_id (one wearable connection)");
+ABSL_FLAG(std::string, reference, "",
+          "the customer's reference_id (all connections of one person); instead of --user");
+ABSL_FLAG(std::string, type, "",
+          "the type, by Terra's name: sleep, activity, daily, body, nutrition, menstruation, "
+          "athlete, planned_workout, hormone, health_observation (watch also takes event types "
+          "such as auth or deauth, and a comma-separated list)");
+ABSL_FLAG(bool, json, false,
+          "print JSON (protobuf JSON with Terra's field names, enums as numbers), one object "
+          "per line");
+ABSL_FLAG(std::string, url, "http://127.0.0.1:8080/webhooks/terra",
+          "the webhook endpoint to post to");
+ABSL_FLAG(std::string, secret, "",
+          "the Terra signing secret; default: the one healthwire generated in "
+          "<data_dir>/webhook-signing-secret");
+ABSL_FLAG(std::string, data_dir, "./healthwire-data",
+          "healthwire's data folder, where the generated signing secret is read from");
+
+namespace healthwire {
+namespace hwctl {
+
+std::string ResolveUserPath(const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  const char* working_dir = std::getenv("BUILD_WORKING_DIRECTORY");
+  if (working_dir == nullptr || *working_dir == '\0') return path;
+  return absl::StrCat(working_dir, "/", path);
+}
+
+absl::StatusOr<std::string> SigningSecret() {
+  if (!absl::GetFlag(FLAGS_secret).empty()) return absl::GetFlag(FLAGS_secret);
+  const std::string path =
+      absl::StrCat(ResolveUserPath(absl::GetFlag(FLAGS_data_dir)), "/", kGeneratedSecretFileName);
+  std::ifstream in(path);
+  if (!in) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no --secret given and cannot read ", path, ": ", std::strerror(errno),
+        " (start healthwire with --data_dir pointing there, pass --data_dir, or pass --secret)"));
+  }
+  // The format healthwire's secret files use: one secret per line; blank
+  // lines and '#' comments are skipped.
+  std::string line;
+  while (std::getline(in, line)) {
+    const absl::string_view secret = absl::StripAsciiWhitespace(line);
+    if (secret.empty() || secret[0] == '#') continue;
+    return std::string(secret);
+  }
+  return absl::FailedPreconditionError(absl::StrCat(path, " holds no secret"));
+}
+
+absl::StatusOr<v1::EventType> ParseEventType(absl::string_view name) {
+  const std::string wanted = absl::StrCat("EVENT_TYPE_", absl::AsciiStrToUpper(name));
+  v1::EventType type = v1::EVENT_TYPE_UNSPECIFIED;
+  if (!name.empty() && v1::EventType_Parse(wanted, &type) && type != v1::EVENT_TYPE_UNSPECIFIED) {
+    return type;
+  }
+  std::vector<std::string> data_types;
+  for (int number = v1::EVENT_TYPE_ACTIVITY; number <= v1::EVENT_TYPE_HEALTH_OBSERVATION;
+       ++number) {
+    if (v1::EventType_IsValid(number)) {
+      data_types.push_back(EventTypeName(static_cast<v1::EventType>(number)));
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown type \"", name, "\" (expected one of ",
+                                                 absl::StrJoin(data_types, ", "), ")"));
+}
+
+std::string EventTypeName(v1::EventType type) {
+  absl::string_view name = v1::EventType_Name(type);
+  if (!absl::ConsumePrefix(&name, "EVENT_TYPE_")) return absl::StrCat(static_cast<int>(type));
+  return absl::AsciiStrToLower(name);
+}
+
+absl::StatusOr<v1::Subject> SubjectFromFlags() {
+  const std::string user = absl::GetFlag(FLAGS_user);
+  const std::string reference = absl::GetFlag(FLAGS_reference);
+  if (user.empty() == reference.empty()) {
+    return absl::InvalidArgumentError("give exactly one of --user ID or --reference REF");
+  }
+  v1::Subject subject;
+  if (!user.empty()) {
+    subject.set_user_id(user);
+  } else {
+    subject.set_reference_id(reference);
+  }
+  return subject;
+}
+
+std::string DescribeSubject(const v1::Subject& subject) {
+  if (subject.has_reference_id()) return absl::StrCat("reference \"", subject.reference_id(), "\"");
+  return absl::StrCat("user \"", subject.user_id(), "\"");
+}
+
+absl::StatusOr<v1::EventType> DataTypeFromFlags() {
+  const std::string name = absl::GetFlag(FLAGS_type);
+  if (name.empty()) return absl::InvalidArgumentError("--type is required (e.g. --type sleep)");
+  return ParseEventType(name);
+}
+
+}  // namespace hwctl
+}  // namespace healthwire

@@ -1,0 +1,67 @@
+// Flags and helpers several hwctl subcommands share: which store and webhook
+// URL to talk to, whose records, which type, and where the default signing
+// secret lives.
+//
+// The flags are defined in cli_common.cc; a subcommand accepts one by listing
+// its name in its Subcommand::flags. Functions read the flags' current
+// values; call them after the arguments are parsed. Thread-compatible.
+#ifndef HEALTHWIRE_TOOLS_HWCTL_CLI_COMMON_H_
+#define HEALTHWIRE_TOOLS_HWCTL_CLI_COMMON_H_
+
+#include <string>
+
+#include "absl/flags/declare.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "proto/healthwire.pb.h"
+
+ABSL_DECLARE_FLAG(std::string, store);
+ABSL_DECLARE_FLAG(absl::Duration, timeout);
+ABSL_DECLARE_FLAG(std::string, user);
+ABSL_DECLARE_FLAG(std::string, reference);
+ABSL_DECLARE_FLAG(std::string, type);
+ABSL_DECLARE_FLAG(bool, json);
+ABSL_DECLARE_FLAG(std::string, url);
+ABSL_DECLARE_FLAG(std::string, secret);
+ABSL_DECLARE_FLAG(std::string, data_dir);
+
+namespace healthwire {
+namespace hwctl {
+
+// The name of the secret file healthwire generates in its data folder when
+// no signing secret is configured (server/signing_secrets.h).
+inline constexpr char kGeneratedSecretFileName[] = "webhook-signing-secret";
+
+// Resolves a relative `path` against the folder the user ran hwctl from:
+// `bazel run` starts binaries in their runfiles tree and says in
+// BUILD_WORKING_DIRECTORY where the user was.
+std::string ResolveUserPath(const std::string& path);
+
+// The signing secret: --secret when given, else the first secret line of
+// <--data_dir>/webhook-signing-secret. FailedPrecondition naming the file
+// (and how to fix it) when neither is available. Never logs the secret.
+absl::StatusOr<std::string> SigningSecret();
+
+// The EventType a user's type name stands for: the Terra name ("sleep",
+// "planned_workout", "auth_error", ...), case-insensitive. InvalidArgument
+// listing the data types otherwise.
+absl::StatusOr<v1::EventType> ParseEventType(absl::string_view name);
+
+// The Terra-style name of `type` ("sleep"); "unknown" for EVENT_TYPE_UNKNOWN.
+std::string EventTypeName(v1::EventType type);
+
+// The Subject of --user / --reference; InvalidArgument unless exactly one is
+// given.
+absl::StatusOr<v1::Subject> SubjectFromFlags();
+
+// A human description of `subject`: `user "abc"` or `reference "p-1"`.
+std::string DescribeSubject(const v1::Subject& subject);
+
+// --type as a data type (required). InvalidArgument when missing or unknown.
+absl::StatusOr<v1::EventType> DataTypeFromFlags();
+
+}  // namespace hwctl
+}  // namespace healthwire
+
+#endif  // HEALTHWIRE_TOOLS_HWCTL_CLI_COMMON_H_

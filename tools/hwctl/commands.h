@@ -1,0 +1,21 @@
+// hwctl's subcommands, one file each (latest_command.cc, ...). main.cc lists
+// them; each returns its description and entry point.
+#ifndef HEALTHWIRE_TOOLS_HWCTL_COMMANDS_H_
+#define HEALTHWIRE_TOOLS_HWCTL_COMMANDS_H_
+
+#include "tools/hwctl/subcommand.h"
+
+namespace healthwire {
+namespace hwctl {
+
+const Subcommand& LatestCommand();
+const Subcommand& ListCommand();
+const Subcommand& WatchCommand();
+const Subcommand& UserCommand();
+const Subcommand& SendCommand();
+const Subcommand& SimulateCommand();
+
+}  // namespace hwctl
+}  // namespace healthwire
+
+#endif  // HEALTHWIRE_TOOLS_HWCTL_COMMANDS_H_

@@ -1,0 +1,53 @@
+#include "tools/hwctl/webhook_sender.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "server/signature_verifier.h"
+#include "tools/hwctl/subcommand.h"
+
+namespace healthwire {
+namespace hwctl {
+
+absl::StatusOr<HttpResponse> SendSignedWebhook(const HttpUrl& url, absl::string_view secret,
+                                               WebhookDelivery delivery, absl::Time now,
+                                               absl::Duration timeout) {
+  std::vector<std::pair<std::string, std::string>> headers = {
+      {"Content-Type", "application/json"},
+      {"terra-signature", SignatureVerifier::Sign(secret, absl::ToUnixSeconds(now), delivery.body)},
+  };
+  if (!delivery.trace_id.empty()) headers.emplace_back("X-Terra-Trace-Id", delivery.trace_id);
+  if (delivery.ordering_timestamp_ms.has_value()) {
+    headers.emplace_back("x-terra-ordering-timestamp",
+                         absl::StrCat(*delivery.ordering_timestamp_ms));
+  }
+  return HttpPost(url, headers, std::move(delivery.body), timeout);
+}
+
+std::string DescribeResponse(const HttpResponse& response) {
+  std::string text = absl::StrCat("HTTP ", response.status_code);
+  if (!response.reason.empty()) absl::StrAppend(&text, " ", response.reason);
+  if (!response.body.empty()) {
+    absl::StrAppend(&text, "\n", response.body);
+    if (response.body.back() != '\n') absl::StrAppend(&text, "\n");
+  } else {
+    absl::StrAppend(&text, "\n");
+  }
+  return text;
+}
+
+int ReportSendError(const absl::Status& status, absl::string_view url) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return Fail(kExitCannotConnect, absl::StrCat("cannot post to ", url, ": ", status.message()));
+    case absl::StatusCode::kInvalidArgument:
+      return Fail(kExitUsage, status.message());
+    default:
+      return Fail(kExitServerError, absl::StrCat("cannot post to ", url, ": ", status.message()));
+  }
+}
+
+}  // namespace hwctl
+}  // namespace healthwire
