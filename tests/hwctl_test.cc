@@ -442,6 +442,29 @@ TEST_F(HwctlTest, UserShowsTheConnectionStatusAfterAuth) {
 
 // --- errors and exit codes ----------------------------------------------------
 
+TEST_F(HwctlTest, BackupWritesACheckpointThatOpensAsAStore) {
+  ASSERT_EQ(Simulate("sleep", 2).exit_code, 0);
+  Result backup = RunHwctl({"backup", "--name", "before-upgrade", StoreFlag()});
+  ASSERT_EQ(backup.exit_code, 0) << backup.err;
+  const std::string checkpoint = data_dir_ + ".checkpoints/before-upgrade";
+  EXPECT_NE(backup.out.find(checkpoint), std::string::npos) << backup.out;
+  EXPECT_NE(backup.out.find("revision 2"), std::string::npos) << backup.out;
+
+  // Restoring is starting healthwire on the checkpoint.
+  auto restored = ServerProcess::Start(
+      kServerBinary, {"--data_dir=" + checkpoint, "--grpc_port=0", "--http_port=0"});
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  Result latest = RunHwctl({"latest", "--user", "hwctl-sim-user", "--type", "sleep",
+                            "--store=" + (*restored)->grpc_target()});
+  EXPECT_EQ(latest.exit_code, 0) << latest.err;
+}
+
+TEST_F(HwctlTest, BackupWithANameThatIsAPathExits1WithTheStoresMessage) {
+  Result backup = RunHwctl({"backup", "--name", "../x", StoreFlag()});
+  EXPECT_EQ(backup.exit_code, 1);
+  EXPECT_NE(backup.err.find("name"), std::string::npos) << backup.err;
+}
+
 TEST_F(HwctlTest, UnreachableStoreExits3WithOneClearLine) {
   const std::string address = absl::StrCat("127.0.0.1:", UnusedPort());
   const Result result =

@@ -14,6 +14,7 @@ const Subcommand& WatchCommand();
 const Subcommand& UserCommand();
 const Subcommand& SendCommand();
 const Subcommand& SimulateCommand();
+const Subcommand& BackupCommand();
 
 }  // namespace hwctl
 }  // namespace healthwire

@@ -17,7 +17,8 @@ namespace {
 const std::vector<const Subcommand*>& AllCommands() {
   static const std::vector<const Subcommand*>* const commands =
       new std::vector<const Subcommand*>{&LatestCommand(), &ListCommand(), &WatchCommand(),
-                                         &UserCommand(),   &SendCommand(), &SimulateCommand()};
+                                         &UserCommand(),   &SendCommand(), &SimulateCommand(),
+                                         &BackupCommand()};
   return *commands;
 }
 
