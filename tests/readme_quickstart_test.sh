@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Runs README.md's quickstart exactly as written, so the README cannot rot.
+#
+# The commands between <!-- quickstart:begin --> and <!-- quickstart:end -->
+# are run in order from a fresh folder, with `bazel run //server:healthwire`
+# and `bazel run //tools:hwctl --` replaced by the built binaries. Two things
+# are added, never changed: ports are picked free (tests run in parallel), so
+# hwctl is pointed at them with --store/--url; and the "other terminal"
+# commands (the server, watch) run in the background.
+set -euo pipefail
+
+readme="README.md"
+healthwire="$PWD/server/healthwire"
+hwctl="$PWD/tools/hwctl/hwctl"
+work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/quickstart.XXXXXX")"
+cd "$work"
+
+fail() { echo "FAIL: $*" >&2; for f in server.log watch.out watch.err; do [ -f "$f" ] && { echo "--- $f" >&2; cat "$f" >&2; }; done; exit 1; }
+
+mapfile -t commands < <(sed -n '/<!-- quickstart:begin -->/,/<!-- quickstart:end -->/p' "$OLDPWD/$readme" |
+  grep -E '^bazel run //' || true)
+[ "${#commands[@]}" -ge 5 ] || fail "found ${#commands[@]} quickstart commands in $readme"
+
+server_pid=""; watch_pid=""
+cleanup() { [ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null; [ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null; true; }
+trap cleanup EXIT
+
+ran=0
+for line in "${commands[@]}"; do
+  case "$line" in
+    "bazel run //server:healthwire"*)
+      args="${line#bazel run //server:healthwire}"; args="${args# --}"
+      # shellcheck disable=SC2086
+      "$healthwire" $args --http_port=0 --grpc_port=0 --ready_file="$work/ready" >server.log 2>&1 &
+      server_pid=$!
+      for _ in $(seq 1 300); do [ -f ready ] && break; sleep 0.1; done
+      [ -f ready ] || fail "healthwire did not become ready"
+      grpc_port=$(sed -n 's/^grpc_port=//p' ready); http_port=$(sed -n 's/^http_port=//p' ready)
+      grep -q "healthwire ready:" server.log || fail "no ready line in the log"
+      [ -f healthwire-data/webhook-signing-secret ] || fail "no generated secret in ./healthwire-data"
+      ;;
+    "bazel run //tools:hwctl -- watch"*)
+      args="${line#bazel run //tools:hwctl -- }"
+      # shellcheck disable=SC2086
+      "$hwctl" $args --store="127.0.0.1:$grpc_port" >watch.out 2>watch.err &
+      watch_pid=$!
+      sleep 1
+      ;;
+    "bazel run //tools:hwctl -- "*)
+      args="${line#bazel run //tools:hwctl -- }"
+      sub="${args%% *}"
+      extra=(--store="127.0.0.1:$grpc_port")
+      case "$sub" in simulate|send) extra=(--url="http://127.0.0.1:$http_port/webhooks/terra") ;; esac
+      echo "+ hwctl $args"
+      # shellcheck disable=SC2086
+      out=$("$hwctl" $args "${extra[@]}" 2>&1) || fail "'$line' exited $?: $out"
+      [ -n "$out" ] || fail "'$line' printed nothing"
+      echo "$out" | head -5 | cut -c1-160
+      case "$sub" in
+        latest) echo "$out" | grep -qi "sleep" || fail "latest does not show a sleep record" ;;
+        list) echo "$out" | grep -q '"activity"' || fail "list --json shows no activity" ;;
+        user) echo "$out" | grep -q "status:" || fail "user shows no status" ;;
+      esac
+      ;;
+    *) fail "unknown quickstart command: $line" ;;
+  esac
+  ran=$((ran + 1))
+done
+
+# The watch terminal saw the simulated records as they arrived; Ctrl-C ends it
+# cleanly and says where to resume.
+[ -n "$watch_pid" ] || fail "the quickstart has no watch command"
+for _ in $(seq 1 100); do [ "$(grep -c sleep watch.out || true)" -ge 3 ] && break; sleep 0.1; done
+[ "$(grep -c sleep watch.out || true)" -ge 3 ] || fail "watch did not print the 3 sleep updates"
+grep -q activity watch.out || fail "watch did not print the activity update"
+kill -INT "$watch_pid"; wait "$watch_pid" || fail "watch exited non-zero after Ctrl-C"
+watch_pid=""
+grep -q "last revision" watch.err || fail "watch did not print the revision to resume from"
+
+kill -TERM "$server_pid"; wait "$server_pid" || fail "healthwire exited non-zero on SIGTERM"
+server_pid=""
+echo "quickstart: $ran commands ran as written"
