@@ -134,12 +134,13 @@ int main(int argc, char** argv) {
       grpc::CreateChannel(absl::GetFlag(FLAGS_store), grpc::InsecureChannelCredentials());
   std::unique_ptr<EventStore::Stub> stub = EventStore::NewStub(channel);
 
-  // The next revision to ask for; unknown until the current state is read.
-  std::optional<uint64_t> next_revision;
-  if (absl::GetFlag(FLAGS_from_revision) >= 0) next_revision = absl::GetFlag(FLAGS_from_revision);
+  // The next revision to ask for; 0 (revisions start at 1) until the
+  // current state is read.
+  uint64_t next_revision = 0;
+  if (absl::GetFlag(FLAGS_from_revision) > 0) next_revision = absl::GetFlag(FLAGS_from_revision);
 
   while (!stopping.load()) {
-    if (!next_revision.has_value()) {
+    if (next_revision == 0) {
       std::optional<uint64_t> revision = ReadCurrentState(*stub, type);
       if (!revision.has_value()) {
         absl::SleepFor(absl::Seconds(1));  // store not reachable yet: retry
@@ -151,7 +152,7 @@ int main(int argc, char** argv) {
     healthwire::v1::StreamUpdatesRequest request;
     request.add_user_ids(absl::GetFlag(FLAGS_user));
     request.add_types(type);
-    request.set_start_revision(*next_revision);
+    request.set_start_revision(next_revision);
     request.set_progress_interval_ms(5000);  // lets us advance past unrelated revisions
     grpc::ClientContext context;
     {
@@ -166,7 +167,7 @@ int main(int argc, char** argv) {
         PrintEvent("update", response.update());
         next_revision = response.update().revision() + 1;
       } else if (response.kind_case() == healthwire::v1::StreamUpdatesResponse::kProgressRevision) {
-        next_revision = std::max(*next_revision, response.progress_revision() + 1);
+        next_revision = std::max(next_revision, response.progress_revision() + 1);
       }
     }
     const grpc::Status status = reader->Finish();
@@ -178,17 +179,17 @@ int main(int argc, char** argv) {
     if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE) {
       // Too far behind the retained change log: re-read the current state.
       std::fprintf(stderr, "change log no longer reaches revision %llu; re-syncing\n",
-                   static_cast<unsigned long long>(*next_revision));
-      next_revision.reset();
+                   static_cast<unsigned long long>(next_revision));
+      next_revision = 0;
       continue;
     }
     std::fprintf(stderr, "stream ended (%s); resuming from revision %llu\n",
-                 status.error_message().c_str(), static_cast<unsigned long long>(*next_revision));
+                 status.error_message().c_str(), static_cast<unsigned long long>(next_revision));
     absl::SleepFor(absl::Seconds(1));
   }
-  if (next_revision.has_value()) {
+  if (next_revision != 0) {
     std::fprintf(stderr, "stopped; resume with --from_revision=%llu\n",
-                 static_cast<unsigned long long>(*next_revision));
+                 static_cast<unsigned long long>(next_revision));
   }
   return 0;
 }
