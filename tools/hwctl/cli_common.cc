@@ -116,5 +116,16 @@ absl::StatusOr<v1::EventType> DataTypeFromFlags() {
   return ParseEventType(name);
 }
 
+absl::StatusOr<RecordQuery> RecordQueryFromFlags(const std::vector<std::string>& positional) {
+  if (!positional.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", positional[0], "\""));
+  }
+  absl::StatusOr<v1::Subject> subject = SubjectFromFlags();
+  if (!subject.ok()) return subject.status();
+  absl::StatusOr<v1::EventType> type = DataTypeFromFlags();
+  if (!type.ok()) return type.status();
+  return RecordQuery{*std::move(subject), *type};
+}
+
 }  // namespace hwctl
 }  // namespace healthwire

@@ -9,6 +9,7 @@
 #define HEALTHWIRE_TOOLS_HWCTL_CLI_COMMON_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/flags/declare.h"
 #include "absl/status/statusor.h"
@@ -60,6 +61,16 @@ std::string DescribeSubject(const v1::Subject& subject);
 
 // --type as a data type (required). InvalidArgument when missing or unknown.
 absl::StatusOr<v1::EventType> DataTypeFromFlags();
+
+// What `latest` and `list` ask about: one person and one data type.
+struct RecordQuery {
+  v1::Subject subject;
+  v1::EventType type = v1::EVENT_TYPE_UNSPECIFIED;
+};
+
+// The RecordQuery of --user/--reference and --type, for a subcommand that
+// takes no positional arguments. InvalidArgument (a usage message) otherwise.
+absl::StatusOr<RecordQuery> RecordQueryFromFlags(const std::vector<std::string>& positional);
 
 }  // namespace hwctl
 }  // namespace healthwire

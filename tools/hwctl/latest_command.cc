@@ -18,21 +18,15 @@ namespace {
 
 int RunLatest(const ParsedArguments& arguments) {
   const Subcommand& command = LatestCommand();
-  if (!arguments.positional.empty()) {
-    return UsageError(command,
-                      absl::StrCat("unexpected argument \"", arguments.positional[0], "\""));
-  }
-  absl::StatusOr<v1::Subject> subject = SubjectFromFlags();
-  if (!subject.ok()) return UsageError(command, subject.status().message());
-  absl::StatusOr<v1::EventType> type = DataTypeFromFlags();
-  if (!type.ok()) return UsageError(command, type.status().message());
+  absl::StatusOr<RecordQuery> query = RecordQueryFromFlags(arguments.positional);
+  if (!query.ok()) return UsageError(command, query.status().message());
   const bool raw = absl::GetFlag(FLAGS_raw);
   if (raw && absl::GetFlag(FLAGS_json))
     return UsageError(command, "give --json or --raw, not both");
 
   v1::GetLatestRequest request;
-  *request.mutable_subject() = *subject;
-  request.set_type(*type);
+  *request.mutable_subject() = query->subject;
+  request.set_type(query->type);
   request.set_omit_raw_json(!raw);
 
   StoreConnection store = ConnectToStore();

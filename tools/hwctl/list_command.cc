@@ -49,20 +49,14 @@ absl::StatusOr<google::protobuf::Timestamp> ParseDateOrTime(const std::string& f
 
 int RunList(const ParsedArguments& arguments) {
   const Subcommand& command = ListCommand();
-  if (!arguments.positional.empty()) {
-    return UsageError(command,
-                      absl::StrCat("unexpected argument \"", arguments.positional[0], "\""));
-  }
-  absl::StatusOr<v1::Subject> subject = SubjectFromFlags();
-  if (!subject.ok()) return UsageError(command, subject.status().message());
-  absl::StatusOr<v1::EventType> type = DataTypeFromFlags();
-  if (!type.ok()) return UsageError(command, type.status().message());
+  absl::StatusOr<RecordQuery> query = RecordQueryFromFlags(arguments.positional);
+  if (!query.ok()) return UsageError(command, query.status().message());
   const int limit = absl::GetFlag(FLAGS_limit);
   if (limit < 1) return UsageError(command, "--limit must be at least 1");
 
   v1::ListRecordsRequest request;
-  *request.mutable_subject() = *subject;
-  request.set_type(*type);
+  *request.mutable_subject() = query->subject;
+  request.set_type(query->type);
   request.set_omit_raw_json(true);
   if (!absl::GetFlag(FLAGS_from).empty()) {
     absl::StatusOr<google::protobuf::Timestamp> from =
@@ -102,8 +96,8 @@ int RunList(const ParsedArguments& arguments) {
   } while (more && printed < limit);
 
   if (printed == 0) {
-    std::fprintf(stderr, "hwctl: no %s records for %s\n", EventTypeName(*type).c_str(),
-                 DescribeSubject(*subject).c_str());
+    std::fprintf(stderr, "hwctl: no %s records for %s\n", EventTypeName(query->type).c_str(),
+                 DescribeSubject(query->subject).c_str());
   } else if (more) {
     std::fprintf(stderr, "hwctl: showing the newest %d; there are more (raise --limit)\n", printed);
   }
