@@ -1,0 +1,474 @@
+// grpc_load: healthwire's gRPC benchmarks (public API only).
+//
+//   --mode=getlatest   N concurrent callers of GetLatest (sleep, users
+//                      bench-user-<i> written by webhook_load): req/s, latency.
+//   --mode=replay      StreamUpdates from revision 1 with raw JSON until the
+//                      replay catches up (first progress message): events/s.
+//   --mode=sublatency  S live subscribers; webhooks posted at R/s whose
+//                      summary_id carries a sequence number; latency per
+//                      receipt = receive time - time the webhook's 2xx arrived
+//                      (also reported: receive time - send time).
+//   --mode=memory      S subscribers of which K never read (stalled); E
+//                      webhooks posted as fast as possible; the server's
+//                      VmRSS (/proc/<server_pid>/status) sampled every 50 ms.
+//
+// The last line is machine-readable: "RESULT key=value ...".
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/healthwire.grpc.pb.h"
+#include "tools/bench/bench_lib.h"
+
+ABSL_FLAG(std::string, mode, "getlatest", "getlatest | replay | sublatency | memory");
+ABSL_FLAG(int, grpc_port, 50051, "healthwire's gRPC port (127.0.0.1).");
+ABSL_FLAG(int, http_port, 8080, "healthwire's webhook port (sublatency, memory).");
+ABSL_FLAG(std::string, secret, "", "Webhook signing secret (sublatency, memory).");
+ABSL_FLAG(int, callers, 32, "getlatest: concurrent callers.");
+ABSL_FLAG(int, users, 64, "getlatest: users bench-user-0..users-1 to ask for.");
+ABSL_FLAG(bool, omit_raw_json, false, "getlatest: ask without raw_json.");
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(15),
+          "getlatest/sublatency: how long; replay: upper bound.");
+ABSL_FLAG(int64_t, max_events, 5000000, "replay: stop after this many events.");
+ABSL_FLAG(int, subscribers, 100, "sublatency/memory: subscribers.");
+ABSL_FLAG(int, stalled, 10, "memory: subscribers that never read.");
+ABSL_FLAG(int, rate, 1000, "sublatency: webhooks per second.");
+ABSL_FLAG(int, events, 10000, "memory: webhooks to post.");
+ABSL_FLAG(int, post_connections, 8, "sublatency/memory: HTTP connections posting.");
+ABSL_FLAG(int64_t, body_bytes, 1100, "sublatency/memory: sleep body size.");
+ABSL_FLAG(bool, sub_raw_json, true, "sublatency/memory: subscribers ask for raw_json.");
+ABSL_FLAG(int, server_pid, 0, "memory: the server's pid (for /proc/<pid>/status).");
+
+namespace healthwire {
+namespace bench {
+namespace {
+
+std::vector<std::shared_ptr<grpc::Channel>> MakeChannels(int count) {
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  const std::string target = absl::StrCat("127.0.0.1:", absl::GetFlag(FLAGS_grpc_port));
+  for (int i = 0; i < count; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("grpc.channel_id", i);  // distinct connections, not one shared subchannel
+    args.SetMaxReceiveMessageSize(-1);
+    channels.push_back(
+        grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
+  }
+  return channels;
+}
+
+// ---- GetLatest ----
+
+int RunGetLatest() {
+  const int callers = absl::GetFlag(FLAGS_callers);
+  const int users = absl::GetFlag(FLAGS_users);
+  auto channels = MakeChannels(std::max(1, callers / 8));
+  std::atomic<bool> stop{false};
+  std::vector<std::vector<int64_t>> latencies(callers);
+  std::vector<int64_t> errors(callers, 0), not_found(callers, 0);
+  std::vector<std::thread> threads;
+  const absl::Time start = absl::Now();
+  const absl::Time stop_at = start + absl::GetFlag(FLAGS_duration);
+  for (int c = 0; c < callers; ++c) {
+    threads.emplace_back([&, c] {
+      auto stub = v1::EventStore::NewStub(channels[c % channels.size()]);
+      latencies[c].reserve(1 << 18);
+      int64_t i = c;
+      while (absl::Now() < stop_at) {
+        v1::GetLatestRequest request;
+        request.mutable_subject()->set_user_id(absl::StrCat("bench-user-", i++ % users));
+        request.set_type(v1::EVENT_TYPE_SLEEP);
+        request.set_omit_raw_json(absl::GetFlag(FLAGS_omit_raw_json));
+        v1::GetLatestResponse response;
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+        const int64_t t0 = NowNanos();
+        grpc::Status status = stub->GetLatest(&context, request, &response);
+        const int64_t t1 = NowNanos();
+        if (status.ok()) {
+          latencies[c].push_back(t1 - t0);
+        } else if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+          ++not_found[c];
+        } else {
+          if (++errors[c] <= 3) std::fprintf(stderr, "GetLatest: %s\n", status.error_message().c_str());
+          absl::SleepFor(absl::Milliseconds(10));
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  std::vector<int64_t> all;
+  int64_t err = 0, nf = 0;
+  for (int c = 0; c < callers; ++c) {
+    all.insert(all.end(), latencies[c].begin(), latencies[c].end());
+    err += errors[c];
+    nf += not_found[c];
+  }
+  LatencySummary s = Summarize(&all);
+  const double rps = s.count / seconds;
+  std::printf("getlatest: %d callers %.1fs ok=%zu not_found=%lld errors=%lld %.0f req/s\n",
+              callers, seconds, s.count, static_cast<long long>(nf),
+              static_cast<long long>(err), rps);
+  std::printf("  latency: %s\n", FormatSummary(s).c_str());
+  std::printf("RESULT label=getlatest ok=%zu errors=%lld not_found=%lld req_per_s=%.1f "
+              "p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
+              s.count, static_cast<long long>(err), static_cast<long long>(nf), rps, s.p50_ms,
+              s.p90_ms, s.p99_ms, s.max_ms);
+  return s.count > 0 ? 0 : 1;
+}
+
+// ---- replay ----
+
+int RunReplay() {
+  auto channels = MakeChannels(1);
+  auto stub = v1::EventStore::NewStub(channels[0]);
+  v1::StreamUpdatesRequest request;
+  request.set_start_revision(1);
+  request.set_include_raw_json(true);
+  request.set_progress_interval_ms(300);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       absl::ToChronoSeconds(absl::GetFlag(FLAGS_duration)));
+  const int64_t max_events = absl::GetFlag(FLAGS_max_events);
+  const int64_t t0 = NowNanos();
+  auto reader = stub->StreamUpdates(&context, request);
+  v1::StreamUpdatesResponse response;
+  int64_t events = 0, bytes = 0, last_update_ns = t0;
+  uint64_t expected = 1, first = 0, last = 0;
+  bool dense = true;
+  while (reader->Read(&response)) {
+    if (!response.has_update()) break;  // caught up: nothing more to replay
+    const v1::Event& e = response.update();
+    if (first == 0) first = e.revision();
+    if (e.revision() != expected) dense = false;
+    expected = e.revision() + 1;
+    last = e.revision();
+    ++events;
+    bytes += static_cast<int64_t>(e.raw_json().size());
+    last_update_ns = NowNanos();
+    if (events >= max_events) break;
+  }
+  context.TryCancel();
+  (void)reader->Finish();
+  const double seconds = (last_update_ns - t0) / 1e9;
+  const double eps = seconds > 0 ? events / seconds : 0;
+  std::printf("replay: revisions %llu..%llu (%lld events, dense=%s, raw_json %.1f MB) in %.3fs: "
+              "%.0f events/s, %.1f MB/s\n",
+              static_cast<unsigned long long>(first), static_cast<unsigned long long>(last),
+              static_cast<long long>(events), dense ? "yes" : "NO", bytes / 1e6, seconds, eps,
+              bytes / 1e6 / seconds);
+  std::printf("RESULT label=replay events=%lld seconds=%.3f events_per_s=%.1f mb_per_s=%.3f "
+              "dense=%d\n",
+              static_cast<long long>(events), seconds, eps, bytes / 1e6 / seconds, dense ? 1 : 0);
+  return events > 0 && dense ? 0 : 1;
+}
+
+// ---- subscribers ----
+
+// One StreamUpdates call on gRPC's callback API. Records (sequence number,
+// receive time) of every update whose record_key is "<tag>-lat-<seq>".
+class Subscriber : public grpc::ClientReadReactor<v1::StreamUpdatesResponse> {
+ public:
+  Subscriber(v1::EventStore::Stub* stub, bool stalled) : stalled_(stalled) {
+    request_.set_include_raw_json(absl::GetFlag(FLAGS_sub_raw_json));
+    stub->async()->StreamUpdates(&context_, &request_, this);
+    if (!stalled_) StartRead(&response_);
+    StartCall();
+  }
+  void OnReadDone(bool ok) override {
+    if (!ok) return;
+    if (response_.has_update()) {
+      const int64_t now = NowNanos();
+      received_.fetch_add(1, std::memory_order_relaxed);
+      const std::string& key = response_.update().record_key();
+      size_t dash = key.rfind('-');
+      uint64_t seq = 0;
+      if (absl::StrContains(key, "-lat-") &&
+          absl::SimpleAtoi(absl::string_view(key).substr(dash + 1), &seq)) {
+        receipts_.emplace_back(seq, now);
+        lat_received_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    StartRead(&response_);
+  }
+  void OnDone(const grpc::Status& status) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+    status_ = status;
+    cv_.notify_all();
+  }
+  void CancelAndWait() {
+    context_.TryCancel();
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return done_; });
+  }
+  int64_t received() const { return received_.load(); }
+  int64_t lat_received() const { return lat_received_.load(); }
+  bool done() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return done_;
+  }
+  // Only after CancelAndWait.
+  const std::vector<std::pair<uint64_t, int64_t>>& receipts() const { return receipts_; }
+
+ private:
+  const bool stalled_;
+  grpc::ClientContext context_;
+  v1::StreamUpdatesRequest request_;
+  v1::StreamUpdatesResponse response_;
+  std::atomic<int64_t> received_{0}, lat_received_{0};
+  std::vector<std::pair<uint64_t, int64_t>> receipts_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  grpc::Status status_;
+};
+
+struct Poster {
+  std::string secret = absl::GetFlag(FLAGS_secret);
+  int port = absl::GetFlag(FLAGS_http_port);
+  size_t body_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_body_bytes));
+  std::string tag = absl::StrCat("s", NowNanos() / 1000);
+
+  // Posts one sleep webhook with summary_id "<tag>-<kind>-<seq>"; returns the
+  // time the 2xx arrived (0 on failure).
+  int64_t Post(HttpConnection* connection, const std::string& kind, int64_t seq) {
+    Webhook webhook = SleepWebhook(absl::StrCat("sub-user-", seq % 16),
+                                   absl::StrCat(tag, "-", kind, "-", seq), 1767225600 + seq * 60,
+                                   body_bytes);
+    absl::StatusOr<HttpResponse> response = connection->Post(
+        "/webhooks/terra", {SignatureHeader(secret, webhook.body)}, webhook.body);
+    if (!response.ok() || response->status / 100 != 2) {
+      std::fprintf(stderr, "post failed: %s\n",
+                   response.ok() ? response->body.c_str() : response.status().ToString().c_str());
+      return 0;
+    }
+    return NowNanos();
+  }
+};
+
+std::vector<std::unique_ptr<Subscriber>> StartSubscribers(
+    const std::vector<std::unique_ptr<v1::EventStore::Stub>>& stubs, int count, int stalled) {
+  std::vector<std::unique_ptr<Subscriber>> subs;
+  for (int i = 0; i < count; ++i) {
+    subs.push_back(std::make_unique<Subscriber>(stubs[i % stubs.size()].get(), i < stalled));
+  }
+  return subs;
+}
+
+// Posts warm-up webhooks until every reading subscriber received one (so all
+// streams are attached before measuring). False after ~30 s.
+bool WarmUp(Poster* poster, const std::vector<std::unique_ptr<Subscriber>>& subs, int stalled) {
+  HttpConnection connection(poster->port);
+  for (int round = 0; round < 30; ++round) {
+    if (poster->Post(&connection, "warm", round) == 0) return false;
+    const absl::Time until = absl::Now() + absl::Seconds(1);
+    while (absl::Now() < until) {
+      bool all = true;
+      for (size_t i = stalled; i < subs.size(); ++i) all = all && subs[i]->received() > 0;
+      if (all) return true;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+  return false;
+}
+
+int RunSubLatency() {
+  const int count = absl::GetFlag(FLAGS_subscribers);
+  const int rate = absl::GetFlag(FLAGS_rate);
+  const int posters = absl::GetFlag(FLAGS_post_connections);
+  const absl::Duration duration = absl::GetFlag(FLAGS_duration);
+  const int64_t total = static_cast<int64_t>(rate * absl::ToDoubleSeconds(duration));
+  auto channels = MakeChannels(std::max(1, count / 25));
+  std::vector<std::unique_ptr<v1::EventStore::Stub>> stubs;
+  for (auto& ch : channels) stubs.push_back(v1::EventStore::NewStub(ch));
+  auto subs = StartSubscribers(stubs, count, 0);
+  Poster poster;
+  if (!WarmUp(&poster, subs, 0)) {
+    std::fprintf(stderr, "subscribers did not attach\n");
+    for (auto& s : subs) s->CancelAndWait();
+    return 1;
+  }
+  std::vector<int64_t> ack_ns(total, 0), send_ns(total, 0);
+  const int64_t start_ns = NowNanos() + 50'000'000;
+  std::vector<std::thread> threads;
+  for (int p = 0; p < posters; ++p) {
+    threads.emplace_back([&, p] {
+      HttpConnection connection(poster.port);
+      for (int64_t seq = p; seq < total; seq += posters) {
+        const int64_t due = start_ns + seq * 1'000'000'000LL / rate;
+        const int64_t now = NowNanos();
+        if (due > now) absl::SleepFor(absl::Nanoseconds(due - now));
+        send_ns[seq] = NowNanos();
+        ack_ns[seq] = poster.Post(&connection, "lat", seq);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double post_seconds = (NowNanos() - start_ns) / 1e9;
+  // Let the last receipts arrive (bounded).
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < give_up) {
+    bool all = true;
+    for (auto& s : subs) all = all && s->lat_received() >= total;
+    if (all) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  for (auto& s : subs) s->CancelAndWait();
+  std::vector<int64_t> from_ack, from_send;
+  from_ack.reserve(total * count);
+  int64_t missing = 0, acked = 0, negative = 0;
+  for (int64_t seq = 0; seq < total; ++seq) acked += ack_ns[seq] != 0;
+  for (auto& s : subs) {
+    missing += total - static_cast<int64_t>(s->receipts().size());
+    for (const auto& [seq, recv] : s->receipts()) {
+      if (seq >= static_cast<uint64_t>(total) || ack_ns[seq] == 0) continue;
+      const int64_t d = recv - ack_ns[seq];
+      negative += d < 0;
+      from_ack.push_back(std::max<int64_t>(d, 0));
+      from_send.push_back(recv - send_ns[seq]);
+    }
+  }
+  LatencySummary a = Summarize(&from_ack);
+  LatencySummary b = Summarize(&from_send);
+  std::printf("sublatency: %d subscribers, %lld webhooks (%lld acked) in %.1fs (%.0f/s), "
+              "missing receipts=%lld, received before the 2xx=%lld\n",
+              count, static_cast<long long>(total), static_cast<long long>(acked), post_seconds,
+              total / post_seconds, static_cast<long long>(missing),
+              static_cast<long long>(negative));
+  std::printf("  2xx -> subscriber receives (negative counted as 0): %s\n", FormatSummary(a).c_str());
+  std::printf("  send -> subscriber receives:                       %s\n", FormatSummary(b).c_str());
+  std::printf("RESULT label=sublatency p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f "
+              "send_p50_ms=%.3f send_p99_ms=%.3f send_max_ms=%.3f missing=%lld rate=%.1f\n",
+              a.p50_ms, a.p90_ms, a.p99_ms, a.max_ms, b.p50_ms, b.p99_ms, b.max_ms,
+              static_cast<long long>(missing), total / post_seconds);
+  return missing == 0 ? 0 : 1;
+}
+
+// ---- memory ----
+
+struct Rss {
+  int64_t rss_kb = 0, hwm_kb = 0;
+};
+Rss ReadRss(int pid) {
+  Rss r;
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    auto value = [&](const char* key, int64_t* out) {
+      if (absl::StartsWith(line, key)) {
+        std::vector<std::string> parts = absl::StrSplit(line, ' ', absl::SkipEmpty());
+        if (parts.size() >= 2) (void)absl::SimpleAtoi(parts[1], out);
+      }
+    };
+    value("VmRSS:", &r.rss_kb);
+    value("VmHWM:", &r.hwm_kb);
+  }
+  return r;
+}
+
+int RunMemory() {
+  const int pid = absl::GetFlag(FLAGS_server_pid);
+  const int count = absl::GetFlag(FLAGS_subscribers);
+  const int stalled = absl::GetFlag(FLAGS_stalled);
+  const int events = absl::GetFlag(FLAGS_events);
+  const int posters = absl::GetFlag(FLAGS_post_connections);
+  if (pid <= 0) {
+    std::fprintf(stderr, "--server_pid is required\n");
+    return 2;
+  }
+  const Rss before = ReadRss(pid);
+  auto channels = MakeChannels(std::max(1, count / 50));
+  std::vector<std::unique_ptr<v1::EventStore::Stub>> stubs;
+  for (auto& ch : channels) stubs.push_back(v1::EventStore::NewStub(ch));
+  auto subs = StartSubscribers(stubs, count, stalled);
+  Poster poster;
+  if (!WarmUp(&poster, subs, stalled)) {
+    std::fprintf(stderr, "subscribers did not attach\n");
+    for (auto& s : subs) s->CancelAndWait();
+    return 1;
+  }
+  const Rss attached = ReadRss(pid);
+  std::atomic<bool> sampling{true};
+  std::atomic<int64_t> peak_kb{attached.rss_kb};
+  std::thread sampler([&] {
+    while (sampling.load()) {
+      const int64_t kb = ReadRss(pid).rss_kb;
+      int64_t prev = peak_kb.load();
+      while (kb > prev && !peak_kb.compare_exchange_weak(prev, kb)) {
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+  });
+  const absl::Time t0 = absl::Now();
+  std::atomic<int64_t> next{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int p = 0; p < posters; ++p) {
+    threads.emplace_back([&] {
+      HttpConnection connection(poster.port);
+      for (int64_t seq; (seq = next.fetch_add(1)) < events;) {
+        if (poster.Post(&connection, "lat", seq) == 0) ++failed;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double post_seconds = absl::ToDoubleSeconds(absl::Now() - t0);
+  const absl::Time give_up = absl::Now() + absl::Seconds(240);
+  int64_t behind = 0;
+  while (absl::Now() < give_up) {
+    behind = 0;
+    for (size_t i = stalled; i < subs.size(); ++i) behind += subs[i]->lat_received() < events;
+    if (behind == 0) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  absl::SleepFor(absl::Milliseconds(200));
+  const Rss after = ReadRss(pid);
+  sampling = false;
+  sampler.join();
+  for (auto& s : subs) s->CancelAndWait();
+  const Rss end = ReadRss(pid);
+  std::printf("memory: %d subscribers (%d stalled), %d webhooks posted in %.1fs (%lld failed); "
+              "%lld reading subscribers not complete\n",
+              count, stalled, events, post_seconds, static_cast<long long>(failed.load()),
+              static_cast<long long>(behind));
+  std::printf("  server VmRSS: before %.1f MB, subscribers attached %.1f MB, peak %.1f MB, "
+              "after all delivered %.1f MB, after cancel %.1f MB (VmHWM %.1f MB)\n",
+              before.rss_kb / 1024.0, attached.rss_kb / 1024.0, peak_kb.load() / 1024.0,
+              after.rss_kb / 1024.0, end.rss_kb / 1024.0, end.hwm_kb / 1024.0);
+  std::printf("RESULT label=memory before_mb=%.1f attached_mb=%.1f peak_mb=%.1f after_mb=%.1f "
+              "hwm_mb=%.1f behind=%lld failed=%lld\n",
+              before.rss_kb / 1024.0, attached.rss_kb / 1024.0, peak_kb.load() / 1024.0,
+              after.rss_kb / 1024.0, end.hwm_kb / 1024.0, static_cast<long long>(behind),
+              static_cast<long long>(failed.load()));
+  return behind == 0 && failed == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace bench
+}  // namespace healthwire
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  if (mode == "getlatest") return healthwire::bench::RunGetLatest();
+  if (mode == "replay") return healthwire::bench::RunReplay();
+  if (mode == "sublatency") return healthwire::bench::RunSubLatency();
+  if (mode == "memory") return healthwire::bench::RunMemory();
+  std::fprintf(stderr, "unknown --mode=%s\n", mode.c_str());
+  return 2;
+}
