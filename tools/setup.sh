@@ -13,6 +13,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   libssl-dev
   libboost-dev
+  libsimdjson-dev            # the converter validates webhook bodies with simdjson
   libbenchmark-dev
   curl ca-certificates
   bsdextrautils linux-perf      # column + perf: tools/bench/run_all.sh and profiling
