@@ -14,6 +14,7 @@ PACKAGES=(
   libssl-dev
   libboost-dev
   libsimdjson-dev            # the converter validates webhook bodies with simdjson
+  libgoogle-perftools-dev    # tcmalloc, the server binaries' allocator
   libbenchmark-dev
   curl ca-certificates
   bsdextrautils linux-perf      # column + perf: tools/bench/run_all.sh and profiling
