@@ -4,6 +4,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "server/status_util.h"
 
 namespace healthwire {
@@ -27,6 +30,67 @@ grpc::ByteBuffer SharedBytes(std::shared_ptr<const CommittedUpdate> update, bool
       [](void* p) { delete static_cast<std::shared_ptr<const CommittedUpdate>*>(p); },
       keep_alive);
   return grpc::ByteBuffer(&slice, 1);
+}
+
+// A ByteBuffer that owns `bytes` (moved, not copied).
+grpc::ByteBuffer OwnedBytes(std::string bytes) {
+  auto* owned = new std::string(std::move(bytes));
+  grpc::Slice slice(
+      owned->data(), owned->size(), [](void* p) { delete static_cast<std::string*>(p); }, owned);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+// Reads what routing a change needs (revision, type, user) from a stored,
+// serialized v1::Event, skipping everything else: raw_json and the typed
+// payload are most of its bytes and need not be decoded to be forwarded.
+bool ParseRoutingFields(const std::string& bytes, v1::Event* routing) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                               static_cast<int>(bytes.size()));
+  while (const uint32_t tag = input.ReadTag()) {
+    const int field = WireFormatLite::GetTagFieldNumber(tag);
+    const auto wire_type = WireFormatLite::GetTagWireType(tag);
+    if (field == v1::Event::kRevisionFieldNumber && wire_type == WireFormatLite::WIRETYPE_VARINT) {
+      uint64_t revision = 0;
+      if (!input.ReadVarint64(&revision)) return false;
+      routing->set_revision(revision);
+    } else if (field == v1::Event::kTypeFieldNumber &&
+               wire_type == WireFormatLite::WIRETYPE_VARINT) {
+      uint32_t type = 0;
+      if (!input.ReadVarint32(&type)) return false;
+      routing->set_type(static_cast<v1::EventType>(type));
+    } else if (field == v1::Event::kUserFieldNumber &&
+               wire_type == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      uint32_t length = 0;
+      if (!input.ReadVarint32(&length)) return false;
+      const auto limit = input.PushLimit(static_cast<int>(length));
+      if (!routing->mutable_user()->MergePartialFromCodedStream(&input) ||
+          !input.ConsumedEntireMessage()) {
+        return false;
+      }
+      input.PopLimit(limit);
+    } else if (!WireFormatLite::SkipField(&input, tag)) {
+      return false;
+    }
+  }
+  return input.ConsumedEntireMessage();
+}
+
+// StreamUpdatesResponse{update: <the stored event>} without decoding the
+// event: the response's wire form is its field tag, length and the bytes.
+grpc::ByteBuffer StoredEventAsUpdate(const std::string& stored_event) {
+  using google::protobuf::internal::WireFormatLite;
+  std::string bytes;
+  bytes.reserve(stored_event.size() + 6);
+  {
+    google::protobuf::io::StringOutputStream raw(&bytes);
+    google::protobuf::io::CodedOutputStream out(&raw);
+    out.WriteTag(WireFormatLite::MakeTag(v1::StreamUpdatesResponse::kUpdateFieldNumber,
+                                         WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+    out.WriteVarint32(static_cast<uint32_t>(stored_event.size()));
+    out.WriteRaw(stored_event.data(), static_cast<int>(stored_event.size()));
+  }
+  return OwnedBytes(std::move(bytes));
 }
 
 grpc::ByteBuffer SerializeResponse(const v1::StreamUpdatesResponse& response) {
@@ -181,40 +245,54 @@ void UpdateStream::Pump() {
 }
 
 void UpdateStream::CatchUp(uint64_t from, uint64_t through) {
-  std::vector<v1::Event> events;
-  absl::Status read = store_->ReadChangeLog(from, kCatchUpChunk, &events);
+  std::vector<std::string> entries;
+  absl::Status read = store_->ReadChangeLogBytes(from, kCatchUpChunk, &entries);
   std::deque<grpc::ByteBuffer> matching;
   uint64_t done_through = through;
   std::optional<grpc::Status> error;
+  std::vector<v1::Event> routing(entries.size());
+  for (size_t i = 0; read.ok() && i < entries.size(); ++i) {
+    if (!ParseRoutingFields(entries[i], &routing[i])) {
+      read = absl::DataLossError("a change-log entry does not parse as healthwire.v1.Event");
+    }
+  }
   if (!read.ok()) {
     error = ToGrpcStatus(read);
-  } else if (events.empty() || events.front().revision() != from) {
+  } else if (entries.empty() || routing.front().revision() != from) {
     // The change log no longer starts at `from`: retention removed it while
     // this stream was behind.
     error = ChangeLogOutOfRange(from, store_->OldestRetainedRevision(), store_->CurrentRevision());
   } else {
-    // Read before the loop below moves the events out.
-    const uint64_t last_read = events.back().revision();
+    const uint64_t last_read = routing.back().revision();
     uint64_t processed_through = from - 1;
     size_t bytes = 0;
     bool byte_bound_reached = false;
-    for (v1::Event& event : events) {
-      if (event.revision() > through) break;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (routing[i].revision() > through) break;
       if (bytes >= kCatchUpChunkBytes) {
         byte_bound_reached = true;
         break;
       }
-      processed_through = event.revision();
-      if (!subscription_->filter().Matches(event)) continue;
-      if (!include_raw_json_) event.clear_raw_json();
-      v1::StreamUpdatesResponse response;
-      *response.mutable_update() = std::move(event);
-      matching.push_back(SerializeResponse(response));
+      processed_through = routing[i].revision();
+      if (!subscription_->filter().Matches(routing[i])) continue;
+      if (include_raw_json_) {
+        // Forwarded as stored: no decode, no re-encode.
+        matching.push_back(StoredEventAsUpdate(entries[i]));
+      } else {
+        v1::StreamUpdatesResponse response;
+        if (!response.mutable_update()->ParseFromString(entries[i])) {
+          error = ToGrpcStatus(
+              absl::DataLossError("a change-log entry does not parse as healthwire.v1.Event"));
+          break;
+        }
+        response.mutable_update()->clear_raw_json();
+        matching.push_back(SerializeResponse(response));
+      }
       bytes += matching.back().Length();
     }
     if (byte_bound_reached) {
       done_through = processed_through;
-    } else if (events.size() == kCatchUpChunk && last_read < through) {
+    } else if (entries.size() == kCatchUpChunk && last_read < through) {
       done_through = last_read;
     }
   }

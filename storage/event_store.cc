@@ -291,6 +291,8 @@ class EventStore::Impl {
       const v1::ListRecordsRequest& request) const;
   absl::Status ReadChangeLog(uint64_t from_revision, size_t max_events,
                              std::vector<v1::Event>* out) const;
+  absl::Status ReadChangeLogBytes(uint64_t from_revision, size_t max_events,
+                                  std::vector<std::string>* out) const;
   absl::StatusOr<v1::GetUserResponse> GetUser(const v1::GetUserRequest& request) const;
   absl::StatusOr<v1::CreateCheckpointResponse> CreateCheckpoint(
       const v1::CreateCheckpointRequest& request);
@@ -1132,8 +1134,8 @@ absl::StatusOr<v1::CreateCheckpointResponse> EventStore::Impl::CreateCheckpoint(
   return response;
 }
 
-absl::Status EventStore::Impl::ReadChangeLog(uint64_t from_revision, size_t max_events,
-                                             std::vector<v1::Event>* out) const {
+absl::Status EventStore::Impl::ReadChangeLogBytes(uint64_t from_revision, size_t max_events,
+                                                  std::vector<std::string>* out) const {
   out->clear();
   if (max_events == 0) return absl::OkStatus();
   const ScopedSnapshot snapshot(db_.get());
@@ -1141,16 +1143,28 @@ absl::Status EventStore::Impl::ReadChangeLog(uint64_t from_revision, size_t max_
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, families_.changelog));
   for (it->Seek(keys::RevisionKey(std::max<uint64_t>(from_revision, 1)));
        it->Valid() && out->size() < max_events; it->Next()) {
-    v1::Event event;
-    if (!event.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      uint64_t revision = 0;
-      keys::DecodeRevisionKey(ToView(it->key()), &revision);
-      return absl::DataLossError(absl::StrCat("change-log entry ", revision,
-                                              " does not parse as healthwire.v1.Event"));
-    }
-    out->push_back(std::move(event));
+    out->emplace_back(it->value().data(), it->value().size());
   }
   return FromRocksDb(it->status(), "cannot read the change log");
+}
+
+absl::Status EventStore::Impl::ReadChangeLog(uint64_t from_revision, size_t max_events,
+                                             std::vector<v1::Event>* out) const {
+  out->clear();
+  std::vector<std::string> entries;
+  if (absl::Status read = ReadChangeLogBytes(from_revision, max_events, &entries); !read.ok()) {
+    return read;
+  }
+  out->reserve(entries.size());
+  for (const std::string& entry : entries) {
+    if (!out->emplace_back().ParseFromString(entry)) {
+      out->pop_back();
+      return absl::DataLossError(absl::StrCat("the change-log entry after revision ",
+                                              out->empty() ? from_revision : out->back().revision(),
+                                              " does not parse as healthwire.v1.Event"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 // ===========================================================================
@@ -1207,6 +1221,11 @@ absl::StatusOr<v1::ListRecordsResponse> EventStore::ListRecords(
 absl::Status EventStore::ReadChangeLog(uint64_t from_revision, size_t max_events,
                                        std::vector<v1::Event>* out) const {
   return impl_->ReadChangeLog(from_revision, max_events, out);
+}
+
+absl::Status EventStore::ReadChangeLogBytes(uint64_t from_revision, size_t max_events,
+                                            std::vector<std::string>* out) const {
+  return impl_->ReadChangeLogBytes(from_revision, max_events, out);
 }
 
 uint64_t EventStore::CurrentRevision() const { return impl_->CurrentRevision(); }

@@ -126,6 +126,11 @@ class EventStore {
   absl::Status ReadChangeLog(uint64_t from_revision, size_t max_events,
                              std::vector<v1::Event>* out) const;
 
+  // The same entries as ReadChangeLog, as the serialized v1::Event bytes the
+  // store keeps (for streams that forward them without decoding).
+  absl::Status ReadChangeLogBytes(uint64_t from_revision, size_t max_events,
+                                  std::vector<std::string>* out) const;
+
   // The connection record of a user_id, or of every connection of a
   // reference_id (see connection_tracker.h). NotFound when there is none;
   // InvalidArgument when the subject is missing.

@@ -193,6 +193,28 @@ TEST_F(StreamUpdatesTest, ReplayFromRevisionOneThenLiveIsDenseAndOrdered) {
   EXPECT_EQ(subscriber.revisions(), Range(1, 10));
 }
 
+TEST_F(StreamUpdatesTest, ReplayedUpdatesCarryTheStoredEventWithOrWithoutRawJson) {
+  for (int i = 0; i < 3; ++i) Ingest({SleepEvent("u1", i)});
+  for (bool include_raw_json : {true, false}) {
+    v1::StreamUpdatesRequest request = FromRevision(1);
+    request.set_include_raw_json(include_raw_json);
+    grpc::ClientContext context;
+    auto reader = stub_->StreamUpdates(&context, request);
+    for (int i = 0; i < 3; ++i) {
+      v1::StreamUpdatesResponse response;
+      ASSERT_TRUE(reader->Read(&response));
+      const v1::Event expected = SleepEvent("u1", i);
+      EXPECT_EQ(response.update().revision(), static_cast<uint64_t>(i + 1));
+      EXPECT_EQ(response.update().record_key(), expected.record_key());
+      EXPECT_EQ(response.update().user().reference_id(), "ref-u1");
+      EXPECT_EQ(response.update().start_time(), expected.start_time());
+      EXPECT_EQ(response.update().raw_json(), include_raw_json ? expected.raw_json() : "");
+    }
+    context.TryCancel();
+    reader->Finish();
+  }
+}
+
 TEST_F(StreamUpdatesTest, WithoutStartRevisionOnlyNewChangesArrive) {
   Ingest({SleepEvent("u1", 0)});
   Subscriber subscriber(stub_.get(), v1::StreamUpdatesRequest());
