@@ -6,10 +6,10 @@
 // Every body carries a unique summary_id, so every request stores a new
 // version (a real durable commit, never an IDENTICAL no-op).
 //
-//   webhook_load --port=8080 --secret=s --kind=sleep --body_bytes=1100 \
+//   webhook_load --port=8080 --secret=s --kind=sleep --body_bytes=1100
 //                --connections=64 --duration=30s
-//   webhook_load --port=8080 --secret=s --kind=activity --body_bytes=10485760 \
-//                --connections=1 --max_requests=5        # the 10 MB webhook
+//   webhook_load --port=8080 --secret=s --kind=activity --body_bytes=10485760
+//                --connections=1 --max_requests=5        (the 10 MB webhook)
 //
 // The last line is machine-readable: "RESULT key=value ...".
 #include <atomic>
