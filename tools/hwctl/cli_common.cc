@@ -1,9 +1,5 @@
 #include "tools/hwctl/cli_common.h"
 
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -14,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "server/process_util.h"
+#include "server/signing_secrets.h"
 
 ABSL_FLAG(std::string, store, "127.0.0.1:50051", "the healthwire store's gRPC address, host:port");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
@@ -39,32 +37,21 @@ ABSL_FLAG(std::string, data_dir, "./healthwire-data",
 namespace healthwire {
 namespace hwctl {
 
-std::string ResolveUserPath(const std::string& path) {
-  if (path.empty() || path[0] == '/') return path;
-  const char* working_dir = std::getenv("BUILD_WORKING_DIRECTORY");
-  if (working_dir == nullptr || *working_dir == '\0') return path;
-  return absl::StrCat(working_dir, "/", path);
-}
-
 absl::StatusOr<std::string> SigningSecret() {
   if (!absl::GetFlag(FLAGS_secret).empty()) return absl::GetFlag(FLAGS_secret);
+  // The file and its format are healthwire's own (server/signing_secrets.h).
   const std::string path =
       absl::StrCat(ResolveUserPath(absl::GetFlag(FLAGS_data_dir)), "/", kGeneratedSecretFileName);
-  std::ifstream in(path);
-  if (!in) {
+  absl::StatusOr<std::vector<std::string>> secrets = LoadSecretsFromFile(path);
+  if (!secrets.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "no --secret given and cannot read ", path, ": ", std::strerror(errno),
+        "no --secret given and ", secrets.status().message(),
         " (start healthwire with --data_dir pointing there, pass --data_dir, or pass --secret)"));
   }
-  // The format healthwire's secret files use: one secret per line; blank
-  // lines and '#' comments are skipped.
-  std::string line;
-  while (std::getline(in, line)) {
-    const absl::string_view secret = absl::StripAsciiWhitespace(line);
-    if (secret.empty() || secret[0] == '#') continue;
-    return std::string(secret);
+  if (secrets->empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(path, " holds no secret"));
   }
-  return absl::FailedPreconditionError(absl::StrCat(path, " holds no secret"));
+  return secrets->front();
 }
 
 absl::StatusOr<v1::EventType> ParseEventType(absl::string_view name) {

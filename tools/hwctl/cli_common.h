@@ -30,15 +30,6 @@ ABSL_DECLARE_FLAG(std::string, data_dir);
 namespace healthwire {
 namespace hwctl {
 
-// The name of the secret file healthwire generates in its data folder when
-// no signing secret is configured (server/signing_secrets.h).
-inline constexpr char kGeneratedSecretFileName[] = "webhook-signing-secret";
-
-// Resolves a relative `path` against the folder the user ran hwctl from:
-// `bazel run` starts binaries in their runfiles tree and says in
-// BUILD_WORKING_DIRECTORY where the user was.
-std::string ResolveUserPath(const std::string& path);
-
 // The signing secret: --secret when given, else the first secret line of
 // <--data_dir>/webhook-signing-secret. FailedPrecondition naming the file
 // (and how to fix it) when neither is available. Never logs the secret.

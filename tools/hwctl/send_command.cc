@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/process_util.h"
 #include "tools/hwctl/cli_common.h"
 #include "tools/hwctl/commands.h"
 #include "tools/hwctl/webhook_sender.h"

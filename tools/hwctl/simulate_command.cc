@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "server/process_util.h"
 #include "tools/hwctl/cli_common.h"
 #include "tools/hwctl/commands.h"
 #include "tools/hwctl/webhook_sender.h"
