@@ -20,7 +20,18 @@ PACKAGES=(
   bsdextrautils linux-perf      # column + perf: tools/bench/run_all.sh and profiling
   clang-14 libclang-rt-14-dev  # libFuzzer + sanitizers: tools/fuzz/run_fuzzers.sh
   pkg-config                   # link flags for tools/fuzz/run_fuzzers.sh
+  nats-server libnats-dev      # cluster mode: JetStream commit log (nats.c client)
+  libcurl4-openssl-dev         # s3_payload fetches (HTTPS with certificate verification)
+  libspdlog-dev                # timestamped, levelled logs (text or JSON)
+  python3-grpcio python3-protobuf  # the Python consumer example and test
+  wrk                          # light HTTP load generator for tools/bench
+  prometheus                   # promtool checks the /metrics exposition
+  openssl                      # throwaway CAs and certificates in TLS tests
 )
+
+# The Node consumer example needs node + npm (@grpc/grpc-js comes from npm);
+# machines that already carry a Node.js of their own keep it.
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
