@@ -3,14 +3,15 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "proto/message_limits.h"
 #include "server/status_util.h"
 
 namespace healthwire {
 
 RemoteIngestor::RemoteIngestor(const std::string& store_address) : store_address_(store_address) {
   grpc::ChannelArguments args;
-  args.SetMaxSendMessageSize(256 << 20);
-  args.SetMaxReceiveMessageSize(256 << 20);
+  args.SetMaxSendMessageSize(kMaxGrpcMessageBytes);
+  args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
   // Reconnect quickly after a store restart instead of backing off for
   // minutes: Terra's retries, not ours, cover long outages. (Not
   // GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: it is also the connect timeout.)

@@ -33,6 +33,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/healthwire.grpc.pb.h"
+#include "proto/message_limits.h"
 #include "tools/bench/bench_lib.h"
 
 ABSL_FLAG(std::string, mode, "getlatest", "getlatest | replay | sublatency | memory");
@@ -64,7 +65,7 @@ std::vector<std::shared_ptr<grpc::Channel>> MakeChannels(int count) {
   for (int i = 0; i < count; ++i) {
     grpc::ChannelArguments args;
     args.SetInt("grpc.channel_id", i);  // distinct connections, not one shared subchannel
-    args.SetMaxReceiveMessageSize(-1);
+    args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);  // whatever the store can send
     channels.push_back(
         grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
   }

@@ -44,6 +44,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/healthwire.grpc.pb.h"
+#include "proto/message_limits.h"
 #include "tools/bench/bench_lib.h"
 
 ABSL_FLAG(int, rounds, 20, "Kill/restart rounds.");
@@ -219,8 +220,11 @@ class CrashTest {
         return false;
       }
       const int http_port = server->IntValue("http_port");
-      channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server->IntValue("grpc_port")),
-                                     grpc::InsecureChannelCredentials());
+      grpc::ChannelArguments channel_args;
+      channel_args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);  // --body_bytes can be large
+      channel_ = grpc::CreateCustomChannel(
+          absl::StrCat("127.0.0.1:", server->IntValue("grpc_port")),
+          grpc::InsecureChannelCredentials(), channel_args);
       stub_ = v1::EventStore::NewStub(channel_);
       // Verify what the previous rounds left (round 1: the empty store).
       Verify(round - 1, http_port);

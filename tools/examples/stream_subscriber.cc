@@ -11,6 +11,13 @@
 //   bazel run //tools/examples:stream_subscriber -- --user=<user_id> --type=sleep
 //
 // Ctrl-C stops it and prints the revision to resume from.
+//
+// Records can be tens of MB: the channel's receive limit is the largest
+// message the store sends (proto/message_limits.h), not gRPC's 4 MiB default.
+// Whatever still does not fit (a smaller --max_receive_mb) stops the
+// subscriber with exit code 1 and a message: retrying would only fail again.
+// So does any refusal that a retry cannot fix; only a store that is away
+// (UNAVAILABLE, a dropped stream) is retried.
 #include <pthread.h>
 #include <signal.h>
 
@@ -33,12 +40,15 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/healthwire.grpc.pb.h"
+#include "proto/message_limits.h"
 
 ABSL_FLAG(std::string, store, "127.0.0.1:50051", "healthwire's gRPC address");
 ABSL_FLAG(std::string, user, "", "Terra user_id to follow");
 ABSL_FLAG(std::string, type, "sleep", "record type to follow (sleep, activity, daily, ...)");
 ABSL_FLAG(int64_t, from_revision, -1,
           "resume: stream from this revision without reading the current state first");
+ABSL_FLAG(int, max_receive_mb, healthwire::kMaxGrpcMessageBytes >> 20,
+          "largest message to accept, MiB (default: the largest the store sends)");
 
 namespace {
 
@@ -49,6 +59,38 @@ using healthwire::v1::EventType;
 std::atomic<bool> stopping{false};
 absl::Mutex active_mu;
 grpc::ClientContext* active_context ABSL_GUARDED_BY(active_mu) = nullptr;
+
+// Whether a failed call may work when tried again: the store is away or
+// restarting. Everything else (a message too large to receive, a bad
+// request) fails the same way every time.
+bool Retryable(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::OK:
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::CANCELLED:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::INTERNAL:
+    case grpc::StatusCode::UNKNOWN:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// One line for a failure a retry cannot fix.
+void ReportFatal(absl::string_view call, const grpc::Status& status) {
+  if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+    std::fprintf(stderr,
+                 "%s: a message is larger than the receive limit (--max_receive_mb=%d): %s; "
+                 "stopping\n",
+                 std::string(call).c_str(), absl::GetFlag(FLAGS_max_receive_mb),
+                 status.error_message().c_str());
+    return;
+  }
+  std::fprintf(stderr, "%s: %s; stopping\n", std::string(call).c_str(),
+               status.error_message().c_str());
+}
 
 void CancelActiveStream() {
   absl::MutexLock lock(&active_mu);
@@ -64,8 +106,10 @@ void PrintEvent(absl::string_view what, const healthwire::v1::Event& event) {
 }
 
 // Step 1: the newest record and the revision the store read it at. Returns
-// the revision, or nullopt (with a message) when the store is unreachable.
-std::optional<uint64_t> ReadCurrentState(EventStore::Stub& stub, EventType type) {
+// the revision, or nullopt (with a message) when the store is unreachable;
+// *fatal when the call failed for good.
+std::optional<uint64_t> ReadCurrentState(EventStore::Stub& stub, EventType type, bool* fatal) {
+  *fatal = false;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   healthwire::v1::GetLatestRequest request;
@@ -79,7 +123,12 @@ std::optional<uint64_t> ReadCurrentState(EventStore::Stub& stub, EventType type)
     return response.store_revision();
   }
   if (status.error_code() != grpc::StatusCode::NOT_FOUND) {
-    std::fprintf(stderr, "GetLatest: %s\n", status.error_message().c_str());
+    if (!Retryable(status)) {
+      ReportFatal("GetLatest", status);
+      *fatal = true;
+    } else {
+      std::fprintf(stderr, "GetLatest: %s\n", status.error_message().c_str());
+    }
     return std::nullopt;
   }
   // Nothing yet: ListRecords still says which revision it read at.
@@ -92,7 +141,12 @@ std::optional<uint64_t> ReadCurrentState(EventStore::Stub& stub, EventType type)
   healthwire::v1::ListRecordsResponse listed;
   const grpc::Status list_status = stub.ListRecords(&list_context, list, &listed);
   if (!list_status.ok()) {
-    std::fprintf(stderr, "ListRecords: %s\n", list_status.error_message().c_str());
+    if (!Retryable(list_status)) {
+      ReportFatal("ListRecords", list_status);
+      *fatal = true;
+    } else {
+      std::fprintf(stderr, "ListRecords: %s\n", list_status.error_message().c_str());
+    }
     return std::nullopt;
   }
   std::printf("no record yet (store revision %llu)\n",
@@ -130,8 +184,16 @@ int main(int argc, char** argv) {
     CancelActiveStream();
   }).detach();
 
-  auto channel =
-      grpc::CreateChannel(absl::GetFlag(FLAGS_store), grpc::InsecureChannelCredentials());
+  const int max_receive_mb = absl::GetFlag(FLAGS_max_receive_mb);
+  if (max_receive_mb < 1 || max_receive_mb > (healthwire::kMaxGrpcMessageBytes >> 20)) {
+    std::fprintf(stderr, "stream_subscriber: --max_receive_mb must be within 1..%d\n",
+                 healthwire::kMaxGrpcMessageBytes >> 20);
+    return 2;
+  }
+  grpc::ChannelArguments channel_args;
+  channel_args.SetMaxReceiveMessageSize(max_receive_mb << 20);
+  auto channel = grpc::CreateCustomChannel(absl::GetFlag(FLAGS_store),
+                                           grpc::InsecureChannelCredentials(), channel_args);
   std::unique_ptr<EventStore::Stub> stub = EventStore::NewStub(channel);
 
   // The next revision to ask for; 0 (revisions start at 1) until the
@@ -141,7 +203,9 @@ int main(int argc, char** argv) {
 
   while (!stopping.load()) {
     if (next_revision == 0) {
-      std::optional<uint64_t> revision = ReadCurrentState(*stub, type);
+      bool fatal = false;
+      std::optional<uint64_t> revision = ReadCurrentState(*stub, type, &fatal);
+      if (fatal) return 1;
       if (!revision.has_value()) {
         absl::SleepFor(absl::Seconds(1));  // store not reachable yet: retry
         continue;
@@ -182,6 +246,12 @@ int main(int argc, char** argv) {
                    static_cast<unsigned long long>(next_revision));
       next_revision = 0;
       continue;
+    }
+    if (!Retryable(status)) {
+      ReportFatal("StreamUpdates", status);
+      std::fprintf(stderr, "stopped at revision %llu\n",
+                   static_cast<unsigned long long>(next_revision));
+      return 1;
     }
     std::fprintf(stderr, "stream ended (%s); resuming from revision %llu\n",
                  status.error_message().c_str(), static_cast<unsigned long long>(next_revision));

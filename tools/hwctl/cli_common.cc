@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "server/process_util.h"
 #include "server/signing_secrets.h"
 
@@ -31,6 +33,11 @@ ABSL_FLAG(std::string, url, "http://127.0.0.1:8080/webhooks/terra",
 ABSL_FLAG(std::string, secret, "",
           "the Terra signing secret; default: the one healthwire generated in "
           "<data_dir>/webhook-signing-secret");
+ABSL_FLAG(std::string, from, "",
+          "only records starting at or after this date (YYYY-MM-DD, UTC midnight) or time "
+          "(RFC 3339, e.g. 2026-07-01T06:00:00+01:00)");
+ABSL_FLAG(std::string, to, "",
+          "only records starting before this date or time (exclusive; same formats as --from)");
 ABSL_FLAG(std::string, data_dir, "./healthwire-data",
           "healthwire's data folder, where the generated signing secret is read from");
 
@@ -52,6 +59,46 @@ absl::StatusOr<std::string> SigningSecret() {
     return absl::FailedPreconditionError(absl::StrCat(path, " holds no secret"));
   }
   return secrets->front();
+}
+
+absl::StatusOr<google::protobuf::Timestamp> ParseDateOrTime(const std::string& flag_name,
+                                                            const std::string& text) {
+  absl::Time time;
+  std::string error;
+  absl::CivilDay day;
+  if (absl::ParseCivilTime(text, &day)) {
+    time = absl::FromCivil(day, absl::UTCTimeZone());
+  } else if (!absl::ParseTime(absl::RFC3339_full, text, &time, &error)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", flag_name, ": \"", text, "\" is neither a date (YYYY-MM-DD) nor an RFC 3339 time"));
+  }
+  google::protobuf::Timestamp timestamp;
+  const int64_t seconds = absl::ToUnixSeconds(time);
+  timestamp.set_seconds(seconds);
+  timestamp.set_nanos(
+      static_cast<int32_t>((time - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1)));
+  return timestamp;
+}
+
+absl::StatusOr<v1::ListRecordsRequest> ListRequestFromFlags(
+    const std::vector<std::string>& positional) {
+  absl::StatusOr<RecordQuery> query = RecordQueryFromFlags(positional);
+  if (!query.ok()) return query.status();
+  v1::ListRecordsRequest request;
+  *request.mutable_subject() = query->subject;
+  request.set_type(query->type);
+  if (!absl::GetFlag(FLAGS_from).empty()) {
+    absl::StatusOr<google::protobuf::Timestamp> from =
+        ParseDateOrTime("from", absl::GetFlag(FLAGS_from));
+    if (!from.ok()) return from.status();
+    *request.mutable_start_time_from() = *from;
+  }
+  if (!absl::GetFlag(FLAGS_to).empty()) {
+    absl::StatusOr<google::protobuf::Timestamp> to = ParseDateOrTime("to", absl::GetFlag(FLAGS_to));
+    if (!to.ok()) return to.status();
+    *request.mutable_start_time_to() = *to;
+  }
+  return request;
 }
 
 absl::StatusOr<v1::EventType> ParseEventType(absl::string_view name) {

@@ -26,6 +26,8 @@ ABSL_DECLARE_FLAG(bool, json);
 ABSL_DECLARE_FLAG(std::string, url);
 ABSL_DECLARE_FLAG(std::string, secret);
 ABSL_DECLARE_FLAG(std::string, data_dir);
+ABSL_DECLARE_FLAG(std::string, from);
+ABSL_DECLARE_FLAG(std::string, to);
 
 namespace healthwire {
 namespace hwctl {
@@ -62,6 +64,17 @@ struct RecordQuery {
 // The RecordQuery of --user/--reference and --type, for a subcommand that
 // takes no positional arguments. InvalidArgument (a usage message) otherwise.
 absl::StatusOr<RecordQuery> RecordQueryFromFlags(const std::vector<std::string>& positional);
+
+// A date (YYYY-MM-DD, UTC midnight) or an RFC 3339 time, as --from/--to take
+// them. InvalidArgument naming `flag_name` otherwise.
+absl::StatusOr<google::protobuf::Timestamp> ParseDateOrTime(const std::string& flag_name,
+                                                            const std::string& text);
+
+// The ListRecords request of --user/--reference, --type, --from and --to, for
+// a subcommand that takes no positional arguments (page fields unset).
+// InvalidArgument (a usage message) otherwise.
+absl::StatusOr<v1::ListRecordsRequest> ListRequestFromFlags(
+    const std::vector<std::string>& positional);
 
 }  // namespace hwctl
 }  // namespace healthwire

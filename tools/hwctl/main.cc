@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tools/hwctl/commands.h"
+#include "tools/hwctl/store_client.h"
 #include "tools/hwctl/subcommand.h"
 
 namespace healthwire {
@@ -87,6 +88,9 @@ int Main(int argc, char** argv) {
     return kExitOk;
   }
   if (!arguments.ok()) return UsageError(*command, arguments.status().message());
+  if (absl::Status limit = CheckReceiveLimitFlag(); !limit.ok()) {
+    return UsageError(*command, limit.message());
+  }
   return command->run(*arguments);
 }
 

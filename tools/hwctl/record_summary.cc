@@ -355,9 +355,16 @@ std::string RecordLine(const v1::Event& event) {
 }
 
 std::string UpdateLine(const v1::Event& event) {
+  // The record's own date: the day of its start time as Terra wrote it (the
+  // user's local day), not when it reached healthwire.
+  const std::string date =
+      event.start_time().size() >= 10 ? event.start_time().substr(0, 10) : "-";
+  const std::string received =
+      event.has_received_at() ? TimestampText(event.received_at()) : std::string("-");
   return absl::StrCat("rev ", event.revision(), "  ", EventTypeName(event.type()), "  user ",
                       event.user().user_id().empty() ? "-" : event.user().user_id(), "  key ",
-                      event.record_key(), "  ", OneLineSummary(event));
+                      event.record_key(), "  date ", date, "  received ", received, "  ",
+                      OneLineSummary(event));
 }
 
 absl::StatusOr<std::string> ToJsonLine(const google::protobuf::Message& message) {

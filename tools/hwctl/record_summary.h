@@ -34,7 +34,8 @@ std::string DetailedSummary(const v1::Event& event, uint64_t store_revision);
 std::string RecordLine(const v1::Event& event);
 
 // One line per update, as `hwctl watch` prints them:
-// "rev <n>  <type>  user <id>  key <key>  <summary>".
+// "rev <n>  <type>  user <id>  key <key>  date <YYYY-MM-DD>  received <UTC time>  <summary>"
+// (the date is the record's, from its start time; "-" when it has none).
 std::string UpdateLine(const v1::Event& event);
 
 // `message` as one line of protobuf JSON with Terra's field names

@@ -1,6 +1,8 @@
 #include "tools/hwctl/store_client.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
@@ -8,8 +10,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "proto/message_limits.h"
 #include "tools/hwctl/cli_common.h"
 #include "tools/hwctl/subcommand.h"
+
+ABSL_FLAG(int64_t, max_receive_mb, healthwire::kMaxGrpcMessageBytes >> 20,
+          "the largest message hwctl accepts from the store, in MiB (1 up to the default, "
+          "which is the largest message the store sends, so every record fits)");
 
 namespace healthwire {
 namespace hwctl {
@@ -17,9 +24,56 @@ namespace hwctl {
 StoreConnection ConnectToStore() {
   StoreConnection connection;
   connection.address = absl::GetFlag(FLAGS_store);
-  connection.channel = grpc::CreateChannel(connection.address, grpc::InsecureChannelCredentials());
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(ReceiveLimitBytes());
+  // A watch reconnects on its own after a store restart: within seconds, not
+  // after gRPC's default backoff of up to two minutes.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  connection.channel = grpc::CreateCustomChannel(connection.address,
+                                                 grpc::InsecureChannelCredentials(), args);
   connection.stub = v1::EventStore::NewStub(connection.channel);
   return connection;
+}
+
+int ReceiveLimitBytes() {
+  const int64_t mib = absl::GetFlag(FLAGS_max_receive_mb);
+  // Checked by CheckReceiveLimitFlag; clamped anyway so gRPC never gets <= 0.
+  return static_cast<int>(std::clamp<int64_t>(mib, 1, kMaxGrpcMessageBytes >> 20) << 20);
+}
+
+absl::Status CheckReceiveLimitFlag() {
+  const int64_t mib = absl::GetFlag(FLAGS_max_receive_mb);
+  if (mib < 1 || mib > (kMaxGrpcMessageBytes >> 20)) {
+    return absl::InvalidArgumentError(absl::StrCat("--max-receive-mb must be within 1..",
+                                                   kMaxGrpcMessageBytes >> 20, " (got ", mib,
+                                                   ")"));
+  }
+  return absl::OkStatus();
+}
+
+bool IsMessageTooLarge(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+         absl::StrContains(absl::AsciiStrToLower(status.error_message()), "larger than max");
+}
+
+absl::StatusOr<uint64_t> CurrentStoreRevision(StoreConnection& store) {
+  v1::ListRecordsRequest request;
+  // No real user has this id (Terra's are UUIDs): the answer is empty and
+  // cheap, and still carries the revision the store read at.
+  request.mutable_subject()->set_user_id("~hwctl-revision-probe");
+  request.set_type(v1::EVENT_TYPE_SLEEP);
+  request.set_page_size(1);
+  request.set_omit_raw_json(true);
+  grpc::ClientContext context;
+  SetUnaryDeadline(&context);
+  v1::ListRecordsResponse response;
+  const grpc::Status status = store.stub->ListRecords(&context, request, &response);
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        status.error_message());
+  }
+  return response.store_revision();
 }
 
 void SetUnaryDeadline(grpc::ClientContext* context) {
@@ -53,6 +107,14 @@ int ReportRpcError(const grpc::Status& status, absl::string_view store_address) 
                                absl::FormatDuration(absl::GetFlag(FLAGS_timeout))));
     case grpc::StatusCode::NOT_FOUND:
       return Fail(kExitNotFound, status.error_message());
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      if (IsMessageTooLarge(status)) {
+        return Fail(kExitServerError,
+                    absl::StrCat("a message from the store at ", store_address,
+                                 " is larger than the receive limit (--max-receive-mb ",
+                                 ReceiveLimitBytes() >> 20, "): ", status.error_message()));
+      }
+      [[fallthrough]];
     default:
       return Fail(
           kExitServerError,
