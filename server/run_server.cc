@@ -8,6 +8,7 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "server/process_util.h"
+#include "tools/build_defs/version.h"
 
 namespace healthwire {
 
@@ -23,6 +24,7 @@ int RunServer(int argc, char** argv, const char* usage,
            (absl::EndsWith(path, "_flags.cc") || absl::EndsWith(path, "_main.cc"));
   };
   usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  usage_config.version_string = [] { return VersionLine("healthwire"); };
   absl::SetFlagsUsageConfig(usage_config);
   absl::ParseCommandLine(argc, argv);
   // Before any thread starts, so only WaitForTerminationSignal sees them.

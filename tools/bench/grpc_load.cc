@@ -25,6 +25,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -35,6 +36,7 @@
 #include "proto/healthwire.grpc.pb.h"
 #include "proto/message_limits.h"
 #include "tools/bench/bench_lib.h"
+#include "tools/build_defs/version.h"
 
 ABSL_FLAG(std::string, mode, "getlatest", "getlatest | replay | sublatency | memory");
 ABSL_FLAG(int, grpc_port, 50051, "healthwire's gRPC port (127.0.0.1).");
@@ -464,6 +466,9 @@ int RunMemory() {
 }  // namespace healthwire
 
 int main(int argc, char** argv) {
+  absl::FlagsUsageConfig usage_config;
+  usage_config.version_string = [] { return healthwire::VersionLine("grpc_load"); };
+  absl::SetFlagsUsageConfig(usage_config);
   absl::ParseCommandLine(argc, argv);
   const std::string mode = absl::GetFlag(FLAGS_mode);
   if (mode == "getlatest") return healthwire::bench::RunGetLatest();

@@ -38,6 +38,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/usage_config.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -46,6 +47,7 @@
 #include "proto/healthwire.grpc.pb.h"
 #include "proto/message_limits.h"
 #include "tools/bench/bench_lib.h"
+#include "tools/build_defs/version.h"
 
 ABSL_FLAG(int, rounds, 20, "Kill/restart rounds.");
 ABSL_FLAG(int, connections, 6, "Concurrent webhook connections.");
@@ -518,6 +520,9 @@ int Run(const char* argv0) {
 }  // namespace healthwire
 
 int main(int argc, char** argv) {
+  absl::FlagsUsageConfig usage_config;
+  usage_config.version_string = [] { return healthwire::VersionLine("crash_test"); };
+  absl::SetFlagsUsageConfig(usage_config);
   absl::ParseCommandLine(argc, argv);
   return healthwire::bench::Run(argv[0]);
 }

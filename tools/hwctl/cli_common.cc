@@ -22,9 +22,8 @@ ABSL_FLAG(std::string, user, "", "Terra user_id (one wearable connection)");
 ABSL_FLAG(std::string, reference, "",
           "the customer's reference_id (all connections of one person); instead of --user");
 ABSL_FLAG(std::string, type, "",
-          "the type, by Terra's name: sleep, activity, daily, body, nutrition, menstruation, "
-          "athlete, planned_workout, hormone, health_observation (watch also takes event types "
-          "such as auth or deauth, and a comma-separated list)");
+          "the type, by Terra's name (the description above lists the types this command "
+          "takes)");
 ABSL_FLAG(bool, json, false,
           "print JSON (protobuf JSON with Terra's field names, enums as numbers), one object "
           "per line");

@@ -32,6 +32,11 @@ ABSL_DECLARE_FLAG(std::string, to);
 namespace healthwire {
 namespace hwctl {
 
+// The data types latest, list and export take, for their --help.
+inline constexpr char kDataTypesHelp[] =
+    "TYPE: sleep, activity, daily, body, nutrition, menstruation, athlete, planned_workout,\n"
+    "hormone, health_observation.";
+
 // The signing secret: --secret when given, else the first secret line of
 // <--data_dir>/webhook-signing-secret. FailedPrecondition naming the file
 // (and how to fix it) when neither is available. Never logs the secret.

@@ -57,7 +57,8 @@ const Subcommand& LatestCommand() {
       "(--user ID | --reference REF) --type TYPE [--json | --raw]",
       "Show the newest record of one type (the greatest start time, not the last received).",
       "Without --json: a readable summary (the type's key fields, revision, when it was\n"
-      "received). --json: the stored event as one line of JSON, Terra's field names.",
+      "received). --json: the stored event as one line of JSON, Terra's field names.\n" +
+          std::string(kDataTypesHelp),
       {"user", "reference", "type", "json", "raw", "store", "timeout"},
       &RunLatest,
   };

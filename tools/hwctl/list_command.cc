@@ -67,7 +67,8 @@ const Subcommand& ListCommand() {
       "List records of one type, newest start time first.",
       "One line per record: start time, key, revision and the type's key fields; with\n"
       "--json one JSON object per line. An empty list is not an error (exit 0). Pages are\n"
-      "sized to fit the receive limit (--max-receive-mb): records of tens of MB list too.",
+      "sized to fit the receive limit (--max-receive-mb): records of tens of MB list too.\n" +
+          std::string(kDataTypesHelp),
       {"user", "reference", "type", "from", "to", "limit", "json", "store", "timeout",
        "max_receive_mb"},
       &RunList,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "tools/build_defs/version.h"
 #include "tools/hwctl/commands.h"
 #include "tools/hwctl/store_client.h"
 #include "tools/hwctl/subcommand.h"
@@ -29,6 +30,7 @@ std::string MainUsage() {
       "\n"
       "Usage: hwctl <command> [flags]\n"
       "       hwctl <command> --help\n"
+      "       hwctl --version\n"
       "\n"
       "Commands:\n";
   for (const Subcommand* command : AllCommands()) {
@@ -64,6 +66,10 @@ int Main(int argc, char** argv) {
     return kExitUsage;
   }
   const std::string first = argv[1];
+  if (first == "--version" || first == "version") {
+    std::printf("%s", VersionLine("hwctl").c_str());
+    return kExitOk;
+  }
   if (first == "--help" || first == "-h" || first == "help") {
     if (first == "help" && argc > 2) {
       const Subcommand* command = FindCommand(argv[2]);

@@ -143,7 +143,9 @@ const Subcommand& WatchCommand() {
       "(exit 0) and prints the last revision seen, so the next run can resume without\n"
       "missing anything:\n"
       "  last revision: N (resume with --from-revision N+1)\n"
-      "Status lines go to stderr; stdout carries only updates.",
+      "Status lines go to stderr; stdout carries only updates.\n" +
+          std::string(kDataTypesHelp) +
+          "\n--type also takes event types (auth, deauth, user_reauth, ...), comma-separated.",
       {"from_revision", "type", "user", "reference", "json", "max_messages", "until_caught_up",
        "reconnect", "store", "timeout", "max_receive_mb"},
       &RunWatch,
