@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
@@ -77,6 +78,34 @@ absl::StatusOr<google::protobuf::Timestamp> ParseDateOrTime(const std::string& f
   timestamp.set_nanos(
       static_cast<int32_t>((time - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1)));
   return timestamp;
+}
+
+namespace {
+
+std::vector<std::string> CommaList(const std::string& value) {
+  std::vector<std::string> items;
+  for (absl::string_view item : absl::StrSplit(value, ',')) {
+    item = absl::StripAsciiWhitespace(item);
+    if (!item.empty()) items.emplace_back(item);
+  }
+  return items;
+}
+
+}  // namespace
+
+absl::Status StreamFiltersFromFlags(v1::StreamUpdatesRequest* request) {
+  for (const std::string& name : CommaList(absl::GetFlag(FLAGS_type))) {
+    absl::StatusOr<v1::EventType> type = ParseEventType(name);
+    if (!type.ok()) return type.status();
+    request->add_types(*type);
+  }
+  for (const std::string& user : CommaList(absl::GetFlag(FLAGS_user))) {
+    request->add_user_ids(user);
+  }
+  for (const std::string& reference : CommaList(absl::GetFlag(FLAGS_reference))) {
+    request->add_reference_ids(reference);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::ListRecordsRequest> ListRequestFromFlags(

@@ -70,6 +70,11 @@ struct RecordQuery {
 // takes no positional arguments. InvalidArgument (a usage message) otherwise.
 absl::StatusOr<RecordQuery> RecordQueryFromFlags(const std::vector<std::string>& positional);
 
+// The StreamUpdates filters of --type, --user and --reference, each a
+// comma-separated list (empty: everything). InvalidArgument for an unknown
+// type.
+absl::Status StreamFiltersFromFlags(v1::StreamUpdatesRequest* request);
+
 // A date (YYYY-MM-DD, UTC midnight) or an RFC 3339 time, as --from/--to take
 // them. InvalidArgument naming `flag_name` otherwise.
 absl::StatusOr<google::protobuf::Timestamp> ParseDateOrTime(const std::string& flag_name,

@@ -15,6 +15,9 @@ const Subcommand& UserCommand();
 const Subcommand& SendCommand();
 const Subcommand& SimulateCommand();
 const Subcommand& BackupCommand();
+const Subcommand& ExportCommand();
+const Subcommand& ReplayCommand();
+const Subcommand& StatusCommand();
 
 }  // namespace hwctl
 }  // namespace healthwire

@@ -77,9 +77,12 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url) {
   return parsed;
 }
 
-absl::StatusOr<HttpResponse> HttpPost(
-    const HttpUrl& url, const std::vector<std::pair<std::string, std::string>>& headers,
-    std::string body, absl::Duration timeout) {
+namespace {
+
+absl::StatusOr<HttpResponse> Exchange(
+    http::verb method, const HttpUrl& url,
+    const std::vector<std::pair<std::string, std::string>>& headers, std::string body,
+    absl::Duration timeout) {
   asio::io_context io;
   beast::error_code error;
 
@@ -96,7 +99,7 @@ absl::StatusOr<HttpResponse> HttpPost(
   stream.connect(endpoints, error);
   if (error) return TransportError(url, "connecting", error);
 
-  http::request<http::string_body> request(http::verb::post, url.target, 11);
+  http::request<http::string_body> request(method, url.target, 11);
   request.set(http::field::host,
               url.port == "80" ? url.host : absl::StrCat(url.host, ":", url.port));
   request.set(http::field::user_agent, "hwctl");
@@ -121,6 +124,18 @@ absl::StatusOr<HttpResponse> HttpPost(
   response.reason = std::string(parser.get().reason());
   response.body = std::move(parser.get().body());
   return response;
+}
+
+}  // namespace
+
+absl::StatusOr<HttpResponse> HttpPost(
+    const HttpUrl& url, const std::vector<std::pair<std::string, std::string>>& headers,
+    std::string body, absl::Duration timeout) {
+  return Exchange(http::verb::post, url, headers, std::move(body), timeout);
+}
+
+absl::StatusOr<HttpResponse> HttpGet(const HttpUrl& url, absl::Duration timeout) {
+  return Exchange(http::verb::get, url, {}, "", timeout);
 }
 
 }  // namespace hwctl

@@ -44,6 +44,9 @@ absl::StatusOr<HttpResponse> HttpPost(
     const HttpUrl& url, const std::vector<std::pair<std::string, std::string>>& headers,
     std::string body, absl::Duration timeout);
 
+// GETs `url` (e.g. /metrics) and waits up to `timeout`.
+absl::StatusOr<HttpResponse> HttpGet(const HttpUrl& url, absl::Duration timeout);
+
 }  // namespace hwctl
 }  // namespace healthwire
 

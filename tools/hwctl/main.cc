@@ -20,7 +20,8 @@ const std::vector<const Subcommand*>& AllCommands() {
   static const std::vector<const Subcommand*>* const commands =
       new std::vector<const Subcommand*>{&LatestCommand(), &ListCommand(), &WatchCommand(),
                                          &UserCommand(),   &SendCommand(), &SimulateCommand(),
-                                         &BackupCommand()};
+                                         &BackupCommand(), &ExportCommand(), &ReplayCommand(),
+                                         &StatusCommand()};
   return *commands;
 }
 

@@ -33,15 +33,6 @@ namespace healthwire {
 namespace hwctl {
 namespace {
 
-std::vector<std::string> CommaList(const std::string& value) {
-  std::vector<std::string> items;
-  for (absl::string_view item : absl::StrSplit(value, ',')) {
-    item = absl::StripAsciiWhitespace(item);
-    if (!item.empty()) items.emplace_back(item);
-  }
-  return items;
-}
-
 void PrintResumeLine(const FollowResult& result) {
   if (!result.skipped.empty()) {
     std::fprintf(stderr, "skipped (too large to receive): revision %s\n",
@@ -66,16 +57,8 @@ int RunWatch(const ParsedArguments& arguments) {
                       absl::StrCat("unexpected argument \"", arguments.positional[0], "\""));
   }
   FollowOptions options;
-  for (const std::string& name : CommaList(absl::GetFlag(FLAGS_type))) {
-    absl::StatusOr<v1::EventType> type = ParseEventType(name);
-    if (!type.ok()) return UsageError(command, type.status().message());
-    options.request.add_types(*type);
-  }
-  for (const std::string& user : CommaList(absl::GetFlag(FLAGS_user))) {
-    options.request.add_user_ids(user);
-  }
-  for (const std::string& reference : CommaList(absl::GetFlag(FLAGS_reference))) {
-    options.request.add_reference_ids(reference);
+  if (absl::Status filters = StreamFiltersFromFlags(&options.request); !filters.ok()) {
+    return UsageError(command, filters.message());
   }
   options.from_revision = absl::GetFlag(FLAGS_from_revision);
   if (options.from_revision.has_value() && *options.from_revision == 0) {
