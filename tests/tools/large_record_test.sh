@@ -90,6 +90,24 @@ python3 -c 'import json,sys; e=json.loads(open(sys.argv[1]).read()); assert e["r
   watch.json "$key" || fail "watch --json does not show $key"
 check "watch --until-caught-up, watch --json --max-messages 1"
 
+# --- export and replay -------------------------------------------------------------------
+"$hwctl" export records --user $user --type activity "$store" >export.ndjson 2>export.err ||
+  fail "export records exited $?"
+"$hwctl" export changes --from-revision "$revision" --type activity "$store" >changes.ndjson 2>export.err ||
+  fail "export changes exited $?"
+python3 - "$body" export.ndjson changes.ndjson <<'PY' || fail "export lines do not hold the record as sent"
+import json, sys
+sent = json.load(open(sys.argv[1]))["data"][0]
+for path in sys.argv[2:]:
+    lines = open(path).read().splitlines()
+    assert len(lines) == 1, (path, len(lines))
+    assert json.loads(lines[0])["raw"] == sent, path
+PY
+"$hwctl" replay export.ndjson "$url" --data-dir data --timeout 120s >replay.out 2>replay.err ||
+  fail "replay exited $?: $(cat replay.out)"
+grep -q "1 x HTTP 200" replay.out || fail "replay: $(cat replay.out)"
+check "export records, export changes (the 40 MB record as sent), replay (HTTP 200)"
+
 # --- user, backup ------------------------------------------------------------------------
 "$hwctl" user $user "$store" >user.out 2>user.err || fail "user exited $?"
 grep -q "status:" user.out || fail "user shows no status"
