@@ -22,9 +22,12 @@
 #include "gtest/gtest.h"
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
+#include "tests/util/temp_dir.h"
 
 namespace healthwire {
 namespace {
+
+using ::healthwire::testing::TempDir;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -169,20 +172,9 @@ class AsyncResults {
 
 class EventStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    const ::testing::TestInfo* test =
-        ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/event_store_",
-                         test->test_suite_name(), "_", test->name());
-    std::filesystem::remove_all(path_);
-    Reopen();
-  }
+  void SetUp() override { Reopen(); }
 
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(path_);
-  }
+  void TearDown() override { store_.reset(); }
 
   void Reopen(bool sync_writes = true, rocksdb::Env* env = nullptr) {
     store_.reset();
@@ -221,7 +213,9 @@ class EventStoreTest : public ::testing::Test {
     return events;
   }
 
-  std::string path_;
+  const TempDir dir_{"event_store"};
+  // The store's folder, created by the store itself.
+  const std::string path_ = dir_.File("store");
   std::unique_ptr<EventStore> store_;
 };
 
