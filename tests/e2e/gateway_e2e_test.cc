@@ -201,7 +201,8 @@ class GatewayE2eTest : public E2eBase, public ::testing::WithParamInterface<Depl
 };
 
 INSTANTIATE_TEST_SUITE_P(BothModes, GatewayE2eTest,
-                         ::testing::Values(DeploymentMode::kEmbedded, DeploymentMode::kSplit), DeploymentModeName);
+                         ::testing::Values(DeploymentMode::kEmbedded, DeploymentMode::kSplit),
+                         DeploymentModeName);
 
 // --- 200 rows ----------------------------------------------------------------
 
@@ -276,12 +277,13 @@ TEST_P(GatewayE2eTest, StaleDeliveryIs200AndDoesNotReplaceTheNewerVersion) {
   HttpTestClient client = Client();
   ASSERT_EQ(client
                 .PostSignedWithSecret(SleepBody("stale-user", "s-1", 90), kSecret,
-                            {{"x-terra-ordering-timestamp", "1782000002000"}})
+                                      {{"x-terra-ordering-timestamp", "1782000002000"}})
                 .status,
             200);
 
-  HttpResponse older = client.PostSignedWithSecret(SleepBody("stale-user", "s-1", 10), kSecret,
-                                       {{"x-terra-ordering-timestamp", "1782000001000"}});
+  HttpResponse older =
+      client.PostSignedWithSecret(SleepBody("stale-user", "s-1", 10), kSecret,
+                                  {{"x-terra-ordering-timestamp", "1782000001000"}});
   EXPECT_EQ(older.status, 200) << older;
   EXPECT_THAT(older.body, HasSubstr(R"("events":1,"stored":0,"identical":0,"stale":1,)"));
   EXPECT_EQ(StoreRevision(), 1u);
@@ -357,7 +359,8 @@ TEST_P(GatewayE2eTest, TamperedBodyIs401NamingTheReason) {
   ASSERT_NO_FATAL_FAILURE(StartDefault());
   const std::string signed_body = SleepBody("u", "s-1", 50);
   ExpectUnauthorized(
-      Client().Post(SleepBody("u", "s-1", 99), {{"terra-signature", HttpTestClient::SignNow(signed_body, kSecret)}}),
+      Client().Post(SleepBody("u", "s-1", 99),
+                    {{"terra-signature", HttpTestClient::SignNow(signed_body, kSecret)}}),
       "signature does not match any configured secret");
 }
 
@@ -436,8 +439,9 @@ TEST_P(GatewayE2eTest, WrongMethodOnTheWebhookPathIs405AllowingPost) {
 TEST_P(GatewayE2eTest, UnknownPathIs404) {
   ASSERT_NO_FATAL_FAILURE(StartDefault());
   const std::string body = SleepBody("u", "s-1");
-  HttpResponse result = Client().Send("POST", "/webhooks/terra2", body,
-                                    {{"terra-signature", HttpTestClient::SignNow(body, kSecret)}});
+  HttpResponse result =
+      Client().Send("POST", "/webhooks/terra2", body,
+                    {{"terra-signature", HttpTestClient::SignNow(body, kSecret)}});
   EXPECT_EQ(result.status, 404) << result;
   ExpectJsonError(result, "not found");
   EXPECT_EQ(StoreRevision(), 0u);
@@ -483,8 +487,9 @@ TEST_P(GatewayE2eTest, EverySecretOfTheCommaSeparatedFlagIsAcceptedAndNoOther) {
 TEST_P(GatewayE2eTest, GeneratedSecretNamedInTheReadyFileIsTheOneAccepted) {
   ASSERT_NO_FATAL_FAILURE(StartDeployment(GetParam(), {}));
   const std::string path = deployment_->gateway()->ReadyValue("signing_secret_file");
-  const std::string gateway_data_dir =
-      GetParam() == DeploymentMode::kEmbedded ? deployment_->data_dir() : deployment_->gateway_dir();
+  const std::string gateway_data_dir = GetParam() == DeploymentMode::kEmbedded
+                                           ? deployment_->data_dir()
+                                           : deployment_->gateway_dir();
   EXPECT_EQ(path, gateway_data_dir + "/webhook-signing-secret");
   const std::string secret(absl::StripAsciiWhitespace(ReadTestFile(path)));
   ASSERT_EQ(secret.size(), 64u) << "expected 32 random bytes in hex";
@@ -547,9 +552,8 @@ TEST_P(GatewayE2eTest, TwoHundredConcurrentKeepAliveDeliveriesAreAllStoredWithDe
     threads.emplace_back([&, t] {
       HttpTestClient client = Client();
       for (int i = 0; i < kRequestsEach; ++i) {
-        HttpResponse result =
-            client.PostSigned(SleepBody(absl::StrCat("conc-", t), absl::StrCat("s-", i), 50 + i,
-                                        1 + i));
+        HttpResponse result = client.PostSigned(
+            SleepBody(absl::StrCat("conc-", t), absl::StrCat("s-", i), 50 + i, 1 + i));
         if (result.status == 200 && JsonInteger(result.body, "stored") == 1) {
           ++ok;
         } else if (failures[t].empty()) {
@@ -620,11 +624,11 @@ TEST_P(GatewayE2eTest, SigtermAnswersRequestsInFlightExitsZeroAndKeepsTheData) {
   const std::string body = SleepBody("inflight-user", "s-1", 64);
   HttpTestClient in_flight(port, ClientOptions());
   ASSERT_TRUE(in_flight
-                  .WriteRaw(absl::StrCat(
-                      "POST ", kWebhookPath,
-                      " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n",
-                      "terra-signature: ", HttpTestClient::SignNow(body, kSecret),
-                      "\r\nContent-Length: ", body.size(), "\r\nExpect: 100-continue\r\n\r\n"))
+                  .WriteRequestHead("POST", kWebhookPath,
+                                    {{"Content-Type", "application/json"},
+                                     {"terra-signature", HttpTestClient::SignNow(body, kSecret)},
+                                     {"Content-Length", absl::StrCat(body.size())},
+                                     {"Expect", "100-continue"}})
                   .ok());
   ASSERT_THAT(in_flight.ReadRawHead(), StartsWith("HTTP/1.1 100 Continue"));
 

@@ -278,9 +278,9 @@ TEST_F(StoreGrpcTest, SecondServerOnTheSameDataFolderExitsWithAClearError) {
 
 TEST_F(StoreGrpcTest, PortAlreadyInUseExitsWithAClearError) {
   const TempDir other("other");
-  auto second = ServerProcess::Start(kBinary, {"--data_dir=" + other.path(),
-                                               absl::StrCat("--grpc_port=", server_->grpc_port()),
-                                               "--http_port=0"});
+  auto second = ServerProcess::Start(
+      kBinary, {"--data_dir=" + other.path(), absl::StrCat("--grpc_port=", server_->grpc_port()),
+                "--http_port=0"});
   ASSERT_FALSE(second.ok());
   EXPECT_NE(std::string(second.status().message()).find("cannot listen"), std::string::npos)
       << second.status();

@@ -283,9 +283,8 @@ class HostileInputTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     deployment_ = new Deployment(DeploymentMode::kEmbedded);
-    absl::Status started =
-        deployment_->Start({absl::StrCat("--signing_secret=", kSecret), "--max_body_mb=8",
-                            "--ingest_deadline=60s"});
+    absl::Status started = deployment_->Start(
+        {absl::StrCat("--signing_secret=", kSecret), "--max_body_mb=8", "--ingest_deadline=60s"});
     ASSERT_TRUE(started.ok()) << started;
     server_ = deployment_->store();
   }
@@ -355,8 +354,8 @@ TEST_F(HostileInputTest, EveryCaseGetsItsDocumentedAnswerAndTheServerStaysUp) {
     const std::string body = BodyOf(c);
     const uint64_t revision_before = Revision();
     const absl::Time start = absl::Now();
-    const HttpResponse answer = Request(port(), "POST", kWebhookPath, body,
-                                      SignatureHeaders(c.sig, body));
+    const HttpResponse answer =
+        Request(port(), "POST", kWebhookPath, body, SignatureHeaders(c.sig, body));
     const absl::Duration took = absl::Now() - start;
     if (took > absl::Seconds(2)) {
       std::printf("hostile: %s took %s (%zu bytes)\n", c.name.c_str(),
@@ -422,10 +421,13 @@ TEST_F(HostileInputTest, StalledBodyDoesNotBlockOthersAndIsCutByTheIoTimeout) {
   const uint64_t revision_before = Revision();
   const std::string body = ActivityWith("", "\"Stalled\"", kUserJson, "stalled-1");
   HttpTestClient stalled = FreshConnection(port());
-  ASSERT_TRUE(stalled.WriteRaw(absl::StrCat(
-      "POST ", kWebhookPath, " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n",
-      "terra-signature: ", SignatureHeaders("valid", body)[0].second, "\r\n",
-      "Content-Length: ", body.size(), "\r\n\r\n", body.substr(0, body.size() / 2))).ok());
+  ASSERT_TRUE(
+      stalled
+          .WriteRaw(absl::StrCat(
+              "POST ", kWebhookPath, " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n",
+              "terra-signature: ", SignatureHeaders("valid", body)[0].second, "\r\n",
+              "Content-Length: ", body.size(), "\r\n\r\n", body.substr(0, body.size() / 2)))
+          .ok());
 
   // Meanwhile everybody else is served.
   ExpectHealthy();
@@ -461,10 +463,12 @@ TEST_F(HostileInputTest, ManyStalledConnectionsDoNotStopService) {
 TEST_F(HostileInputTest, TrickledBodyIsStillAccepted) {
   const std::string body = ActivityWith("", "\"Trickle\"", kUserJson, "trickled-1");
   HttpTestClient slow = FreshConnection(port());
-  ASSERT_TRUE(slow.WriteRaw(absl::StrCat("POST ", kWebhookPath,
-                                     " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n",
-                                     "terra-signature: ", SignatureHeaders("valid", body)[0].second,
-                                     "\r\nContent-Length: ", body.size(), "\r\n\r\n")).ok());
+  ASSERT_TRUE(
+      slow.WriteRaw(absl::StrCat("POST ", kWebhookPath,
+                                 " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n",
+                                 "terra-signature: ", SignatureHeaders("valid", body)[0].second,
+                                 "\r\nContent-Length: ", body.size(), "\r\n\r\n"))
+          .ok());
   for (size_t at = 0; at < body.size(); at += 16) {
     ASSERT_TRUE(slow.WriteRaw(body.substr(at, 16)).ok());
     absl::SleepFor(absl::Milliseconds(50));
@@ -478,9 +482,11 @@ TEST_F(HostileInputTest, TrickledBodyIsStillAccepted) {
 TEST_F(HostileInputTest, HugeContentLengthIsRefusedUpFront) {
   const uint64_t revision_before = Revision();
   HttpTestClient connection = FreshConnection(port());
-  ASSERT_TRUE(connection.WriteRaw(absl::StrCat("POST ", kWebhookPath,
-                                           " HTTP/1.1\r\nHost: x\r\nterra-signature: t=1,v1=00\r\n"
-                                           "Content-Length: 999999999999\r\n\r\n{\"type\":")).ok());
+  ASSERT_TRUE(connection
+                  .WriteRaw(absl::StrCat("POST ", kWebhookPath,
+                                         " HTTP/1.1\r\nHost: x\r\nterra-signature: t=1,v1=00\r\n"
+                                         "Content-Length: 999999999999\r\n\r\n{\"type\":"))
+                  .ok());
   bool closed = false;
   const std::string answer = connection.ReadUntilClosed(absl::Seconds(20), &closed);
   EXPECT_EQ(StatusOfRawAnswer(answer), 413) << answer;
@@ -492,9 +498,11 @@ TEST_F(HostileInputTest, HugeContentLengthIsRefusedUpFront) {
 TEST_F(HostileInputTest, OversizeChunkedBodyIsRefused) {
   const uint64_t revision_before = Revision();
   HttpTestClient connection = FreshConnection(port());
-  ASSERT_TRUE(connection.WriteRaw(absl::StrCat("POST ", kWebhookPath,
-                                           " HTTP/1.1\r\nHost: x\r\nterra-signature: t=1,v1=00\r\n"
-                                           "Transfer-Encoding: chunked\r\n\r\n")).ok());
+  ASSERT_TRUE(connection
+                  .WriteRaw(absl::StrCat("POST ", kWebhookPath,
+                                         " HTTP/1.1\r\nHost: x\r\nterra-signature: t=1,v1=00\r\n"
+                                         "Transfer-Encoding: chunked\r\n\r\n"))
+                  .ok());
   const std::string chunk(1 << 20, 'x');
   for (int i = 0; i < 10; ++i) {
     if (!connection.WriteRaw(absl::StrCat("100000\r\n", chunk, "\r\n")).ok()) break;  // cut: fine
@@ -511,10 +519,12 @@ TEST_F(HostileInputTest, BodyShorterThanContentLengthThenCloseStoresNothing) {
   const std::string body = ActivityWith("", "\"Short\"", kUserJson, "short-1");
   {
     HttpTestClient connection = FreshConnection(port());
-    ASSERT_TRUE(connection.WriteRaw(absl::StrCat(
-        "POST ", kWebhookPath, " HTTP/1.1\r\nHost: x\r\nterra-signature: ",
-        SignatureHeaders("valid", body)[0].second, "\r\nContent-Length: ", body.size() + 100,
-        "\r\n\r\n", body)).ok());
+    ASSERT_TRUE(connection
+                    .WriteRaw(absl::StrCat(
+                        "POST ", kWebhookPath, " HTTP/1.1\r\nHost: x\r\nterra-signature: ",
+                        SignatureHeaders("valid", body)[0].second,
+                        "\r\nContent-Length: ", body.size() + 100, "\r\n\r\n", body))
+                    .ok());
   }  // closed by us, mid-body
   absl::SleepFor(absl::Milliseconds(300));
   EXPECT_EQ(Revision(), revision_before);
@@ -543,8 +553,7 @@ TEST_F(HostileInputTest, WrongMethodAndPath) {
   EXPECT_EQ(get.status, 405);
   const HttpResponse put = Request(port(), "PUT", kWebhookPath, "{}");
   EXPECT_EQ(put.status, 405);
-  const HttpResponse other = Request(port(), "POST", "/webhooks/terra/../../etc/passwd",
-                                   "{}");
+  const HttpResponse other = Request(port(), "POST", "/webhooks/terra/../../etc/passwd", "{}");
   EXPECT_EQ(other.status, 404);
   const HttpResponse health_post = Request(port(), "POST", "/healthz", "{}");
   EXPECT_EQ(health_post.status, 405);

@@ -225,13 +225,13 @@ TEST_F(WebhookGatewayTest, IdenticalRedeliveryIs200Identical) {
 
 TEST_F(WebhookGatewayTest, StaleDeliveryIs200Stale) {
   HttpTestClient client = Client();
-  ASSERT_EQ(client
-                .PostSigned(SleepWebhookBuilder("user-1", "s-1").ReferenceId("patient-1").IsNap(false).Json(),
-                            {{"x-terra-ordering-timestamp", "1782000002000"}})
-                .status,
+  // Newer by the ordering timestamp, and different content (is_nap).
+  const std::string newer =
+      SleepWebhookBuilder("user-1", "s-1").ReferenceId("patient-1").IsNap(false).Json();
+  ASSERT_EQ(client.PostSigned(newer, {{"x-terra-ordering-timestamp", "1782000002000"}}).status,
             200);
-  HttpResponse older = client.PostSigned(SleepBody("s-1"),
-                                       {{"x-terra-ordering-timestamp", "1782000001000"}});
+  HttpResponse older =
+      client.PostSigned(SleepBody("s-1"), {{"x-terra-ordering-timestamp", "1782000001000"}});
   EXPECT_EQ(older.status, 200) << older.body;
   EXPECT_THAT(older.body, HasSubstr(R"("stored":0,"identical":0,"stale":1)"));
 }
@@ -271,8 +271,7 @@ TEST_F(WebhookGatewayTest, XTerraSignatureHeaderIsAccepted) {
 
 TEST_F(WebhookGatewayTest, SecondConfiguredSecretIsAccepted) {
   const std::string body = SleepBody("s-1");
-  HttpResponse result =
-      Client().Post(body, {{"terra-signature", SignNow(body, kOtherSecret)}});
+  HttpResponse result = Client().Post(body, {{"terra-signature", SignNow(body, kOtherSecret)}});
   EXPECT_EQ(result.status, 200) << result.body;
 }
 
@@ -382,8 +381,8 @@ TEST_F(WebhookGatewayTest, UnknownPathIs404) {
 
 TEST_F(WebhookGatewayTest, QueryStringOnWebhookPathIsIgnored) {
   const std::string body = SleepBody("s-1");
-  HttpResponse result = Client().Send("POST", absl::StrCat(kWebhookPath, "?env=prod"),
-                                    body, {{"terra-signature", SignNow(body)}});
+  HttpResponse result = Client().Send("POST", absl::StrCat(kWebhookPath, "?env=prod"), body,
+                                      {{"terra-signature", SignNow(body)}});
   EXPECT_EQ(result.status, 200) << result.body;
 }
 
@@ -396,10 +395,12 @@ TEST_F(WebhookGatewayTest, ErrorAnswersKeepTheConnectionAlive) {
 TEST_F(WebhookGatewayTest, ExpectContinueGets100ThenTheAnswer) {
   const std::string body = SleepBody("s-1");
   HttpTestClient connection = Client();
-  EXPECT_TRUE(connection.WriteRaw(absl::StrCat("POST ", kWebhookPath, " HTTP/1.1\r\nHost: x\r\n",
-                                "terra-signature: ", SignNow(body), "\r\n",
-                                "Content-Length: ", body.size(), "\r\n",
-                                "Expect: 100-continue\r\n\r\n")).ok());
+  EXPECT_TRUE(connection
+                  .WriteRequestHead("POST", kWebhookPath,
+                                    {{"terra-signature", SignNow(body)},
+                                     {"Content-Length", absl::StrCat(body.size())},
+                                     {"Expect", "100-continue"}})
+                  .ok());
   EXPECT_THAT(connection.ReadRawHead(), HasSubstr("HTTP/1.1 100 Continue"));
   EXPECT_TRUE(connection.WriteRaw(body).ok());
   EXPECT_THAT(connection.ReadRawHead(), HasSubstr("HTTP/1.1 200 OK"));
@@ -407,7 +408,8 @@ TEST_F(WebhookGatewayTest, ExpectContinueGets100ThenTheAnswer) {
 
 TEST_F(WebhookGatewayTest, MalformedHttpIs400) {
   HttpTestClient connection = Client();
-  EXPECT_TRUE(connection.WriteRaw("POST /webhooks/terra HTTP/1.1\r\nContent-Length: banana\r\n\r\n").ok());
+  EXPECT_TRUE(
+      connection.WriteRaw("POST /webhooks/terra HTTP/1.1\r\nContent-Length: banana\r\n\r\n").ok());
   EXPECT_THAT(connection.ReadRawHead(), HasSubstr("HTTP/1.1 400 Bad Request"));
 }
 
@@ -417,7 +419,10 @@ TEST(WebhookGatewayTimeoutTest, StalledSenderIsDisconnected) {
   FakeGateway fake(absl::OkStatus(), options);
   HttpTestClient connection = ClientOf(fake.gateway->port());
   // Promises 100 bytes, sends one, then stalls.
-  EXPECT_TRUE(connection.WriteRaw("POST /webhooks/terra HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{").ok());
+  EXPECT_TRUE(
+      connection
+          .WriteRaw("POST /webhooks/terra HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+          .ok());
   const absl::Time start = absl::Now();
   EXPECT_TRUE(connection.ServerClosed(absl::Seconds(3) + absl::Seconds(1)));
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));

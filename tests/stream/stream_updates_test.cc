@@ -86,7 +86,7 @@ class StreamUpdatesTest : public ::testing::Test {
   }
 
   Deployment deployment_{DeploymentMode::kEmbedded};
-  ServerProcess* server_ = nullptr;   // the deployment's one process
+  ServerProcess* server_ = nullptr;  // the deployment's one process
   v1::EventStore::Stub* stub_ = nullptr;
 };
 

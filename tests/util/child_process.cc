@@ -28,8 +28,9 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::str
   return Start(binary, std::move(args), Options());
 }
 
-absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
-    const std::string& binary, std::vector<std::string> args, const Options& options) {
+absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::string& binary,
+                                                                  std::vector<std::string> args,
+                                                                  const Options& options) {
   std::unique_ptr<ChildProcess> child(new ChildProcess());
   child->dir_ = std::make_unique<TempDir>("process");
   const std::string stdout_path = child->dir_->File("stdout");

@@ -30,8 +30,7 @@ Deployment::~Deployment() {
 absl::Status Deployment::Start(std::vector<std::string> flags) {
   gateway_flags_ = std::move(flags);
   if (mode_ == DeploymentMode::kEmbedded) {
-    std::vector<std::string> args = {"--data_dir=" + data_dir(), "--grpc_port=0",
-                                     "--http_port=0"};
+    std::vector<std::string> args = {"--data_dir=" + data_dir(), "--grpc_port=0", "--http_port=0"};
     args.insert(args.end(), gateway_flags_.begin(), gateway_flags_.end());
     auto process = ServerProcess::Start(kEmbeddedBinary, args);
     if (!process.ok()) return process.status();

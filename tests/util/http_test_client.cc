@@ -1,8 +1,8 @@
 #include "tests/util/http_test_client.h"
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -87,7 +87,8 @@ HttpResponse HttpTestClient::Send(absl::string_view method, const std::string& t
     result.error = "connect: " + connect_error_;
     return result;
   }
-  http::request<http::string_body> request(http::string_to_verb(beast::string_view(method.data(), method.size())), target, 11);
+  http::request<http::string_body> request(
+      http::string_to_verb(beast::string_view(method.data(), method.size())), target, 11);
   request.set(http::field::host, "127.0.0.1");
   for (const auto& [name, value] : headers) request.set(name, value);
   request.body() = std::move(body);
@@ -123,8 +124,7 @@ HttpResponse HttpTestClient::PostSigned(const std::string& body, HttpHeaders hea
 }
 
 HttpResponse HttpTestClient::PostSignedWithSecret(const std::string& body,
-                                                  const std::string& secret,
-                                                  HttpHeaders headers) {
+                                                  const std::string& secret, HttpHeaders headers) {
   headers.emplace_back("terra-signature", SignNow(body, secret));
   return Post(body, std::move(headers));
 }
@@ -140,13 +140,21 @@ absl::Status HttpTestClient::WriteRaw(absl::string_view bytes) {
   return absl::OkStatus();
 }
 
+absl::Status HttpTestClient::WriteRequestHead(absl::string_view method, absl::string_view target,
+                                              const HttpHeaders& headers) {
+  std::string head = absl::StrCat(method, " ", target, " HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+  for (const auto& [name, value] : headers) absl::StrAppend(&head, name, ": ", value, "\r\n");
+  head += "\r\n";
+  return WriteRaw(head);
+}
+
 std::string HttpTestClient::ReadRawHead() {
   if (!connected()) return "";
   beast::error_code result;
   size_t n = 0;
   connection_->stream.expires_after(absl::ToChronoNanoseconds(options_.timeout));
-  net::async_read_until(connection_->stream, net::dynamic_buffer(connection_->pending),
-                        "\r\n\r\n", [&](beast::error_code ec, size_t bytes) {
+  net::async_read_until(connection_->stream, net::dynamic_buffer(connection_->pending), "\r\n\r\n",
+                        [&](beast::error_code ec, size_t bytes) {
                           result = ec;
                           n = bytes;
                         });
@@ -194,10 +202,11 @@ std::string HttpTestClient::ReadUntilClosed(absl::Duration within, bool* closed)
     char chunk[4096];
     beast::error_code result;
     size_t n = 0;
-    connection_->stream.async_read_some(net::buffer(chunk), [&](beast::error_code ec, size_t bytes) {
-      result = ec;
-      n = bytes;
-    });
+    connection_->stream.async_read_some(net::buffer(chunk),
+                                        [&](beast::error_code ec, size_t bytes) {
+                                          result = ec;
+                                          n = bytes;
+                                        });
     connection_->Run();
     received.append(chunk, n);
     if (result == net::error::eof || result == net::error::connection_reset) {

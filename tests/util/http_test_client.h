@@ -91,6 +91,11 @@ class HttpTestClient {
 
   // Writes `bytes` as they are.
   absl::Status WriteRaw(absl::string_view bytes);
+  // Writes only a request head, "<method> <target> HTTP/1.1", Host and
+  // `headers` (give Content-Length yourself): for bodies sent later, in
+  // parts, or after "Expect: 100-continue" is answered.
+  absl::Status WriteRequestHead(absl::string_view method, absl::string_view target,
+                                const HttpHeaders& headers);
   // Reads through the first "\r\n\r\n" (one response head, such as
   // "HTTP/1.1 100 Continue\r\n\r\n"); "" on timeout or close.
   std::string ReadRawHead();

@@ -33,9 +33,8 @@ int UnusedLoopbackPort() {
 bool ConnectionRefused(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address = Loopback(port);
-  const bool refused =
-      connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 &&
-      errno == ECONNREFUSED;
+  const bool refused = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 &&
+                       errno == ECONNREFUSED;
   close(fd);
   return refused;
 }

@@ -16,8 +16,7 @@ namespace testing {
 
 // Calls `condition` every `interval` until it returns true (then true) or
 // `timeout` passes (then false).
-bool PollUntil(const std::function<bool()>& condition,
-               absl::Duration timeout = absl::Seconds(20),
+bool PollUntil(const std::function<bool()>& condition, absl::Duration timeout = absl::Seconds(20),
                absl::Duration interval = absl::Milliseconds(20));
 
 // Sets `*stop` (when given) and joins `*threads` when destroyed, so an ASSERT

@@ -11,8 +11,9 @@
 namespace healthwire {
 namespace testing {
 
-absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
-    const std::string& binary, std::vector<std::string> args, absl::Duration timeout) {
+absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::string& binary,
+                                                                    std::vector<std::string> args,
+                                                                    absl::Duration timeout) {
   std::unique_ptr<ServerProcess> server(new ServerProcess());
   server->ready_dir_ = std::make_unique<TempDir>("ready");
   const std::string ready_file = server->ready_dir_->File("ready");

@@ -35,9 +35,8 @@ void StreamSubscriber::Stop() {
 
 bool StreamSubscriber::WaitForUpdates(size_t n, absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return revisions_.size() >= n || ended_;
-  };
+  auto enough = [this, n]()
+                    ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return revisions_.size() >= n || ended_; };
   mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
   return revisions_.size() >= n;
 }

@@ -13,8 +13,8 @@ namespace testing {
 
 TempDir::TempDir(absl::string_view prefix) {
   const char* root = std::getenv("TEST_TMPDIR");
-  std::string pattern = absl::StrCat(root != nullptr && *root != '\0' ? root : "/tmp", "/",
-                                     prefix, "-XXXXXX");
+  std::string pattern =
+      absl::StrCat(root != nullptr && *root != '\0' ? root : "/tmp", "/", prefix, "-XXXXXX");
   if (mkdtemp(pattern.data()) == nullptr) {
     std::perror(("mkdtemp " + pattern).c_str());
     std::abort();
