@@ -6,11 +6,6 @@
 // webhook_gateway_test and the end-to-end tests.
 #include "server/webhook_handler.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <stdlib.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <memory>
 #include <string>
@@ -30,23 +25,25 @@
 #include "server/remote_ingestor.h"
 #include "server/signature_verifier.h"
 #include "storage/event_store.h"
+#include "tests/util/loopback.h"
+#include "tests/util/temp_dir.h"
+#include "tools/simulator/webhook_bodies.h"
 
 namespace healthwire {
 namespace {
 
+using ::healthwire::simulator::SleepWebhookBuilder;
+using ::healthwire::testing::TempDir;
+using ::healthwire::testing::UnusedLoopbackPort;
 using ::testing::HasSubstr;
 
 constexpr char kSecret[] = "handler-test-secret";
 constexpr char kOtherSecret[] = "second-environment-secret";
 constexpr char kPath[] = "/webhooks/terra";
 
-std::string SleepBody(absl::string_view summary_id, absl::string_view user_id = "user-1") {
-  return absl::StrCat(
-      R"({"type":"sleep","version":"2022-03-16",)", R"("user":{"user_id":")", user_id,
-      R"(","provider":"OURA","reference_id":"patient-1"},)",
-      R"("data":[{"metadata":{"summary_id":")", summary_id,
-      R"(","start_time":"2026-07-01T23:12:30.000000+02:00",)",
-      R"("end_time":"2026-07-02T07:03:00.000000+02:00"}}]})");
+// The sleep webhook most rows post: one record of `user_id` (reference patient-1).
+std::string SleepBody(const std::string& summary_id, const std::string& user_id = "user-1") {
+  return SleepWebhookBuilder(user_id, summary_id).ReferenceId("patient-1").Json();
 }
 
 constexpr char kHealthcheckBody[] =
@@ -70,14 +67,6 @@ WebhookRequest Request(std::string method, std::string target, std::string body 
   request.body = std::move(body);
   request.received_at = absl::Now();
   return request;
-}
-
-// A fresh folder under TEST_TMPDIR.
-std::string MakeTempDir() {
-  const char* base = getenv("TEST_TMPDIR");
-  std::string path = absl::StrCat(base != nullptr ? base : "/tmp", "/webhook_handler_XXXXXX");
-  EXPECT_NE(mkdtemp(path.data()), nullptr);
-  return path;
 }
 
 // A POST to the webhook path signed with `secret` at `signed_at`.
@@ -173,8 +162,9 @@ class WebhookHandlerTest : public ::testing::Test {
     handler_.reset();
     ingestor_.reset();
     store_.reset();
+    store_dir_ = std::make_unique<TempDir>("webhook_handler");
     EventStore::Options store_options;
-    store_options.path = MakeTempDir();
+    store_options.path = store_dir_->path();
     store_options.env = env_.get();
     absl::StatusOr<std::unique_ptr<EventStore>> store = EventStore::Open(store_options);
     ASSERT_TRUE(store.ok()) << store.status();
@@ -204,6 +194,7 @@ class WebhookHandlerTest : public ::testing::Test {
 
   std::shared_ptr<FaultyWalFileSystem> file_system_ = std::make_shared<FaultyWalFileSystem>();
   std::unique_ptr<rocksdb::Env> env_ = rocksdb::NewCompositeEnv(file_system_);
+  std::unique_ptr<TempDir> store_dir_;  // outlives store_
   std::unique_ptr<EventStore> store_;
   std::unique_ptr<LocalIngestor> ingestor_;
   std::shared_ptr<WebhookHandler> handler_;
@@ -245,9 +236,8 @@ TEST_F(WebhookHandlerTest, OlderOrderingTimestampIs200StaleWithNoNewRevision) {
   newer.headers.emplace_back("x-terra-ordering-timestamp", "2000");
   ASSERT_EQ(Answer(std::move(newer)).status, 200);
   // Different content (another reference), older ordering timestamp.
-  std::string older_body = SleepBody("s1", "user-1");
-  older_body.replace(older_body.find("patient-1"), 9, "patient-9");
-  WebhookRequest older = Signed(older_body);
+  WebhookRequest older =
+      Signed(SleepWebhookBuilder("user-1", "s1").ReferenceId("patient-9").Json());
   older.headers.emplace_back("X-Terra-Ordering-Timestamp", "1000");
   const HttpReply reply = Answer(std::move(older));
   EXPECT_EQ(reply.status, 200);
@@ -416,22 +406,10 @@ TEST_F(WebhookHandlerTest, CommitNotDoneWithinTheIngestDeadlineIs503) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(4));  // answered at the deadline, not the stall
 }
 
-// The split deployment's ingestor, with no store listening.
-int ClosedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-  socklen_t length = sizeof(address);
-  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  close(fd);  // nobody listens there now
-  return ntohs(address.sin_port);
-}
 
 TEST(WebhookHandlerRemoteStoreTest, UnreachableStoreIs503RetryAfterAndReadyzIs503) {
-  RemoteIngestor ingestor(absl::StrCat("127.0.0.1:", ClosedPort()));
+  // The split deployment's ingestor, with no store listening.
+  RemoteIngestor ingestor(absl::StrCat("127.0.0.1:", UnusedLoopbackPort()));
   absl::StatusOr<std::shared_ptr<WebhookHandler>> handler =
       WebhookHandler::Create(HandlerOptions(), &ingestor);
   ASSERT_TRUE(handler.ok()) << handler.status();
@@ -475,7 +453,8 @@ TEST_F(WebhookHandlerTest, MetricsAreThePrometheusTextOfEventsAndRevision) {
 // ---- options -------------------------------------------------------------------------
 
 TEST(WebhookHandlerCreateTest, BadOptionsAreInvalidArgument) {
-  RemoteIngestor ingestor(absl::StrCat("127.0.0.1:", ClosedPort()));
+  // The split deployment's ingestor, with no store listening.
+  RemoteIngestor ingestor(absl::StrCat("127.0.0.1:", UnusedLoopbackPort()));
   WebhookHandler::Options no_secret = HandlerOptions();
   no_secret.signing_secrets.clear();
   EXPECT_EQ(WebhookHandler::Create(no_secret, &ingestor).status().code(),

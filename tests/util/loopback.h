@@ -8,7 +8,7 @@ namespace testing {
 
 // A 127.0.0.1 port nothing listens on: bound once to learn a free number,
 // then closed (another process may take it later; good enough for "nothing
-// answers there").
+// answers there"). Adds a test failure when the socket calls fail.
 int UnusedLoopbackPort();
 
 // True when nothing accepts connections on 127.0.0.1:`port` any more.
