@@ -23,6 +23,7 @@
 #include "server/signature_verifier.h"
 #include "storage/event_store.h"
 #include "tests/util/http_test_client.h"
+#include "tests/util/status_table_bodies.h"
 #include "tests/util/temp_dir.h"
 #include "tools/simulator/webhook_bodies.h"
 
@@ -32,6 +33,10 @@ namespace {
 using ::healthwire::simulator::SleepWebhookBuilder;
 using ::healthwire::testing::HttpResponse;
 using ::healthwire::testing::HttpTestClient;
+using ::healthwire::testing::kDriftedActivityBody;
+using ::healthwire::testing::kHealthcheckBody;
+using ::healthwire::testing::kUnknownTypeBody;
+using ::healthwire::testing::SleepBody;
 using ::healthwire::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -39,25 +44,6 @@ using ::testing::Not;
 constexpr char kSecret[] = "gateway-test-secret";
 constexpr char kOtherSecret[] = "second-environment-secret";
 constexpr char kWebhookPath[] = "/webhooks/terra";
-
-// The sleep webhook most rows post: one record of user-1.
-std::string SleepBody(const std::string& summary_id) {
-  return SleepWebhookBuilder("user-1", summary_id).ReferenceId("patient-1").Json();
-}
-
-constexpr char kHealthcheckBody[] =
-    R"({"type":"healthcheck","status":"success",)"
-    R"("creation_timestamp":"2026-07-01T12:00:00.000000+00:00"})";
-
-constexpr char kUnknownTypeBody[] =
-    R"({"type":"glucose_alert","version":"2027-01-01",)"
-    R"("user":{"user_id":"user-2","provider":"DEXCOM"},"alert":{"level":"urgent_low"}})";
-
-// An activity whose energy_kilojoules does not fit the typed schema.
-constexpr char kDriftedActivityBody[] =
-    R"({"type":"activity","version":"2022-03-16","user":{"user_id":"user-3","provider":"GARMIN"},)"
-    R"("data":[{"metadata":{"summary_id":"a-1","type":8,"start_time":"2026-07-01T07:00:00.000000+00:00"},)"
-    R"("energy_data":{"energy_kilojoules":"n/a"}}]})";
 
 std::string SignNow(absl::string_view body, absl::string_view secret = kSecret) {
   return HttpTestClient::SignNow(body, secret);

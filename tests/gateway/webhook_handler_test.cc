@@ -25,7 +25,9 @@
 #include "server/remote_ingestor.h"
 #include "server/signature_verifier.h"
 #include "storage/event_store.h"
+#include "tests/util/faulty_wal_file_system.h"
 #include "tests/util/loopback.h"
+#include "tests/util/status_table_bodies.h"
 #include "tests/util/temp_dir.h"
 #include "tools/simulator/webhook_bodies.h"
 
@@ -33,6 +35,11 @@ namespace healthwire {
 namespace {
 
 using ::healthwire::simulator::SleepWebhookBuilder;
+using ::healthwire::testing::FaultyWalFileSystem;
+using ::healthwire::testing::kDriftedActivityBody;
+using ::healthwire::testing::kHealthcheckBody;
+using ::healthwire::testing::kUnknownTypeBody;
+using ::healthwire::testing::SleepBody;
 using ::healthwire::testing::TempDir;
 using ::healthwire::testing::UnusedLoopbackPort;
 using ::testing::HasSubstr;
@@ -40,25 +47,6 @@ using ::testing::HasSubstr;
 constexpr char kSecret[] = "handler-test-secret";
 constexpr char kOtherSecret[] = "second-environment-secret";
 constexpr char kPath[] = "/webhooks/terra";
-
-// The sleep webhook most rows post: one record of `user_id` (reference patient-1).
-std::string SleepBody(const std::string& summary_id, const std::string& user_id = "user-1") {
-  return SleepWebhookBuilder(user_id, summary_id).ReferenceId("patient-1").Json();
-}
-
-constexpr char kHealthcheckBody[] =
-    R"({"type":"healthcheck","status":"success",)"
-    R"("creation_timestamp":"2026-07-01T12:00:00.000000+00:00"})";
-
-constexpr char kUnknownTypeBody[] =
-    R"({"type":"glucose_alert","version":"2027-01-01",)"
-    R"("user":{"user_id":"user-2","provider":"DEXCOM"},"alert":{"level":"urgent_low"}})";
-
-// An activity whose energy_kilojoules does not fit the typed schema.
-constexpr char kDriftedActivityBody[] =
-    R"({"type":"activity","version":"2022-03-16","user":{"user_id":"user-3","provider":"GARMIN"},)"
-    R"("data":[{"metadata":{"summary_id":"a-1","type":8,"start_time":"2026-07-01T07:00:00.000000+00:00"},)"
-    R"("energy_data":{"energy_kilojoules":"n/a"}}]})";
 
 WebhookRequest Request(std::string method, std::string target, std::string body = "") {
   WebhookRequest request;
@@ -102,55 +90,6 @@ HttpReply Answer(WebhookHandler& handler, WebhookRequest request) {
   EXPECT_EQ(calls.load(), 1);
   return answer;
 }
-
-// A file system whose WAL writes fail, or stall, while told to: the way to
-// see what a failed or slow commit answers.
-class FaultyWalFileSystem : public rocksdb::FileSystemWrapper {
- public:
-  FaultyWalFileSystem() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
-  const char* Name() const override { return "FaultyWalFileSystem"; }
-
-  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
-                                    std::unique_ptr<rocksdb::FSWritableFile>* file,
-                                    rocksdb::IODebugContext* debug) override {
-    rocksdb::IOStatus status = target()->NewWritableFile(name, options, file, debug);
-    if (status.ok() && absl::EndsWith(name, ".log")) {
-      *file = std::make_unique<FaultyFile>(std::move(*file), this);
-    }
-    return status;
-  }
-
-  std::atomic<bool> fail_wal_writes{false};
-  std::atomic<bool> stall_wal_syncs{false};
-
- private:
-  class FaultyFile : public rocksdb::FSWritableFileOwnerWrapper {
-   public:
-    FaultyFile(std::unique_ptr<rocksdb::FSWritableFile> file, FaultyWalFileSystem* fs)
-        : FSWritableFileOwnerWrapper(std::move(file)), fs_(fs) {}
-    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
-                             rocksdb::IODebugContext* debug) override {
-      if (fs_->fail_wal_writes) return rocksdb::IOStatus::IOError("injected WAL write failure");
-      return FSWritableFileOwnerWrapper::Append(data, options, debug);
-    }
-    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
-                             const rocksdb::DataVerificationInfo& info,
-                             rocksdb::IODebugContext* debug) override {
-      if (fs_->fail_wal_writes) return rocksdb::IOStatus::IOError("injected WAL write failure");
-      return FSWritableFileOwnerWrapper::Append(data, options, info, debug);
-    }
-    rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
-                           rocksdb::IODebugContext* debug) override {
-      if (fs_->fail_wal_writes) return rocksdb::IOStatus::IOError("injected WAL sync failure");
-      // Stalls a bounded time: long enough to pass any test deadline.
-      for (int i = 0; i < 100 && fs_->stall_wal_syncs; ++i) absl::SleepFor(absl::Milliseconds(50));
-      return FSWritableFileOwnerWrapper::Sync(options, debug);
-    }
-
-   private:
-    FaultyWalFileSystem* const fs_;
-  };
-};
 
 // A real store in a temp folder (on a faulty file system) behind a
 // LocalIngestor, and the handler in front of them.
