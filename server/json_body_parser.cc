@@ -1,6 +1,5 @@
 #include "server/json_body_parser.h"
 
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -22,6 +21,14 @@ bool IsJsonNumberToken(absl::string_view token) {
   return std::regex_match(token.begin(), token.end(), *kNumber);
 }
 
+// Whether the number `token` is within a finite double's range (underflow
+// to zero or a denormal is fine: that is still the number's value).
+bool FitsDouble(absl::string_view token) {
+  const std::string text(token);
+  const double value = std::strtod(text.c_str(), nullptr);
+  return std::isfinite(value);
+}
+
 // Whether simdjson's DOM parser can hold the number `token`: integers must
 // fit 64 bits, other numbers a finite double.
 bool FitsDomNumber(absl::string_view token) {
@@ -30,10 +37,8 @@ bool FitsDomNumber(absl::string_view token) {
     uint64_t as_unsigned;
     return absl::SimpleAtoi(token, &as_signed) || absl::SimpleAtoi(token, &as_unsigned);
   }
-  errno = 0;
-  const std::string text(token);
-  const double value = std::strtod(text.c_str(), nullptr);
-  return errno != ERANGE && std::isfinite(value);
+  // simdjson rounds what underflows to zero or a denormal, as strtod does.
+  return FitsDouble(token);
 }
 
 // Collects the spans of valid JSON numbers the DOM parser cannot hold. False
@@ -104,10 +109,12 @@ std::optional<std::string> WithOutOfRangeNumbersReplaced(simdjson::padded_string
   for (const auto& [offset, length] : spans) {
     replaced.append(padded.data() + copied, offset - copied);
     const absl::string_view number(padded.data() + offset, length);
-    if (number.find_first_of(".eE") == absl::string_view::npos) {
-      // An integer beyond 64 bits still fits a double: keep its value.
+    if (number.find_first_of(".eE") == absl::string_view::npos && FitsDouble(number)) {
+      // An integer beyond 64 bits that a double holds: keep its value, as
+      // protobuf's JSON parser does.
       absl::StrAppend(&replaced, number, ".0");
     } else {
+      // Beyond a double (1e400, or 400 digits): no number can stand for it.
       replaced.append("{}");
     }
     copied = offset + length;

@@ -105,14 +105,14 @@ std::string StringAt(const simdjson::dom::element& element, std::string_view poi
 }
 
 // Where each type keeps the time its record starts, for Event.start_time.
-std::string StartTimeOf(v1::EventType type, const simdjson::dom::element& record) {
+std::string_view StartTimePointer(v1::EventType type) {
   switch (type) {
     case v1::EVENT_TYPE_HORMONE:
-      return StringAt(record, "/timestamp");
+      return "/timestamp";
     case v1::EVENT_TYPE_PLANNED_WORKOUT:
-      return StringAt(record, "/planned_date");
+      return "/planned_date";
     default:
-      return StringAt(record, "/metadata/start_time");
+      return "/metadata/start_time";
   }
 }
 
@@ -135,10 +135,14 @@ v1::Event EventTemplate(v1::EventType type, absl::string_view terra_type,
 
 // The `user` object of a data or athlete event, which must carry a non-empty
 // user_id: records are stored per user.
-absl::StatusOr<simdjson::dom::element> RequiredUser(const simdjson::dom::object& envelope,
+absl::StatusOr<simdjson::dom::element> RequiredUser(const simdjson::dom::element& envelope,
                                                     absl::string_view event_kind) {
   simdjson::dom::element user;
   std::string_view user_id;
+  if (absl::Status unique = CheckNoDuplicateAlong(envelope, "/user/user_id"); !unique.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(event_kind, " event has a ", unique.message()));
+  }
   if (envelope["user"].get(user) != simdjson::SUCCESS ||
       user["user_id"].get_string().get(user_id) != simdjson::SUCCESS || user_id.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(event_kind, " event without user.user_id"));
@@ -146,10 +150,10 @@ absl::StatusOr<simdjson::dom::element> RequiredUser(const simdjson::dom::object&
   return user;
 }
 
-absl::Status ConvertDataEvent(const simdjson::dom::object& envelope,
-                              simdjson::padded_string& padded, absl::string_view body,
+absl::Status ConvertDataEvent(const simdjson::dom::element& root,
+                              const simdjson::dom::object& envelope, const EnvelopeSlices& slices,
                               const v1::Event& event_template, std::vector<v1::Event>* events) {
-  absl::StatusOr<simdjson::dom::element> user = RequiredUser(envelope, "data");
+  absl::StatusOr<simdjson::dom::element> user = RequiredUser(root, "data");
   if (!user.ok()) return user.status();
   simdjson::dom::element data_element;
   if (envelope["data"].get(data_element) != simdjson::SUCCESS) {
@@ -175,15 +179,21 @@ absl::Status ConvertDataEvent(const simdjson::dom::object& envelope,
       return absl::InvalidArgumentError(
           absl::StrCat("data[", index, "]: ", key.status().message()));
     }
+    // start_time is read with the DOM (first member) and typed by protobuf
+    // (last member): a duplicate on its way would make them disagree.
+    if (absl::Status unique = CheckNoDuplicateAlong(record, StartTimePointer(type));
+        !unique.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("data[", index, "]: ", TerraTypeName(type),
+                                                     " record has a ", unique.message()));
+    }
     keys.push_back(*std::move(key));
     ++index;
   }
   if (keys.empty()) return absl::OkStatus();
 
-  absl::StatusOr<std::vector<absl::string_view>> slices = DataElementSlices(padded, body);
-  if (!slices.ok()) return slices.status();
-  if (slices->size() != keys.size()) {
-    return absl::InternalError(absl::StrCat("found ", slices->size(), " bytes ranges for ",
+  const std::vector<absl::string_view>& record_bytes = slices.data_elements;
+  if (record_bytes.size() != keys.size()) {
+    return absl::InternalError(absl::StrCat("found ", record_bytes.size(), " bytes ranges for ",
                                             keys.size(), " records of `data`"));
   }
 
@@ -193,25 +203,28 @@ absl::Status ConvertDataEvent(const simdjson::dom::object& envelope,
   for (simdjson::dom::element record : data) {
     v1::Event& event = events->emplace_back(with_user);
     event.set_record_key(std::move(keys[index]));
-    event.set_start_time(StartTimeOf(type, record));
-    event.set_raw_json(std::string((*slices)[index]));
-    ConvertPayload((*slices)[index], record, &event);
+    event.set_start_time(StringAt(record, StartTimePointer(type)));
+    event.set_raw_json(std::string(record_bytes[index]));
+    ConvertPayload(record_bytes[index], record, &event);
     ++index;
   }
   return absl::OkStatus();
 }
 
-absl::Status ConvertAthleteEvent(const simdjson::dom::object& envelope,
-                                 simdjson::padded_string& padded, absl::string_view body,
-                                 const v1::Event& event_template, std::vector<v1::Event>* events) {
-  absl::StatusOr<simdjson::dom::element> user = RequiredUser(envelope, "athlete");
+absl::Status ConvertAthleteEvent(const simdjson::dom::element& root,
+                                 const simdjson::dom::object& envelope,
+                                 const EnvelopeSlices& slices, const v1::Event& event_template,
+                                 std::vector<v1::Event>* events) {
+  absl::StatusOr<simdjson::dom::element> user = RequiredUser(root, "athlete");
   if (!user.ok()) return user.status();
   simdjson::dom::element athlete;
   if (envelope["athlete"].get(athlete) != simdjson::SUCCESS || !athlete.is_object()) {
     return absl::InvalidArgumentError("athlete event without an `athlete` object");
   }
-  absl::StatusOr<absl::string_view> slice = TopLevelObjectSlice(padded, body, "athlete");
-  if (!slice.ok()) return slice.status();
+  if (!slices.athlete_object.has_value()) {
+    return absl::InternalError("cannot locate the bytes of `athlete`");
+  }
+  const absl::string_view* slice = &*slices.athlete_object;
 
   v1::Event& event = events->emplace_back(event_template);
   ConvertUser(*user, &event);
@@ -254,12 +267,14 @@ absl::StatusOr<ConvertedWebhook> ConvertTerraWebhook(absl::string_view body,
   // over validated bytes, locates each record's exact bytes.
   ParsedJsonBody parsed;
   if (absl::Status status = ParseJsonBody(body, &parsed); !status.ok()) return status;
-  simdjson::padded_string& padded = parsed.padded;
   const simdjson::dom::element& root = parsed.root;
   simdjson::dom::object envelope;
   if (root.get_object().get(envelope) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError("body is not a JSON object");
   }
+  // Before any member is read: a member given twice has no single meaning.
+  absl::StatusOr<EnvelopeSlices> slices = ScanEnvelope(parsed.padded, body);
+  if (!slices.ok()) return slices.status();
   simdjson::dom::element type_element;
   if (envelope["type"].get(type_element) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError("body has no `type`");
@@ -276,11 +291,11 @@ absl::StatusOr<ConvertedWebhook> ConvertTerraWebhook(absl::string_view body,
 
   v1::Event event_template = EventTemplate(type, ToAbsl(terra_type), context);
   if (IsDataRecordType(type)) {
-    absl::Status status = ConvertDataEvent(envelope, padded, body, event_template, &result.events);
+    absl::Status status = ConvertDataEvent(root, envelope, *slices, event_template, &result.events);
     if (!status.ok()) return status;
   } else if (type == v1::EVENT_TYPE_ATHLETE) {
     absl::Status status =
-        ConvertAthleteEvent(envelope, padded, body, event_template, &result.events);
+        ConvertAthleteEvent(root, envelope, *slices, event_template, &result.events);
     if (!status.ok()) return status;
   } else {
     ConvertWholeBodyEvent(root, envelope, body, std::move(event_template), &result.events);
