@@ -55,7 +55,7 @@ SAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 # -O0: the generated code is big and optimizing it costs most of the build.
 LIB_SAN="-O0 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 CXXFLAGS=(-std=c++17 -g -O1 -fno-omit-frame-pointer -I. -I"$WORK/gen" -w)
-LIBS=$(pkg-config --libs absl_statusor absl_strings absl_time absl_str_format protobuf simdjson openssl)
+LIBS=$(pkg-config --libs absl_statusor absl_strings absl_time absl_str_format absl_hash absl_raw_hash_set protobuf simdjson openssl)
 
 compile() {  # compile <flags> <src> <obj>
   local flags="$1" src="$2" obj="$3"
