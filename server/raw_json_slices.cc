@@ -93,9 +93,9 @@ absl::StatusOr<absl::string_view> SliceObject(simdjson::ondemand::document& docu
 
 }  // namespace
 
-absl::StatusOr<EnvelopeSlices> ScanEnvelope(simdjson::padded_string& padded,
+absl::StatusOr<EnvelopeSlices> ScanEnvelope(simdjson::ondemand::parser& parser,
+                                            simdjson::padded_string_view padded,
                                             absl::string_view body) {
-  simdjson::ondemand::parser parser;
   simdjson::ondemand::document document;
   if (auto error = parser.iterate(padded).get(document)) return SliceError("the envelope", error);
   simdjson::ondemand::object envelope;

@@ -11,7 +11,7 @@
 // taken, the record typed and the record stored are one and the same; and a
 // name given twice has no single meaning, so it is refused.
 //
-// Pure function; safe to call from any thread.
+// Safe to call from any thread with a parser of its own.
 #ifndef HEALTHWIRE_SERVER_RAW_JSON_SLICES_H_
 #define HEALTHWIRE_SERVER_RAW_JSON_SLICES_H_
 
@@ -36,7 +36,10 @@ struct EnvelopeSlices {
 // `body` that simdjson's DOM parser accepted and whose root is an object.
 // InvalidArgument "duplicate key `<name>` in the envelope" when a member name
 // occurs twice; Internal when the bytes cannot be located (a bug).
-absl::StatusOr<EnvelopeSlices> ScanEnvelope(simdjson::padded_string& padded,
+// `parser` is used for the scan (the views it returns point into `body`, not
+// into the parser).
+absl::StatusOr<EnvelopeSlices> ScanEnvelope(simdjson::ondemand::parser& parser,
+                                            simdjson::padded_string_view padded,
                                             absl::string_view body);
 
 }  // namespace healthwire
