@@ -58,11 +58,11 @@ class FieldTable {
   absl::flat_hash_map<std::string, const FieldDescriptor*> by_key_;
 };
 
-const FieldDescriptor* FindField(const Descriptor& descriptor, std::string_view key) {
+const FieldTable& FieldTableOf(const Descriptor& descriptor) {
   static thread_local absl::flat_hash_map<const Descriptor*, std::unique_ptr<FieldTable>> tables;
   std::unique_ptr<FieldTable>& table = tables[&descriptor];
   if (table == nullptr) table = std::make_unique<FieldTable>(descriptor);
-  return table->Find(key);
+  return *table;
 }
 
 // The JSON key Terra uses for `field` (the enum-number problem paths use it,
@@ -253,15 +253,37 @@ class Filler {
  public:
   Filler(absl::string_view base_path, const DomToMessageOptions& options,
          ConversionProblems* problems)
-      : base_path_(base_path), options_(options), problems_(problems) {}
+      : base_path_(base_path), options_(options), problems_(problems) {
+    path_.reserve(16);
+  }
 
   bool strict_ok() const { return strict_ok_; }
 
+  // Reflection and field tables of the few message types one record uses,
+  // without a virtual GetReflection() or a thread-local lookup per member
+  // (both were visible in the profile).
+  const Reflection& ReflectionOf(const Message& message, const Descriptor* type) {
+    for (const auto& [known, reflection] : reflections_) {
+      if (known == type) return *reflection;
+    }
+    const Reflection* reflection = message.GetReflection();
+    reflections_.emplace_back(type, reflection);
+    return *reflection;
+  }
+  const FieldDescriptor* FindField(const Descriptor& descriptor, std::string_view key) {
+    for (const auto& [known, table] : tables_) {
+      if (known == &descriptor) return table->Find(key);
+    }
+    const FieldTable* table = &FieldTableOf(descriptor);
+    tables_.emplace_back(&descriptor, table);
+    return table->Find(key);
+  }
+
   // The per-field fallback over `object` into `message` (a level that
   // JsonToMessageLeniently reaches member by member).
-  void FillLeniently(const simdjson::dom::object& object, Message* message) {
-    const Descriptor& descriptor = *message->GetDescriptor();
-    const Reflection& reflection = *message->GetReflection();
+  void FillLeniently(const simdjson::dom::object& object, const Descriptor& descriptor,
+                     Message* message) {
+    const Reflection& reflection = ReflectionOf(*message, &descriptor);
     OneofsSet oneofs;
     for (simdjson::dom::key_value_pair member : object) {
       const FieldDescriptor* field = FindField(descriptor, member.key);
@@ -302,7 +324,7 @@ class Filler {
           member.value.get_object().get(nested) == simdjson::SUCCESS) {
         const bool had = reflection.HasField(*message, field);
         Message* sub_message = reflection.MutableMessage(message, field);
-        FillLeniently(nested, sub_message);
+        FillLeniently(nested, *field->message_type(), sub_message);
         if (!had && sub_message->ByteSizeLong() == 0) reflection.ClearField(message, field);
       } else {
         AddProblem(JsonPath(), reason, problems_);
@@ -381,7 +403,7 @@ class Filler {
   // was before (what an all-or-nothing parse of this member leaves).
   bool FillFieldAtomically(const element& value, const FieldDescriptor& field, Message* message,
                            int depth_budget, bool flag_names, std::string* reason) {
-    const Reflection& reflection = *message->GetReflection();
+    const Reflection& reflection = ReflectionOf(*message, field.containing_type());
     if (field.is_repeated()) {
       const int size_before = reflection.FieldSize(*message, &field);
       if (FillRepeated(value, field, message, depth_budget, flag_names, reason)) return true;
@@ -398,8 +420,8 @@ class Filler {
         return false;
       }
       if (!reflection.HasField(*message, &field)) {
-        if (FillStrictly(object, reflection.MutableMessage(message, &field), depth_budget,
-                         flag_names, reason)) {
+        if (FillStrictly(object, *field.message_type(), reflection.MutableMessage(message, &field),
+                         depth_budget, flag_names, reason)) {
           return true;
         }
         reflection.ClearField(message, &field);
@@ -409,7 +431,10 @@ class Filler {
       // the first one as it was.
       std::unique_ptr<Message> merged(reflection.GetMessage(*message, &field).New());
       merged->CopyFrom(reflection.GetMessage(*message, &field));
-      if (!FillStrictly(object, merged.get(), depth_budget, flag_names, reason)) return false;
+      if (!FillStrictly(object, *field.message_type(), merged.get(), depth_budget, flag_names,
+                        reason)) {
+        return false;
+      }
       reflection.MutableMessage(message, &field)->CopyFrom(*merged);
       return true;
     }
@@ -417,13 +442,12 @@ class Filler {
   }
 
   // The strict conversion of one object (all of it or an error).
-  bool FillStrictly(const simdjson::dom::object& object, Message* message, int depth_budget,
-                    bool flag_names, std::string* reason) {
+  bool FillStrictly(const simdjson::dom::object& object, const Descriptor& descriptor,
+                    Message* message, int depth_budget, bool flag_names, std::string* reason) {
     if (depth_budget < 1) {
       *reason = "objects nested too deep";
       return false;
     }
-    const Descriptor& descriptor = *message->GetDescriptor();
     OneofsSet oneofs;
     for (simdjson::dom::key_value_pair member : object) {
       const FieldDescriptor* field = FindField(descriptor, member.key);
@@ -464,8 +488,10 @@ class Filler {
                                field.name());
         return false;
       }
-      return FillStrictly(object, message->GetReflection()->MutableMessage(message, &field),
-                          depth_budget, flag_names, reason);
+      return FillStrictly(
+          object, *field.message_type(),
+          ReflectionOf(*message, field.containing_type()).MutableMessage(message, &field),
+          depth_budget, flag_names, reason);
     }
     return SetScalar(value, field, message, /*repeated=*/false, flag_names, reason);
   }
@@ -507,7 +533,7 @@ class Filler {
 
   bool AddElement(const element& item, const FieldDescriptor& field, Message* message,
                   int depth_budget, bool flag_names, std::string* reason) {
-    const Reflection& reflection = *message->GetReflection();
+    const Reflection& reflection = ReflectionOf(*message, field.containing_type());
     PathStep& step = path_.back();
     step.final_index = reflection.FieldSize(*message, &field);
     bool ok;
@@ -518,8 +544,8 @@ class Filler {
                                field.name());
         ok = false;
       } else {
-        ok = FillStrictly(object, reflection.AddMessage(message, &field), depth_budget,
-                          flag_names, reason);
+        ok = FillStrictly(object, *field.message_type(), reflection.AddMessage(message, &field),
+                          depth_budget, flag_names, reason);
       }
     } else {
       ok = SetScalar(item, field, message, /*repeated=*/true, flag_names, reason);
@@ -539,7 +565,7 @@ class Filler {
       *reason = "objects nested too deep";
       return false;
     }
-    const Reflection& reflection = *message->GetReflection();
+    const Reflection& reflection = ReflectionOf(*message, field.containing_type());
     const FieldDescriptor& key_field = *field.message_type()->map_key();
     const FieldDescriptor& value_field = *field.message_type()->map_value();
     const int size_before = reflection.FieldSize(*message, &field);
@@ -587,7 +613,7 @@ class Filler {
   // Sets (or, for a repeated field, adds) one scalar.
   bool SetScalar(const element& value, const FieldDescriptor& field, Message* message,
                  bool repeated, bool flag_names, std::string* reason) {
-    const Reflection& reflection = *message->GetReflection();
+    const Reflection& reflection = ReflectionOf(*message, field.containing_type());
     auto fail = [&](absl::string_view type) {
       *reason = absl::StrCat("invalid value ", Describe(value), " for ", type, " field ",
                              field.name());
@@ -660,7 +686,7 @@ class Filler {
 
   bool SetEnum(const element& value, const FieldDescriptor& field, Message* message,
                bool repeated, bool flag_names, std::string* reason) {
-    const Reflection& reflection = *message->GetReflection();
+    const Reflection& reflection = ReflectionOf(*message, field.containing_type());
     int number = 0;
     if (value.type() == element_type::STRING) {
       const std::string_view name = std::string_view(value);
@@ -742,6 +768,8 @@ class Filler {
     }
   }
 
+  absl::InlinedVector<std::pair<const Descriptor*, const Reflection*>, 16> reflections_;
+  absl::InlinedVector<std::pair<const Descriptor*, const FieldTable*>, 16> tables_;
   const absl::string_view base_path_;
   const DomToMessageOptions& options_;
   ConversionProblems* const problems_;
@@ -769,7 +797,7 @@ bool DomToMessageLeniently(const simdjson::dom::element& parsed, absl::string_vi
     return false;
   }
   Filler filler(path, options, problems);
-  filler.FillLeniently(object, target);
+  filler.FillLeniently(object, *target->GetDescriptor(), target);
   filler.Finish();
   return filler.strict_ok() && !options.had_out_of_range_number;
 }
