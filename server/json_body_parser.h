@@ -5,7 +5,8 @@
 // - speed: a simdjson parser allocates buffers sized to the document; built
 //   fresh per body that was 7% of server CPU (operator new[]). Each thread
 //   keeps one DOM parser, one on-demand parser and one padded input buffer and
-//   reuses them for bodies up to kReusableBodyBytes (larger bodies get
+//   reuses them for bodies up to kReusableBodyBytes (256 KiB: a few MB of
+//   parser memory per thread; Terra bodies are mostly 1-20 KB; larger get
 //   call-local ones, so a thread does not keep a huge body's memory).
 // - numbers: simdjson's DOM parser (like protobuf's) refuses numbers beyond
 //   64-bit integers or doubles (1e400, 400 digits), though RFC 8259 gives
@@ -34,7 +35,7 @@
 namespace healthwire {
 
 // Bodies up to this size are parsed with the thread's reusable parsers.
-inline constexpr size_t kReusableBodyBytes = size_t{1} << 20;
+inline constexpr size_t kReusableBodyBytes = size_t{256} << 10;
 
 // Protobuf 3.21's JSON parser refuses objects nested deeper than this
 // (counting the outermost); arrays do not count.
