@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "server/record_key.h"
 #include "server/terra_converter.h"
+#include "tests/util/test_files.h"
 
 namespace healthwire {
 namespace {
@@ -34,15 +35,7 @@ DeliveryContext TestContext() {
 
 // Bazel runs tests with the runfiles workspace root as the working directory.
 std::string ReadTestdata(absl::string_view name) {
-  const std::string path = absl::StrCat("tests/testdata/", name);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    ADD_FAILURE() << "cannot read " << path;
-    return "";
-  }
-  std::stringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
+  return testing::ReadTestFile(absl::StrCat("tests/testdata/", name));
 }
 
 ConvertedWebhook ConvertOk(absl::string_view body) {

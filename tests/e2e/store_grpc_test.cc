@@ -14,42 +14,45 @@
 #include "gtest/gtest.h"
 #include "proto/healthwire.grpc.pb.h"
 #include "server/terra_converter.h"
+#include "tests/util/deployment.h"
 #include "tests/util/server_process.h"
+#include "tests/util/temp_dir.h"
+#include "tools/simulator/webhook_bodies.h"
 
 namespace healthwire {
 namespace {
 
-using ::healthwire::testing::MakeTempDir;
+using ::healthwire::simulator::SleepWebhookBuilder;
+using ::healthwire::testing::Deployment;
+using ::healthwire::testing::DeploymentMode;
 using ::healthwire::testing::ServerProcess;
+using ::healthwire::testing::TempDir;
 
 constexpr char kBinary[] = "server/healthwire";
 
+// A sleep webhook with one record of `user` (provider OURA).
 std::string SleepBody(const std::string& user, const std::string& reference,
                       const std::string& summary_id, const std::string& start_time,
                       double sleep_score) {
-  return absl::StrFormat(
-      R"({"type":"sleep","version":"2022-03-16",)"
-      R"("user":{"user_id":"%s","provider":"OURA","reference_id":"%s"},)"
-      R"("data":[{"metadata":{"summary_id":"%s","start_time":"%s",)"
-      R"("end_time":"2026-07-02T07:00:00.000000+01:00","upload_type":2},)"
-      R"("data_enrichment":{"sleep_score":%g}}]})",
-      user, reference, summary_id, start_time, sleep_score);
+  return SleepWebhookBuilder(user, summary_id)
+      .ReferenceId(reference)
+      .StartTime(start_time)
+      .UploadType(2)
+      .SleepScore(sleep_score)
+      .Json();
 }
 
 class StoreGrpcTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    data_dir_ = MakeTempDir("data");
-    StartServer();
-  }
+  void SetUp() override { StartServer(); }
 
+  // (Re)starts healthwire on the same data folder.
   void StartServer() {
-    auto process = ServerProcess::Start(
-        kBinary, {"--data_dir=" + data_dir_, "--grpc_port=0", "--http_port=0"});
-    ASSERT_TRUE(process.ok()) << process.status();
-    server_ = *std::move(process);
-    channel_ = grpc::CreateChannel(server_->grpc_target(), grpc::InsecureChannelCredentials());
-    stub_ = v1::EventStore::NewStub(channel_);
+    deployment_.ForgetStore();
+    absl::Status started = deployment_.Start();
+    ASSERT_TRUE(started.ok()) << started;
+    server_ = deployment_.store();
+    stub_ = deployment_.stub();
   }
 
   v1::IngestResponse IngestBody(const std::string& body,
@@ -80,10 +83,10 @@ class StoreGrpcTest : public ::testing::Test {
     return request;
   }
 
-  std::string data_dir_;
-  std::unique_ptr<ServerProcess> server_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::EventStore::Stub> stub_;
+  Deployment deployment_{DeploymentMode::kEmbedded};
+  const std::string& data_dir_ = deployment_.data_dir();
+  ServerProcess* server_ = nullptr;  // the deployment's one process
+  v1::EventStore::Stub* stub_ = nullptr;
 };
 
 TEST_F(StoreGrpcTest, IngestedSleepIsServedByGetLatestWithItsRevision) {
@@ -274,9 +277,10 @@ TEST_F(StoreGrpcTest, SecondServerOnTheSameDataFolderExitsWithAClearError) {
 }
 
 TEST_F(StoreGrpcTest, PortAlreadyInUseExitsWithAClearError) {
-  auto second = ServerProcess::Start(kBinary, {"--data_dir=" + MakeTempDir("other"),
-                                               absl::StrCat("--grpc_port=", server_->grpc_port()),
-                                               "--http_port=0"});
+  const TempDir other("other");
+  auto second = ServerProcess::Start(
+      kBinary, {"--data_dir=" + other.path(), absl::StrCat("--grpc_port=", server_->grpc_port()),
+                "--http_port=0"});
   ASSERT_FALSE(second.ok());
   EXPECT_NE(std::string(second.status().message()).find("cannot listen"), std::string::npos)
       << second.status();

@@ -17,10 +17,7 @@
 // --ingest_deadline=60s (so the 100,000-record case measures the converter and
 // store, not a 5 s timer on a slow, sanitized CI machine).
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -28,40 +25,36 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/healthwire.grpc.pb.h"
 #include "server/record_key.h"
 #include "server/signature_verifier.h"
 #include "server/terra_converter.h"
-#include "tests/util/server_process.h"
+#include "tests/util/deployment.h"
+#include "tests/util/http_test_client.h"
+#include "tests/util/store_reads.h"
+#include "tests/util/test_files.h"
+#include "tests/util/text_scrapers.h"
 
 namespace healthwire {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
-using ::healthwire::testing::MakeTempDir;
-using ::healthwire::testing::ServerProcess;
-
-constexpr char kBinary[] = "server/healthwire";
+using ::healthwire::testing::Deployment;
+using ::healthwire::testing::DeploymentMode;
+using ::healthwire::testing::HttpHeaders;
+using ::healthwire::testing::HttpResponse;
+using ::healthwire::testing::HttpTestClient;
+using ::healthwire::testing::JsonInteger;
+using ::healthwire::testing::ReadTestFile;
+using ::healthwire::testing::StatusOfRawAnswer;
 constexpr char kSecret[] = "hostile-test-secret-0f3a";
 constexpr char kWebhookPath[] = "/webhooks/terra";
 constexpr uint64_t kMaxBodyBytes = 8ull << 20;  // --max_body_mb=8
@@ -80,17 +73,9 @@ struct HostileCase {
   std::string expect;       // substring of the answer; empty for none
 };
 
-std::string ReadFileOrDie(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "cannot open " << path;
-  std::stringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
 std::vector<HostileCase> LoadCases() {
   std::vector<HostileCase> cases;
-  std::istringstream lines(ReadFileOrDie("tests/hostile/cases.tsv"));
+  std::istringstream lines(ReadTestFile("tests/hostile/cases.tsv"));
   std::string line;
   while (std::getline(lines, line)) {
     if (line.empty() || line[0] == '#') continue;
@@ -189,7 +174,7 @@ std::string GeneratedBody(absl::string_view generator) {
 }
 
 std::string BodyOf(const HostileCase& c) {
-  if (c.body_source == "file") return ReadFileOrDie(absl::StrCat("tests/hostile/", c.name, ".body"));
+  if (c.body_source == "file") return ReadTestFile(absl::StrCat("tests/hostile/", c.name, ".body"));
   if (absl::StartsWith(c.body_source, "gen:")) return GeneratedBody(c.body_source.substr(4));
   ADD_FAILURE() << "bad body source " << c.body_source;
   return "";
@@ -198,7 +183,7 @@ std::string BodyOf(const HostileCase& c) {
 // ---------------------------------------------------------------------------
 // Signature modes.
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
+using Headers = HttpHeaders;
 
 // The hex part of a header made by Sign().
 std::string HexOf(const std::string& header) {
@@ -274,113 +259,21 @@ Headers SignatureHeaders(absl::string_view mode, const std::string& body) {
 // ---------------------------------------------------------------------------
 // HTTP.
 
-struct HttpResult {
-  int status = 0;  // 0: no answer (see error)
-  std::string body;
-  std::string error;
-};
-
-void SetSocketTimeouts(tcp::socket& socket, absl::Duration timeout) {
-  struct timeval tv = {static_cast<time_t>(absl::ToInt64Seconds(timeout)), 0};
-  setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+// A client on a fresh connection with generous timeouts (the server closes
+// after some errors; the 100,000-record cases take a while under sanitizers).
+HttpTestClient FreshConnection(int port, absl::Duration timeout = absl::Seconds(120)) {
+  HttpTestClient::Options options;
+  options.timeout = timeout;
+  return HttpTestClient(port, options);
 }
 
-// One request on a fresh connection (the server closes after some errors).
-HttpResult Request(int port, http::verb method, const std::string& target, std::string body,
-                   const Headers& headers = {}, absl::Duration timeout = absl::Seconds(120)) {
-  HttpResult result;
-  net::io_context ioc;
-  tcp::socket socket(ioc);
-  beast::error_code ec;
-  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-  if (ec) {
-    result.error = absl::StrCat("connect: ", ec.message());
-    return result;
-  }
-  SetSocketTimeouts(socket, timeout);
-  http::request<http::string_body> request(method, target, 11);
-  request.set(http::field::host, "127.0.0.1");
-  request.set(http::field::content_type, "application/json");
-  for (const auto& [name, value] : headers) request.set(name, value);
-  request.body() = std::move(body);
-  request.prepare_payload();
-  http::write(socket, request, ec);
-  // The server may answer (413) before reading everything: read on.
-  if (ec) result.error = absl::StrCat("write: ", ec.message());
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(64 << 20);
-  http::read(socket, buffer, parser, ec);
-  if (ec) {
-    result.error = absl::StrCat(result.error, " read: ", ec.message());
-    return result;
-  }
-  result.status = parser.get().result_int();
-  result.body = parser.get().body();
-  return result;
-}
-
-// A raw connection for requests Beast would not write (stalls, bad framing).
-class RawConnection {
- public:
-  explicit RawConnection(int port) : socket_(ioc_) {
-    beast::error_code ec;
-    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-    EXPECT_FALSE(ec) << ec.message();
-  }
-
-  bool Send(absl::string_view bytes) {
-    beast::error_code ec;
-    net::write(socket_, net::buffer(bytes.data(), bytes.size()), ec);
-    return !ec;
-  }
-
-  // Reads whatever arrives until the server closes or `within` passes.
-  // Returns what was read; `closed` tells whether the server closed.
-  std::string ReadUntilClosed(absl::Duration within, bool* closed) {
-    SetSocketTimeouts(socket_, within);
-    std::string received;
-    *closed = false;
-    const absl::Time deadline = absl::Now() + within;
-    while (absl::Now() < deadline) {
-      char chunk[4096];
-      beast::error_code ec;
-      const size_t n = socket_.read_some(net::buffer(chunk), ec);
-      received.append(chunk, n);
-      if (ec == net::error::eof || ec == net::error::connection_reset) {
-        *closed = true;
-        break;
-      }
-      if (ec) break;  // timeout
-    }
-    return received;
-  }
-
- private:
-  net::io_context ioc_;
-  tcp::socket socket_;
-};
-
-int StatusOfRawAnswer(absl::string_view answer) {
-  // "HTTP/1.1 413 Payload Too Large\r\n..."
-  int status = 0;
-  if (answer.size() >= 12 && absl::StartsWith(answer, "HTTP/1.")) {
-    absl::SimpleAtoi(answer.substr(9, 3), &status);
-  }
-  return status;
-}
-
-// The integer after `"key":` in a flat JSON answer; -1 when absent.
-int64_t JsonInt(absl::string_view json, absl::string_view key) {
-  const std::string needle = absl::StrCat("\"", key, "\":");
-  const size_t at = json.find(needle);
-  if (at == absl::string_view::npos) return -1;
-  absl::string_view rest = json.substr(at + needle.size());
-  const size_t end = rest.find_first_not_of("0123456789");
-  int64_t value = -1;
-  if (!absl::SimpleAtoi(rest.substr(0, end), &value)) return -1;
-  return value;
+// One request on a fresh connection, always with Content-Type: application/json.
+HttpResponse Request(int port, absl::string_view method, const std::string& target,
+                     std::string body, const Headers& headers = {},
+                     absl::Duration timeout = absl::Seconds(120)) {
+  Headers all = {{"Content-Type", "application/json"}};
+  all.insert(all.end(), headers.begin(), headers.end());
+  return FreshConnection(port, timeout).Send(method, target, std::move(body), all);
 }
 
 // ---------------------------------------------------------------------------
@@ -389,25 +282,14 @@ int64_t JsonInt(absl::string_view json, absl::string_view key) {
 class HostileInputTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto process = ServerProcess::Start(
-        kBinary, {"--data_dir=" + MakeTempDir("hostile-data"), "--grpc_port=0", "--http_port=0",
-                  absl::StrCat("--signing_secret=", kSecret), "--max_body_mb=8",
-                  "--ingest_deadline=60s"});
-    ASSERT_TRUE(process.ok()) << process.status();
-    server_ = process->release();
-    // Records can be 8 MiB (the oversize cases): more than gRPC's default
-    // 4 MiB receive limit.
-    grpc::ChannelArguments arguments;
-    arguments.SetMaxReceiveMessageSize(-1);
-    stub_ = v1::EventStore::NewStub(grpc::CreateCustomChannel(server_->grpc_target(),
-                                                              grpc::InsecureChannelCredentials(),
-                                                              arguments))
-                .release();
+    deployment_ = new Deployment(DeploymentMode::kEmbedded);
+    absl::Status started = deployment_->Start(
+        {absl::StrCat("--signing_secret=", kSecret), "--max_body_mb=8", "--ingest_deadline=60s"});
+    ASSERT_TRUE(started.ok()) << started;
+    server_ = deployment_->store();
   }
 
   static void TearDownTestSuite() {
-    delete stub_;
-    stub_ = nullptr;
     if (server_ != nullptr) {
       absl::StatusOr<int> exit_code = server_->Stop(SIGTERM);
       EXPECT_TRUE(exit_code.ok()) << exit_code.status();
@@ -415,8 +297,9 @@ class HostileInputTest : public ::testing::Test {
         EXPECT_EQ(*exit_code, 0) << server_->Stderr();
       }
     }
-    delete server_;
     server_ = nullptr;
+    delete deployment_;
+    deployment_ = nullptr;
   }
 
   void SetUp() override { ASSERT_NE(server_, nullptr); }
@@ -424,45 +307,16 @@ class HostileInputTest : public ::testing::Test {
   static int port() { return server_->http_port(); }
 
   // The store revision, read over gRPC.
-  static uint64_t Revision() {
-    v1::ListRecordsRequest request;
-    request.mutable_subject()->set_user_id("hostile-revision-probe");
-    request.set_type(v1::EVENT_TYPE_SLEEP);
-    request.set_page_size(1);
-    v1::ListRecordsResponse response;
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    grpc::Status status = stub_->ListRecords(&context, request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
-    return response.store_revision();
-  }
+  static uint64_t Revision() { return testing::StoreRevision(deployment_->stub()); }
 
-  // The stored latest version of (user, type, key), by paging ListRecords.
+  // The stored latest version of (user, type, key).
   static std::optional<v1::Event> StoredRecord(const std::string& user_id, v1::EventType type,
                                                const std::string& record_key) {
-    std::string token;
-    do {
-      v1::ListRecordsRequest request;
-      request.mutable_subject()->set_user_id(user_id);
-      request.set_type(type);
-      request.set_page_size(1000);
-      request.set_page_token(token);
-      v1::ListRecordsResponse response;
-      grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-      grpc::Status status = stub_->ListRecords(&context, request, &response);
-      EXPECT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
-      if (!status.ok()) return std::nullopt;
-      for (const v1::Event& event : response.events()) {
-        if (event.record_key() == record_key) return event;
-      }
-      token = response.next_page_token();
-    } while (!token.empty());
-    return std::nullopt;
+    return testing::FindStored(deployment_->stub(), user_id, type, record_key);
   }
 
   static void ExpectHealthy() {
-    HttpResult health = Request(port(), http::verb::get, "/healthz", "", {}, absl::Seconds(30));
+    HttpResponse health = Request(port(), "GET", "/healthz", "", {}, absl::Seconds(30));
     EXPECT_EQ(health.status, 200) << health.error << "\nserver stderr tail:\n"
                                   << StderrTail();
   }
@@ -472,16 +326,16 @@ class HostileInputTest : public ::testing::Test {
     return all.size() > 4000 ? all.substr(all.size() - 4000) : all;
   }
 
-  static HttpResult PostValid(const std::string& body) {
-    return Request(port(), http::verb::post, kWebhookPath, body, SignatureHeaders("valid", body));
+  static HttpResponse PostValid(const std::string& body) {
+    return Request(port(), "POST", kWebhookPath, body, SignatureHeaders("valid", body));
   }
 
-  static ServerProcess* server_;
-  static v1::EventStore::Stub* stub_;
+  static Deployment* deployment_;
+  static testing::ServerProcess* server_;  // the deployment's one process
 };
 
-ServerProcess* HostileInputTest::server_ = nullptr;
-v1::EventStore::Stub* HostileInputTest::stub_ = nullptr;
+Deployment* HostileInputTest::deployment_ = nullptr;
+testing::ServerProcess* HostileInputTest::server_ = nullptr;
 
 TEST_F(HostileInputTest, CorpusHasEnoughCases) {
   EXPECT_GE(LoadCases().size(), 100u);
@@ -500,8 +354,8 @@ TEST_F(HostileInputTest, EveryCaseGetsItsDocumentedAnswerAndTheServerStaysUp) {
     const std::string body = BodyOf(c);
     const uint64_t revision_before = Revision();
     const absl::Time start = absl::Now();
-    const HttpResult answer = Request(port(), http::verb::post, kWebhookPath, body,
-                                      SignatureHeaders(c.sig, body));
+    const HttpResponse answer =
+        Request(port(), "POST", kWebhookPath, body, SignatureHeaders(c.sig, body));
     const absl::Duration took = absl::Now() - start;
     if (took > absl::Seconds(2)) {
       std::printf("hostile: %s took %s (%zu bytes)\n", c.name.c_str(),
@@ -522,10 +376,10 @@ TEST_F(HostileInputTest, EveryCaseGetsItsDocumentedAnswerAndTheServerStaysUp) {
     if (answer.status >= 400 || answer.status == 0) {
       EXPECT_EQ(revision_after, revision_before) << "a refused request changed the store";
     } else if (answer.status == 200) {
-      const int64_t stored = JsonInt(answer.body, "stored");
+      const int64_t stored = JsonInteger(answer.body, "stored");
       EXPECT_GE(stored, 0) << answer.body;
       EXPECT_EQ(revision_after, revision_before + static_cast<uint64_t>(stored)) << answer.body;
-      EXPECT_EQ(JsonInt(answer.body, "revision"), static_cast<int64_t>(revision_after));
+      EXPECT_EQ(JsonInteger(answer.body, "revision"), static_cast<int64_t>(revision_after));
 
       // What the server kept matches what the converter makes of the body:
       // exact raw bytes and the same problems (schema drift flagged).
@@ -533,8 +387,8 @@ TEST_F(HostileInputTest, EveryCaseGetsItsDocumentedAnswerAndTheServerStaysUp) {
       absl::StatusOr<ConvertedWebhook> converted = ConvertTerraWebhook(body, context);
       EXPECT_TRUE(converted.ok()) << converted.status();
       if (!converted.ok()) continue;
-      EXPECT_EQ(JsonInt(answer.body, "events"), static_cast<int64_t>(converted->events.size()));
-      EXPECT_EQ(JsonInt(answer.body, "schema_problems"), converted->events_with_problems);
+      EXPECT_EQ(JsonInteger(answer.body, "events"), static_cast<int64_t>(converted->events.size()));
+      EXPECT_EQ(JsonInteger(answer.body, "schema_problems"), converted->events_with_problems);
       if (converted->events.size() <= 10) {
         for (const v1::Event& expected : converted->events) {
           if (!IsDataRecordType(expected.type())) continue;
@@ -566,15 +420,18 @@ TEST_F(HostileInputTest, EveryCaseGetsItsDocumentedAnswerAndTheServerStaysUp) {
 TEST_F(HostileInputTest, StalledBodyDoesNotBlockOthersAndIsCutByTheIoTimeout) {
   const uint64_t revision_before = Revision();
   const std::string body = ActivityWith("", "\"Stalled\"", kUserJson, "stalled-1");
-  RawConnection stalled(port());
-  ASSERT_TRUE(stalled.Send(absl::StrCat(
-      "POST ", kWebhookPath, " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n",
-      "terra-signature: ", SignatureHeaders("valid", body)[0].second, "\r\n",
-      "Content-Length: ", body.size(), "\r\n\r\n", body.substr(0, body.size() / 2))));
+  HttpTestClient stalled = FreshConnection(port());
+  ASSERT_TRUE(
+      stalled
+          .WriteRaw(absl::StrCat(
+              "POST ", kWebhookPath, " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n",
+              "terra-signature: ", SignatureHeaders("valid", body)[0].second, "\r\n",
+              "Content-Length: ", body.size(), "\r\n\r\n", body.substr(0, body.size() / 2)))
+          .ok());
 
   // Meanwhile everybody else is served.
   ExpectHealthy();
-  const HttpResult other = PostValid(ActivityWith("", "\"Other\"", kUserJson, "while-stalled"));
+  const HttpResponse other = PostValid(ActivityWith("", "\"Other\"", kUserJson, "while-stalled"));
   EXPECT_EQ(other.status, 200) << other.body << other.error;
   EXPECT_EQ(Revision(), revision_before + 1);
 
@@ -590,27 +447,30 @@ TEST_F(HostileInputTest, StalledBodyDoesNotBlockOthersAndIsCutByTheIoTimeout) {
 }
 
 TEST_F(HostileInputTest, ManyStalledConnectionsDoNotStopService) {
-  std::vector<std::unique_ptr<RawConnection>> stalled;
+  std::vector<std::unique_ptr<HttpTestClient>> stalled;
   for (int i = 0; i < 64; ++i) {
-    stalled.push_back(std::make_unique<RawConnection>(port()));
+    stalled.push_back(std::make_unique<HttpTestClient>(FreshConnection(port())));
     // Half a request line, or headers without their end.
-    stalled.back()->Send(i % 2 == 0 ? "POST /webhooks/te"
-                                    : "POST /webhooks/terra HTTP/1.1\r\nHost: x\r\nContent-Le");
+    (void)stalled.back()->WriteRaw(i % 2 == 0
+                                       ? "POST /webhooks/te"
+                                       : "POST /webhooks/terra HTTP/1.1\r\nHost: x\r\nContent-Le");
   }
   ExpectHealthy();
-  const HttpResult answer = PostValid(ActivityWith("", "\"Busy\"", kUserJson, "many-stalled"));
+  const HttpResponse answer = PostValid(ActivityWith("", "\"Busy\"", kUserJson, "many-stalled"));
   EXPECT_EQ(answer.status, 200) << answer.body << answer.error;
 }
 
 TEST_F(HostileInputTest, TrickledBodyIsStillAccepted) {
   const std::string body = ActivityWith("", "\"Trickle\"", kUserJson, "trickled-1");
-  RawConnection slow(port());
-  ASSERT_TRUE(slow.Send(absl::StrCat("POST ", kWebhookPath,
-                                     " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n",
-                                     "terra-signature: ", SignatureHeaders("valid", body)[0].second,
-                                     "\r\nContent-Length: ", body.size(), "\r\n\r\n")));
+  HttpTestClient slow = FreshConnection(port());
+  ASSERT_TRUE(
+      slow.WriteRaw(absl::StrCat("POST ", kWebhookPath,
+                                 " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n",
+                                 "terra-signature: ", SignatureHeaders("valid", body)[0].second,
+                                 "\r\nContent-Length: ", body.size(), "\r\n\r\n"))
+          .ok());
   for (size_t at = 0; at < body.size(); at += 16) {
-    ASSERT_TRUE(slow.Send(body.substr(at, 16)));
+    ASSERT_TRUE(slow.WriteRaw(body.substr(at, 16)).ok());
     absl::SleepFor(absl::Milliseconds(50));
   }
   bool closed = false;
@@ -621,10 +481,12 @@ TEST_F(HostileInputTest, TrickledBodyIsStillAccepted) {
 
 TEST_F(HostileInputTest, HugeContentLengthIsRefusedUpFront) {
   const uint64_t revision_before = Revision();
-  RawConnection connection(port());
-  ASSERT_TRUE(connection.Send(absl::StrCat("POST ", kWebhookPath,
-                                           " HTTP/1.1\r\nHost: x\r\nterra-signature: t=1,v1=00\r\n"
-                                           "Content-Length: 999999999999\r\n\r\n{\"type\":")));
+  HttpTestClient connection = FreshConnection(port());
+  ASSERT_TRUE(connection
+                  .WriteRaw(absl::StrCat("POST ", kWebhookPath,
+                                         " HTTP/1.1\r\nHost: x\r\nterra-signature: t=1,v1=00\r\n"
+                                         "Content-Length: 999999999999\r\n\r\n{\"type\":"))
+                  .ok());
   bool closed = false;
   const std::string answer = connection.ReadUntilClosed(absl::Seconds(20), &closed);
   EXPECT_EQ(StatusOfRawAnswer(answer), 413) << answer;
@@ -635,13 +497,15 @@ TEST_F(HostileInputTest, HugeContentLengthIsRefusedUpFront) {
 
 TEST_F(HostileInputTest, OversizeChunkedBodyIsRefused) {
   const uint64_t revision_before = Revision();
-  RawConnection connection(port());
-  ASSERT_TRUE(connection.Send(absl::StrCat("POST ", kWebhookPath,
-                                           " HTTP/1.1\r\nHost: x\r\nterra-signature: t=1,v1=00\r\n"
-                                           "Transfer-Encoding: chunked\r\n\r\n")));
+  HttpTestClient connection = FreshConnection(port());
+  ASSERT_TRUE(connection
+                  .WriteRaw(absl::StrCat("POST ", kWebhookPath,
+                                         " HTTP/1.1\r\nHost: x\r\nterra-signature: t=1,v1=00\r\n"
+                                         "Transfer-Encoding: chunked\r\n\r\n"))
+                  .ok());
   const std::string chunk(1 << 20, 'x');
   for (int i = 0; i < 10; ++i) {
-    if (!connection.Send(absl::StrCat("100000\r\n", chunk, "\r\n"))) break;  // cut: fine
+    if (!connection.WriteRaw(absl::StrCat("100000\r\n", chunk, "\r\n")).ok()) break;  // cut: fine
   }
   bool closed = false;
   const std::string answer = connection.ReadUntilClosed(absl::Seconds(20), &closed);
@@ -654,11 +518,13 @@ TEST_F(HostileInputTest, BodyShorterThanContentLengthThenCloseStoresNothing) {
   const uint64_t revision_before = Revision();
   const std::string body = ActivityWith("", "\"Short\"", kUserJson, "short-1");
   {
-    RawConnection connection(port());
-    ASSERT_TRUE(connection.Send(absl::StrCat(
-        "POST ", kWebhookPath, " HTTP/1.1\r\nHost: x\r\nterra-signature: ",
-        SignatureHeaders("valid", body)[0].second, "\r\nContent-Length: ", body.size() + 100,
-        "\r\n\r\n", body)));
+    HttpTestClient connection = FreshConnection(port());
+    ASSERT_TRUE(connection
+                    .WriteRaw(absl::StrCat(
+                        "POST ", kWebhookPath, " HTTP/1.1\r\nHost: x\r\nterra-signature: ",
+                        SignatureHeaders("valid", body)[0].second,
+                        "\r\nContent-Length: ", body.size() + 100, "\r\n\r\n", body))
+                    .ok());
   }  // closed by us, mid-body
   absl::SleepFor(absl::Milliseconds(300));
   EXPECT_EQ(Revision(), revision_before);
@@ -672,8 +538,8 @@ TEST_F(HostileInputTest, MalformedHttpGetsA400) {
                               "POST /webhooks/terra HTTP/1.1\r\nContent-Length: 5\r\n"
                               "Content-Length: 6\r\n\r\nhello!"}) {
     SCOPED_TRACE(request);
-    RawConnection connection(port());
-    ASSERT_TRUE(connection.Send(request));
+    HttpTestClient connection = FreshConnection(port());
+    ASSERT_TRUE(connection.WriteRaw(request).ok());
     bool closed = false;
     const std::string answer = connection.ReadUntilClosed(absl::Seconds(20), &closed);
     EXPECT_EQ(StatusOfRawAnswer(answer), 400) << answer;
@@ -683,14 +549,13 @@ TEST_F(HostileInputTest, MalformedHttpGetsA400) {
 }
 
 TEST_F(HostileInputTest, WrongMethodAndPath) {
-  const HttpResult get = Request(port(), http::verb::get, kWebhookPath, "");
+  const HttpResponse get = Request(port(), "GET", kWebhookPath, "");
   EXPECT_EQ(get.status, 405);
-  const HttpResult put = Request(port(), http::verb::put, kWebhookPath, "{}");
+  const HttpResponse put = Request(port(), "PUT", kWebhookPath, "{}");
   EXPECT_EQ(put.status, 405);
-  const HttpResult other = Request(port(), http::verb::post, "/webhooks/terra/../../etc/passwd",
-                                   "{}");
+  const HttpResponse other = Request(port(), "POST", "/webhooks/terra/../../etc/passwd", "{}");
   EXPECT_EQ(other.status, 404);
-  const HttpResult health_post = Request(port(), http::verb::post, "/healthz", "{}");
+  const HttpResponse health_post = Request(port(), "POST", "/healthz", "{}");
   EXPECT_EQ(health_post.status, 405);
   ExpectHealthy();
 }
@@ -699,7 +564,7 @@ TEST_F(HostileInputTest, WrongMethodAndPath) {
 TEST_F(HostileInputTest, ZzAValidWebhookIsStillStoredAtTheEnd) {
   const uint64_t revision_before = Revision();
   const std::string body = ActivityWith("", "\"Final\"", kUserJson, "final-1");
-  const HttpResult answer = PostValid(body);
+  const HttpResponse answer = PostValid(body);
   ASSERT_EQ(answer.status, 200) << answer.body << answer.error;
   EXPECT_TRUE(absl::StrContains(answer.body, "\"stored\":1")) << answer.body;
   EXPECT_EQ(Revision(), revision_before + 1);

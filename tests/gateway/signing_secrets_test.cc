@@ -13,21 +13,16 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/util/temp_dir.h"
 
 namespace healthwire {
 namespace {
 
+using ::healthwire::testing::TempDir;
+
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
-
-// A fresh folder under TEST_TMPDIR (or /tmp outside Bazel).
-std::string MakeTempDir() {
-  const char* base = getenv("TEST_TMPDIR");
-  std::string path = absl::StrCat(base != nullptr ? base : "/tmp", "/signing_secrets_XXXXXX");
-  EXPECT_NE(mkdtemp(path.data()), nullptr);
-  return path;
-}
 
 void WriteFile(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary);
@@ -50,7 +45,8 @@ TEST(ParseSecretListTest, SkipsEmptyEntries) {
 }
 
 TEST(LoadSecretsFromFileTest, IgnoresCommentsAndBlankLines) {
-  const std::string path = MakeTempDir() + "/secrets";
+  const TempDir temp;
+  const std::string path = temp.path() + "/secrets";
   WriteFile(path,
             "# production\n"
             "first\n"
@@ -66,13 +62,15 @@ TEST(LoadSecretsFromFileTest, IgnoresCommentsAndBlankLines) {
 }
 
 TEST(LoadSecretsFromFileTest, MissingFileIsNotFound) {
+  const TempDir temp;
   absl::StatusOr<std::vector<std::string>> secrets =
-      LoadSecretsFromFile(MakeTempDir() + "/does-not-exist");
+      LoadSecretsFromFile(temp.path() + "/does-not-exist");
   EXPECT_EQ(secrets.status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(LoadSecretsFromFileTest, FileWithOnlyCommentsGivesNoSecrets) {
-  const std::string path = MakeTempDir() + "/secrets";
+  const TempDir temp;
+  const std::string path = temp.path() + "/secrets";
   WriteFile(path, "# nothing yet\n\n");
   absl::StatusOr<std::vector<std::string>> secrets = LoadSecretsFromFile(path);
   ASSERT_TRUE(secrets.ok()) << secrets.status();
@@ -80,7 +78,8 @@ TEST(LoadSecretsFromFileTest, FileWithOnlyCommentsGivesNoSecrets) {
 }
 
 TEST(GeneratedSecretTest, IsCreatedWithMode0600InANewFolder) {
-  const std::string data_dir = MakeTempDir() + "/nested/data";
+  const TempDir temp;
+  const std::string data_dir = temp.path() + "/nested/data";
   absl::StatusOr<GeneratedSecret> generated = LoadOrCreateGeneratedSecret(data_dir);
   ASSERT_TRUE(generated.ok()) << generated.status();
   EXPECT_TRUE(generated->created);
@@ -91,7 +90,8 @@ TEST(GeneratedSecretTest, IsCreatedWithMode0600InANewFolder) {
 }
 
 TEST(GeneratedSecretTest, IsReusedOnTheNextStart) {
-  const std::string data_dir = MakeTempDir();
+  const TempDir temp;
+  const std::string data_dir = temp.path();
   absl::StatusOr<GeneratedSecret> first = LoadOrCreateGeneratedSecret(data_dir);
   ASSERT_TRUE(first.ok()) << first.status();
   absl::StatusOr<GeneratedSecret> second = LoadOrCreateGeneratedSecret(data_dir);
@@ -102,14 +102,17 @@ TEST(GeneratedSecretTest, IsReusedOnTheNextStart) {
 }
 
 TEST(GeneratedSecretTest, DiffersBetweenDataFolders) {
-  absl::StatusOr<GeneratedSecret> a = LoadOrCreateGeneratedSecret(MakeTempDir());
-  absl::StatusOr<GeneratedSecret> b = LoadOrCreateGeneratedSecret(MakeTempDir());
+  const TempDir first;
+  const TempDir second;
+  absl::StatusOr<GeneratedSecret> a = LoadOrCreateGeneratedSecret(first.path());
+  absl::StatusOr<GeneratedSecret> b = LoadOrCreateGeneratedSecret(second.path());
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_NE(a->secret, b->secret);
 }
 
 TEST(GeneratedSecretTest, LeavesNoTemporaryFilesBehind) {
-  const std::string data_dir = MakeTempDir();
+  const TempDir temp;
+  const std::string data_dir = temp.path();
   ASSERT_TRUE(LoadOrCreateGeneratedSecret(data_dir).ok());
   std::vector<std::string> names;
   DIR* dir = opendir(data_dir.c_str());
@@ -123,7 +126,8 @@ TEST(GeneratedSecretTest, LeavesNoTemporaryFilesBehind) {
 }
 
 TEST(GeneratedSecretTest, AnExistingSecretFileIsReadAsIs) {
-  const std::string data_dir = MakeTempDir();
+  const TempDir temp;
+  const std::string data_dir = temp.path();
   WriteFile(data_dir + "/webhook-signing-secret", "  pasted-secret \n");
   absl::StatusOr<GeneratedSecret> generated = LoadOrCreateGeneratedSecret(data_dir);
   ASSERT_TRUE(generated.ok()) << generated.status();
@@ -132,14 +136,16 @@ TEST(GeneratedSecretTest, AnExistingSecretFileIsReadAsIs) {
 }
 
 TEST(GeneratedSecretTest, AnEmptySecretFileIsAnError) {
-  const std::string data_dir = MakeTempDir();
+  const TempDir temp;
+  const std::string data_dir = temp.path();
   WriteFile(data_dir + "/webhook-signing-secret", "\n");
   EXPECT_EQ(LoadOrCreateGeneratedSecret(data_dir).status().code(),
             absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(ResolveSigningSecretsTest, FlagAndFileSecretsAreCombinedWithoutDuplicates) {
-  const std::string dir = MakeTempDir();
+  const TempDir temp;
+  const std::string dir = temp.path();
   WriteFile(dir + "/secrets", "b\nc\n");
   absl::StatusOr<ResolvedSigningSecrets> resolved =
       ResolveSigningSecrets({"a,b", dir + "/secrets", dir + "/data"});
@@ -150,7 +156,8 @@ TEST(ResolveSigningSecretsTest, FlagAndFileSecretsAreCombinedWithoutDuplicates) 
 }
 
 TEST(ResolveSigningSecretsTest, NothingConfiguredUsesTheGeneratedSecret) {
-  const std::string data_dir = MakeTempDir() + "/data";
+  const TempDir temp;
+  const std::string data_dir = temp.path() + "/data";
   absl::StatusOr<ResolvedSigningSecrets> resolved = ResolveSigningSecrets({"", "", data_dir});
   ASSERT_TRUE(resolved.ok()) << resolved.status();
   ASSERT_TRUE(resolved->generated.has_value());
@@ -159,14 +166,16 @@ TEST(ResolveSigningSecretsTest, NothingConfiguredUsesTheGeneratedSecret) {
 }
 
 TEST(ResolveSigningSecretsTest, NamedFileWithoutSecretsIsAnError) {
-  const std::string dir = MakeTempDir();
+  const TempDir temp;
+  const std::string dir = temp.path();
   WriteFile(dir + "/secrets", "# to be filled in\n");
   EXPECT_EQ(ResolveSigningSecrets({"", dir + "/secrets", dir}).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ResolveSigningSecretsTest, MissingFileIsAnError) {
-  const std::string dir = MakeTempDir();
+  const TempDir temp;
+  const std::string dir = temp.path();
   EXPECT_EQ(ResolveSigningSecrets({"a", dir + "/nope", dir}).status().code(),
             absl::StatusCode::kNotFound);
 }

@@ -4,28 +4,14 @@
 // store failures use fake ingestors.
 #include "server/webhook_gateway.h"
 
-#include <stdlib.h>
-
 #include <atomic>
-#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
-#include <sys/socket.h>
-#include <sys/time.h>
-
-#include <boost/asio/connect.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -36,14 +22,22 @@
 #include "server/local_ingestor.h"
 #include "server/signature_verifier.h"
 #include "storage/event_store.h"
+#include "tests/util/http_test_client.h"
+#include "tests/util/status_table_bodies.h"
+#include "tests/util/temp_dir.h"
+#include "tools/simulator/webhook_bodies.h"
 
 namespace healthwire {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
+using ::healthwire::simulator::SleepWebhookBuilder;
+using ::healthwire::testing::HttpResponse;
+using ::healthwire::testing::HttpTestClient;
+using ::healthwire::testing::kDriftedActivityBody;
+using ::healthwire::testing::kHealthcheckBody;
+using ::healthwire::testing::kUnknownTypeBody;
+using ::healthwire::testing::SleepBody;
+using ::healthwire::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -51,108 +45,18 @@ constexpr char kSecret[] = "gateway-test-secret";
 constexpr char kOtherSecret[] = "second-environment-secret";
 constexpr char kWebhookPath[] = "/webhooks/terra";
 
-std::string SleepBody(absl::string_view summary_id, absl::string_view extra_metadata = "") {
-  return absl::StrCat(
-      R"({"type":"sleep","version":"2022-03-16",)",
-      R"("user":{"user_id":"user-1","provider":"OURA","reference_id":"patient-1"},)",
-      R"("data":[{"metadata":{"summary_id":")", summary_id,
-      R"(","start_time":"2026-07-01T23:12:30.000000+02:00",)",
-      R"("end_time":"2026-07-02T07:03:00.000000+02:00")", extra_metadata, "}}]}");
-}
-
-constexpr char kHealthcheckBody[] =
-    R"({"type":"healthcheck","status":"success",)"
-    R"("creation_timestamp":"2026-07-01T12:00:00.000000+00:00"})";
-
-constexpr char kUnknownTypeBody[] =
-    R"({"type":"glucose_alert","version":"2027-01-01",)"
-    R"("user":{"user_id":"user-2","provider":"DEXCOM"},"alert":{"level":"urgent_low"}})";
-
-// An activity whose energy_kilojoules does not fit the typed schema.
-constexpr char kDriftedActivityBody[] =
-    R"({"type":"activity","version":"2022-03-16","user":{"user_id":"user-3","provider":"GARMIN"},)"
-    R"("data":[{"metadata":{"summary_id":"a-1","type":8,"start_time":"2026-07-01T07:00:00.000000+00:00"},)"
-    R"("energy_data":{"energy_kilojoules":"n/a"}}]})";
-
 std::string SignNow(absl::string_view body, absl::string_view secret = kSecret) {
-  return SignatureVerifier::Sign(secret, absl::ToUnixSeconds(absl::Now()), body);
+  return HttpTestClient::SignNow(body, secret);
 }
 
-struct HttpResult {
-  int status = 0;  // 0: no answer (see error)
-  std::string body;
-  std::map<std::string, std::string> headers;  // lowercase names
-  bool keep_alive = false;
-  std::string error;
-};
-
-// A blocking HTTP/1.1 client on one connection (kept alive between requests).
-class HttpClient {
- public:
-  explicit HttpClient(int port) : socket_(ioc_) {
-    beast::error_code ec;
-    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-    EXPECT_FALSE(ec) << ec.message();
-  }
-
-  HttpResult Send(http::verb method, const std::string& target, const std::string& body,
-                  const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-    http::request<http::string_body> request(method, target, 11);
-    request.set(http::field::host, "127.0.0.1");
-    for (const auto& [name, value] : headers) request.set(name, value);
-    request.body() = body;
-    request.prepare_payload();
-
-    HttpResult result;
-    beast::error_code ec;
-    http::write(socket_, request, ec);
-    if (ec) {
-      result.error = absl::StrCat("write: ", ec.message());
-      // The server may have answered before reading everything (413): read on.
-    }
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(16 << 20);
-    http::read(socket_, buffer_, parser, ec);
-    if (ec) {
-      result.error = absl::StrCat(result.error, " read: ", ec.message());
-      return result;
-    }
-    const auto& response = parser.get();
-    result.status = response.result_int();
-    result.body = response.body();
-    result.keep_alive = response.keep_alive();
-    for (const auto& field : response) {
-      result.headers[absl::AsciiStrToLower(std::string(field.name_string()))] =
-          std::string(field.value());
-    }
-    return result;
-  }
-
-  HttpResult PostWebhook(const std::string& body,
-                         std::vector<std::pair<std::string, std::string>> headers) {
-    headers.emplace_back("Content-Type", "application/json");
-    return Send(http::verb::post, kWebhookPath, body, headers);
-  }
-
-  HttpResult PostSigned(const std::string& body,
-                        std::vector<std::pair<std::string, std::string>> headers = {}) {
-    headers.emplace_back("terra-signature", SignNow(body));
-    return PostWebhook(body, std::move(headers));
-  }
-
-  // True when the server closed the connection (a read sees EOF).
-  bool ServerClosed() {
-    beast::error_code ec;
-    char byte;
-    socket_.read_some(net::buffer(&byte, 1), ec);
-    return ec == net::error::eof || ec == net::error::connection_reset;
-  }
-
- private:
-  net::io_context ioc_;
-  tcp::socket socket_;
-  beast::flat_buffer buffer_;
-};
+// A new connection to `port`; PostSigned signs with kSecret.
+HttpTestClient ClientOf(int port) {
+  HttpTestClient::Options options;
+  options.signing_secret = kSecret;
+  HttpTestClient client(port, options);
+  EXPECT_TRUE(client.connected()) << client.connect_error();
+  return client;
+}
 
 // Passes calls through to another Ingestor and counts them.
 class CountingIngestor : public Ingestor {
@@ -218,13 +122,6 @@ class FakeIngestor : public Ingestor {
   std::vector<std::thread> delayed_;
 };
 
-std::string MakeTempDir() {
-  const char* base = getenv("TEST_TMPDIR");
-  std::string path = absl::StrCat(base != nullptr ? base : "/tmp", "/gateway_XXXXXX");
-  EXPECT_NE(mkdtemp(path.data()), nullptr);
-  return path;
-}
-
 WebhookGateway::Options TestOptions() {
   WebhookGateway::Options options;
   options.signing_secrets = {kSecret, kOtherSecret};
@@ -237,7 +134,7 @@ class WebhookGatewayTest : public ::testing::Test {
  protected:
   void SetUp() override {
     EventStore::Options store_options;
-    store_options.path = MakeTempDir() + "/store";
+    store_options.path = store_dir_.File("store");
     store_options.sync_writes = false;  // durability is the store tests' subject
     absl::StatusOr<std::unique_ptr<EventStore>> store = EventStore::Open(store_options);
     ASSERT_TRUE(store.ok()) << store.status();
@@ -258,8 +155,9 @@ class WebhookGatewayTest : public ::testing::Test {
     store_.reset();
   }
 
-  HttpClient Client() { return HttpClient(gateway_->port()); }
+  HttpTestClient Client() { return ClientOf(gateway_->port()); }
 
+  const TempDir store_dir_{"gateway"};  // outlives store_
   std::unique_ptr<EventStore> store_;
   std::unique_ptr<LocalIngestor> local_ingestor_;
   std::unique_ptr<CountingIngestor> ingestor_;
@@ -282,7 +180,7 @@ struct FakeGateway {
   std::unique_ptr<WebhookGateway> gateway;
 };
 
-void ExpectJsonError(const HttpResult& result, absl::string_view error_part) {
+void ExpectJsonError(const HttpResponse& result, absl::string_view error_part) {
   EXPECT_EQ(result.headers.count("content-type") ? result.headers.at("content-type") : "",
             "application/json");
   EXPECT_THAT(result.body, HasSubstr("\"error\":"));
@@ -292,8 +190,8 @@ void ExpectJsonError(const HttpResult& result, absl::string_view error_part) {
 // --- 200 rows ---------------------------------------------------------------
 
 TEST_F(WebhookGatewayTest, SignedWebhookIsCommittedAndAnswered200) {
-  HttpClient client = Client();
-  HttpResult result = client.PostSigned(SleepBody("s-1"));
+  HttpTestClient client = Client();
+  HttpResponse result = client.PostSigned(SleepBody("s-1"));
   ASSERT_EQ(result.status, 200) << result.error << result.body;
   EXPECT_EQ(result.headers["content-type"], "application/json");
   EXPECT_EQ(result.body,
@@ -303,49 +201,49 @@ TEST_F(WebhookGatewayTest, SignedWebhookIsCommittedAndAnswered200) {
 }
 
 TEST_F(WebhookGatewayTest, IdenticalRedeliveryIs200Identical) {
-  HttpClient client = Client();
+  HttpTestClient client = Client();
   ASSERT_EQ(client.PostSigned(SleepBody("s-1")).status, 200);
-  HttpResult again = client.PostSigned(SleepBody("s-1"));
+  HttpResponse again = client.PostSigned(SleepBody("s-1"));
   EXPECT_EQ(again.status, 200) << again.body;
   EXPECT_THAT(again.body, HasSubstr(R"("stored":0,"identical":1,"stale":0)"));
   EXPECT_EQ(store_->CurrentRevision(), 1u);
 }
 
 TEST_F(WebhookGatewayTest, StaleDeliveryIs200Stale) {
-  HttpClient client = Client();
-  ASSERT_EQ(client
-                .PostSigned(SleepBody("s-1", R"(,"is_nap":false)"),
-                            {{"x-terra-ordering-timestamp", "1782000002000"}})
-                .status,
+  HttpTestClient client = Client();
+  // Newer by the ordering timestamp, and different content (is_nap).
+  const std::string newer =
+      SleepWebhookBuilder("user-1", "s-1").ReferenceId("patient-1").IsNap(false).Json();
+  ASSERT_EQ(client.PostSigned(newer, {{"x-terra-ordering-timestamp", "1782000002000"}}).status,
             200);
-  HttpResult older = client.PostSigned(SleepBody("s-1"),
-                                       {{"x-terra-ordering-timestamp", "1782000001000"}});
+  HttpResponse older =
+      client.PostSigned(SleepBody("s-1"), {{"x-terra-ordering-timestamp", "1782000001000"}});
   EXPECT_EQ(older.status, 200) << older.body;
   EXPECT_THAT(older.body, HasSubstr(R"("stored":0,"identical":0,"stale":1)"));
 }
 
 TEST_F(WebhookGatewayTest, UnparseableOrderingTimestampIsIgnored) {
-  HttpResult result =
+  HttpResponse result =
       Client().PostSigned(SleepBody("s-1"), {{"x-terra-ordering-timestamp", "yesterday"}});
   EXPECT_EQ(result.status, 200) << result.body;
   EXPECT_THAT(result.body, HasSubstr(R"("stored":1)"));
 }
 
 TEST_F(WebhookGatewayTest, UnknownTypeIs200AndStored) {
-  HttpResult result = Client().PostSigned(kUnknownTypeBody);
+  HttpResponse result = Client().PostSigned(kUnknownTypeBody);
   EXPECT_EQ(result.status, 200) << result.body;
   EXPECT_THAT(result.body, HasSubstr(R"("events":1,"stored":1)"));
 }
 
 TEST_F(WebhookGatewayTest, SchemaDriftRecordIs200StoredAndFlagged) {
-  HttpResult result = Client().PostSigned(kDriftedActivityBody);
+  HttpResponse result = Client().PostSigned(kDriftedActivityBody);
   EXPECT_EQ(result.status, 200) << result.body;
   EXPECT_THAT(result.body, HasSubstr(R"("stored":1)"));
   EXPECT_THAT(result.body, HasSubstr(R"("schema_problems":1)"));
 }
 
 TEST_F(WebhookGatewayTest, HealthcheckIs200WithoutIngesting) {
-  HttpResult result = Client().PostSigned(kHealthcheckBody);
+  HttpResponse result = Client().PostSigned(kHealthcheckBody);
   EXPECT_EQ(result.status, 200) << result.body;
   EXPECT_THAT(result.body, HasSubstr(R"("events":0)"));
   EXPECT_EQ(ingestor_->ingest_calls.load(), 0);
@@ -353,21 +251,20 @@ TEST_F(WebhookGatewayTest, HealthcheckIs200WithoutIngesting) {
 
 TEST_F(WebhookGatewayTest, XTerraSignatureHeaderIsAccepted) {
   const std::string body = SleepBody("s-1");
-  HttpResult result = Client().PostWebhook(body, {{"X-Terra-Signature", SignNow(body)}});
+  HttpResponse result = Client().Post(body, {{"X-Terra-Signature", SignNow(body)}});
   EXPECT_EQ(result.status, 200) << result.body;
 }
 
 TEST_F(WebhookGatewayTest, SecondConfiguredSecretIsAccepted) {
   const std::string body = SleepBody("s-1");
-  HttpResult result =
-      Client().PostWebhook(body, {{"terra-signature", SignNow(body, kOtherSecret)}});
+  HttpResponse result = Client().Post(body, {{"terra-signature", SignNow(body, kOtherSecret)}});
   EXPECT_EQ(result.status, 200) << result.body;
 }
 
 TEST_F(WebhookGatewayTest, KeepAliveConnectionServesSeveralRequests) {
-  HttpClient client = Client();
+  HttpTestClient client = Client();
   for (int i = 0; i < 5; ++i) {
-    HttpResult result = client.PostSigned(SleepBody(absl::StrCat("s-", i)));
+    HttpResponse result = client.PostSigned(SleepBody(absl::StrCat("s-", i)));
     ASSERT_EQ(result.status, 200) << result.error << result.body;
     EXPECT_TRUE(result.keep_alive);
   }
@@ -380,7 +277,7 @@ TEST_F(WebhookGatewayTest, ManyConcurrentConnectionsAreAllCommitted) {
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
-      HttpClient client(gateway_->port());
+      HttpTestClient client = Client();
       for (int i = 0; i < kRequestsEach; ++i) {
         ok += client.PostSigned(SleepBody(absl::StrCat("c", c, "-", i))).status == 200;
       }
@@ -394,21 +291,21 @@ TEST_F(WebhookGatewayTest, ManyConcurrentConnectionsAreAllCommitted) {
 // --- 401 rows ---------------------------------------------------------------
 
 TEST_F(WebhookGatewayTest, MissingSignatureIs401) {
-  HttpResult result = Client().PostWebhook(SleepBody("s-1"), {});
+  HttpResponse result = Client().Post(SleepBody("s-1"), {});
   EXPECT_EQ(result.status, 401);
   ExpectJsonError(result, "missing terra-signature header");
   EXPECT_EQ(ingestor_->ingest_calls.load(), 0);
 }
 
 TEST_F(WebhookGatewayTest, MalformedSignatureIs401) {
-  HttpResult result = Client().PostWebhook(SleepBody("s-1"), {{"terra-signature", "v1=abc"}});
+  HttpResponse result = Client().Post(SleepBody("s-1"), {{"terra-signature", "v1=abc"}});
   EXPECT_EQ(result.status, 401);
   ExpectJsonError(result, "malformed terra-signature header");
 }
 
 TEST_F(WebhookGatewayTest, WrongSecretIs401) {
   const std::string body = SleepBody("s-1");
-  HttpResult result = Client().PostWebhook(body, {{"terra-signature", SignNow(body, "nope")}});
+  HttpResponse result = Client().Post(body, {{"terra-signature", SignNow(body, "nope")}});
   EXPECT_EQ(result.status, 401);
   ExpectJsonError(result, "signature does not match any configured secret");
   EXPECT_THAT(result.body, Not(HasSubstr(kSecret)));
@@ -416,7 +313,7 @@ TEST_F(WebhookGatewayTest, WrongSecretIs401) {
 
 TEST_F(WebhookGatewayTest, TamperedBodyIs401) {
   const std::string body = SleepBody("s-1");
-  HttpResult result = Client().PostWebhook(SleepBody("s-2"), {{"terra-signature", SignNow(body)}});
+  HttpResponse result = Client().Post(SleepBody("s-2"), {{"terra-signature", SignNow(body)}});
   EXPECT_EQ(result.status, 401);
   ExpectJsonError(result, "signature does not match any configured secret");
 }
@@ -424,8 +321,8 @@ TEST_F(WebhookGatewayTest, TamperedBodyIs401) {
 TEST_F(WebhookGatewayTest, ExpiredSignatureTimestampIs401) {
   const std::string body = SleepBody("s-1");
   const int64_t long_ago = absl::ToUnixSeconds(absl::Now() - absl::Hours(40));
-  HttpResult result =
-      Client().PostWebhook(body, {{"terra-signature", SignatureVerifier::Sign(kSecret, long_ago, body)}});
+  HttpResponse result =
+      Client().Post(body, {{"terra-signature", SignatureVerifier::Sign(kSecret, long_ago, body)}});
   EXPECT_EQ(result.status, 401);
   ExpectJsonError(result, "signature timestamp outside the allowed window");
 }
@@ -433,7 +330,7 @@ TEST_F(WebhookGatewayTest, ExpiredSignatureTimestampIs401) {
 // --- 400, 404, 405, 413 rows --------------------------------------------------
 
 TEST_F(WebhookGatewayTest, UnusableEnvelopeIs400WithTheConverterMessage) {
-  HttpResult result = Client().PostSigned("type=sleep&user=1");
+  HttpResponse result = Client().PostSigned("type=sleep&user=1");
   EXPECT_EQ(result.status, 400);
   ExpectJsonError(result, "body is not valid JSON");
   EXPECT_EQ(ingestor_->ingest_calls.load(), 0);
@@ -442,7 +339,7 @@ TEST_F(WebhookGatewayTest, UnusableEnvelopeIs400WithTheConverterMessage) {
 TEST_F(WebhookGatewayTest, BodyOverTheLimitIs413) {
   std::string huge = SleepBody("s-1");
   huge.append(100 * 1024, ' ');  // still valid JSON, over the 64 KiB test limit
-  HttpResult result = Client().PostSigned(huge);
+  HttpResponse result = Client().PostSigned(huge);
   EXPECT_EQ(result.status, 413) << result.error;
   ExpectJsonError(result, "request body larger than 65536 bytes");
   EXPECT_FALSE(result.keep_alive);
@@ -451,102 +348,69 @@ TEST_F(WebhookGatewayTest, BodyOverTheLimitIs413) {
 TEST_F(WebhookGatewayTest, BodyJustUnderTheLimitIsAccepted) {
   std::string body = SleepBody("s-1");
   body.append(64 * 1024 - body.size(), ' ');
-  HttpResult result = Client().PostSigned(body);
+  HttpResponse result = Client().PostSigned(body);
   EXPECT_EQ(result.status, 200) << result.error << result.body;
 }
 
 TEST_F(WebhookGatewayTest, WrongMethodOnWebhookPathIs405AllowPost) {
-  HttpResult result = Client().Send(http::verb::get, kWebhookPath, "");
+  HttpResponse result = Client().Send("GET", kWebhookPath, "");
   EXPECT_EQ(result.status, 405);
   EXPECT_EQ(result.headers["allow"], "POST");
   ExpectJsonError(result, "method not allowed");
 }
 
 TEST_F(WebhookGatewayTest, UnknownPathIs404) {
-  HttpResult result = Client().Send(http::verb::post, "/webhooks/other", "{}");
+  HttpResponse result = Client().Send("POST", "/webhooks/other", "{}");
   EXPECT_EQ(result.status, 404);
   ExpectJsonError(result, "not found");
 }
 
 TEST_F(WebhookGatewayTest, QueryStringOnWebhookPathIsIgnored) {
   const std::string body = SleepBody("s-1");
-  HttpResult result = Client().Send(http::verb::post, absl::StrCat(kWebhookPath, "?env=prod"),
-                                    body, {{"terra-signature", SignNow(body)}});
+  HttpResponse result = Client().Send("POST", absl::StrCat(kWebhookPath, "?env=prod"), body,
+                                      {{"terra-signature", SignNow(body)}});
   EXPECT_EQ(result.status, 200) << result.body;
 }
 
 TEST_F(WebhookGatewayTest, ErrorAnswersKeepTheConnectionAlive) {
-  HttpClient client = Client();
-  EXPECT_EQ(client.PostWebhook(SleepBody("s-1"), {}).status, 401);
+  HttpTestClient client = Client();
+  EXPECT_EQ(client.Post(SleepBody("s-1"), {}).status, 401);
   EXPECT_EQ(client.PostSigned(SleepBody("s-1")).status, 200);
 }
 
-// Writes raw bytes on a fresh connection (for what a well-behaved client
-// library will not send).
-class RawConnection {
- public:
-  explicit RawConnection(int port) : socket_(ioc_) {
-    beast::error_code ec;
-    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-    EXPECT_FALSE(ec) << ec.message();
-  }
-  void Write(const std::string& bytes) {
-    beast::error_code ec;
-    net::write(socket_, net::buffer(bytes), ec);
-    EXPECT_FALSE(ec) << ec.message();
-  }
-  // Everything up to and including the first "\r\n\r\n" (a response head).
-  std::string ReadHead() {
-    beast::error_code ec;
-    const size_t n = net::read_until(socket_, net::dynamic_buffer(pending_), "\r\n\r\n", ec);
-    if (ec) return "";
-    std::string head = pending_.substr(0, n);
-    pending_.erase(0, n);
-    return head;
-  }
-  // True when the server closes the connection within `within`.
-  bool ClosedByServer(absl::Duration within) {
-    struct timeval tv = {static_cast<time_t>(absl::ToInt64Seconds(within)) + 1, 0};
-    setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    char byte;
-    beast::error_code ec;
-    socket_.read_some(net::buffer(&byte, 1), ec);
-    return ec == net::error::eof || ec == net::error::connection_reset;
-  }
-
- private:
-  net::io_context ioc_;
-  tcp::socket socket_;
-  std::string pending_;
-};
-
 TEST_F(WebhookGatewayTest, ExpectContinueGets100ThenTheAnswer) {
   const std::string body = SleepBody("s-1");
-  RawConnection connection(gateway_->port());
-  connection.Write(absl::StrCat("POST ", kWebhookPath, " HTTP/1.1\r\nHost: x\r\n",
-                                "terra-signature: ", SignNow(body), "\r\n",
-                                "Content-Length: ", body.size(), "\r\n",
-                                "Expect: 100-continue\r\n\r\n"));
-  EXPECT_THAT(connection.ReadHead(), HasSubstr("HTTP/1.1 100 Continue"));
-  connection.Write(body);
-  EXPECT_THAT(connection.ReadHead(), HasSubstr("HTTP/1.1 200 OK"));
+  HttpTestClient connection = Client();
+  EXPECT_TRUE(connection
+                  .WriteRequestHead("POST", kWebhookPath,
+                                    {{"terra-signature", SignNow(body)},
+                                     {"Content-Length", absl::StrCat(body.size())},
+                                     {"Expect", "100-continue"}})
+                  .ok());
+  EXPECT_THAT(connection.ReadRawHead(), HasSubstr("HTTP/1.1 100 Continue"));
+  EXPECT_TRUE(connection.WriteRaw(body).ok());
+  EXPECT_THAT(connection.ReadRawHead(), HasSubstr("HTTP/1.1 200 OK"));
 }
 
 TEST_F(WebhookGatewayTest, MalformedHttpIs400) {
-  RawConnection connection(gateway_->port());
-  connection.Write("POST /webhooks/terra HTTP/1.1\r\nContent-Length: banana\r\n\r\n");
-  EXPECT_THAT(connection.ReadHead(), HasSubstr("HTTP/1.1 400 Bad Request"));
+  HttpTestClient connection = Client();
+  EXPECT_TRUE(
+      connection.WriteRaw("POST /webhooks/terra HTTP/1.1\r\nContent-Length: banana\r\n\r\n").ok());
+  EXPECT_THAT(connection.ReadRawHead(), HasSubstr("HTTP/1.1 400 Bad Request"));
 }
 
 TEST(WebhookGatewayTimeoutTest, StalledSenderIsDisconnected) {
   WebhookGateway::Options options = TestOptions();
   options.io_timeout = absl::Milliseconds(300);
   FakeGateway fake(absl::OkStatus(), options);
-  RawConnection connection(fake.gateway->port());
+  HttpTestClient connection = ClientOf(fake.gateway->port());
   // Promises 100 bytes, sends one, then stalls.
-  connection.Write("POST /webhooks/terra HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
+  EXPECT_TRUE(
+      connection
+          .WriteRaw("POST /webhooks/terra HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+          .ok());
   const absl::Time start = absl::Now();
-  EXPECT_TRUE(connection.ClosedByServer(absl::Seconds(3)));
+  EXPECT_TRUE(connection.ServerClosed(absl::Seconds(3) + absl::Seconds(1)));
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
 }
 
@@ -554,14 +418,14 @@ TEST(WebhookGatewayTimeoutTest, IdleKeepAliveConnectionIsClosedAfterTheTimeout) 
   WebhookGateway::Options options = TestOptions();
   options.io_timeout = absl::Milliseconds(300);
   FakeGateway fake(absl::OkStatus(), options);
-  HttpClient client(fake.gateway->port());
-  ASSERT_EQ(client.Send(http::verb::get, "/healthz", "").status, 200);
-  EXPECT_TRUE(client.ServerClosed());
+  HttpTestClient client = ClientOf(fake.gateway->port());
+  ASSERT_EQ(client.Send("GET", "/healthz", "").status, 200);
+  EXPECT_TRUE(client.ServerClosed(absl::Seconds(60)));
 }
 
 // --- 503 rows (fake ingestors) -------------------------------------------------
 
-void Expect503StoreUnavailable(const HttpResult& result) {
+void Expect503StoreUnavailable(const HttpResponse& result) {
   EXPECT_EQ(result.status, 503) << result.error << result.body;
   EXPECT_EQ(result.headers.count("retry-after") ? result.headers.at("retry-after") : "", "5");
   ExpectJsonError(result, "store unavailable, retry later");
@@ -569,24 +433,24 @@ void Expect503StoreUnavailable(const HttpResult& result) {
 
 TEST(WebhookGatewayStoreFailureTest, UnavailableIs503WithRetryAfter) {
   FakeGateway fake(absl::UnavailableError("connection refused to 10.0.0.7:7000"));
-  HttpResult result = HttpClient(fake.gateway->port()).PostSigned(SleepBody("s-1"));
+  HttpResponse result = ClientOf(fake.gateway->port()).PostSigned(SleepBody("s-1"));
   Expect503StoreUnavailable(result);
   EXPECT_THAT(result.body, Not(HasSubstr("10.0.0.7")));  // internal details never leak
 }
 
 TEST(WebhookGatewayStoreFailureTest, DeadlineExceededIs503) {
   FakeGateway fake(absl::DeadlineExceededError("slow"));
-  Expect503StoreUnavailable(HttpClient(fake.gateway->port()).PostSigned(SleepBody("s-1")));
+  Expect503StoreUnavailable(ClientOf(fake.gateway->port()).PostSigned(SleepBody("s-1")));
 }
 
 TEST(WebhookGatewayStoreFailureTest, ResourceExhaustedIs503) {
   FakeGateway fake(absl::ResourceExhaustedError("disk full"));
-  Expect503StoreUnavailable(HttpClient(fake.gateway->port()).PostSigned(SleepBody("s-1")));
+  Expect503StoreUnavailable(ClientOf(fake.gateway->port()).PostSigned(SleepBody("s-1")));
 }
 
 TEST(WebhookGatewayStoreFailureTest, OtherStoreFailureIs503) {
   FakeGateway fake(absl::InternalError("corruption in 000123.sst"));
-  HttpResult result = HttpClient(fake.gateway->port()).PostSigned(SleepBody("s-1"));
+  HttpResponse result = ClientOf(fake.gateway->port()).PostSigned(SleepBody("s-1"));
   Expect503StoreUnavailable(result);
   EXPECT_THAT(result.body, Not(HasSubstr("sst")));
 }
@@ -597,20 +461,20 @@ TEST(WebhookGatewayStoreFailureTest, IngestorThatNeverAnswersIs503AfterTheDeadli
   FakeGateway fake(absl::OkStatus(), options);
   fake.ingestor->never_answer = true;
   const absl::Time start = absl::Now();
-  Expect503StoreUnavailable(HttpClient(fake.gateway->port()).PostSigned(SleepBody("s-1")));
+  Expect503StoreUnavailable(ClientOf(fake.gateway->port()).PostSigned(SleepBody("s-1")));
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 
 // --- health, readiness, metrics --------------------------------------------------
 
 TEST_F(WebhookGatewayTest, HealthzIs200) {
-  HttpResult result = Client().Send(http::verb::get, "/healthz", "");
+  HttpResponse result = Client().Send("GET", "/healthz", "");
   EXPECT_EQ(result.status, 200);
   EXPECT_EQ(result.body, R"({"status":"ok"})");
 }
 
 TEST_F(WebhookGatewayTest, ReadyzIs200WhenTheStoreIsReady) {
-  HttpResult result = Client().Send(http::verb::get, "/readyz", "");
+  HttpResponse result = Client().Send("GET", "/readyz", "");
   EXPECT_EQ(result.status, 200);
   EXPECT_EQ(result.body, R"({"status":"ok"})");
 }
@@ -618,18 +482,18 @@ TEST_F(WebhookGatewayTest, ReadyzIs200WhenTheStoreIsReady) {
 TEST(WebhookGatewayReadinessTest, ReadyzIs503WithTheReasonWhenNotReady) {
   FakeGateway fake(absl::OkStatus());
   fake.ingestor->ready = absl::UnavailableError("store unreachable");
-  HttpResult result = HttpClient(fake.gateway->port()).Send(http::verb::get, "/readyz", "");
+  HttpResponse result = ClientOf(fake.gateway->port()).Send("GET", "/readyz", "");
   EXPECT_EQ(result.status, 503);
   ExpectJsonError(result, "not ready: store unreachable");
 }
 
 TEST_F(WebhookGatewayTest, MetricsCountRequestsEventsAndRevision) {
-  HttpClient client = Client();
+  HttpTestClient client = Client();
   ASSERT_EQ(client.PostSigned(SleepBody("s-1")).status, 200);
   ASSERT_EQ(client.PostSigned(SleepBody("s-1")).status, 200);
   ASSERT_EQ(client.PostSigned(kDriftedActivityBody).status, 200);
-  ASSERT_EQ(client.PostWebhook(SleepBody("s-1"), {}).status, 401);
-  HttpResult metrics = client.Send(http::verb::get, "/metrics", "");
+  ASSERT_EQ(client.Post(SleepBody("s-1"), {}).status, 401);
+  HttpResponse metrics = client.Send("GET", "/metrics", "");
   ASSERT_EQ(metrics.status, 200);
   EXPECT_EQ(metrics.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
   const std::string& text = metrics.body;
@@ -651,8 +515,8 @@ TEST_F(WebhookGatewayTest, MetricsCountRequestsEventsAndRevision) {
 TEST(WebhookGatewayShutdownTest, InFlightRequestIsAnsweredBeforeShutdownReturns) {
   FakeGateway fake(absl::OkStatus());
   fake.ingestor->answer_delay = absl::Milliseconds(300);
-  HttpResult result;
-  std::thread client([&] { result = HttpClient(fake.gateway->port()).PostSigned(SleepBody("s-1")); });
+  HttpResponse result;
+  std::thread client([&] { result = ClientOf(fake.gateway->port()).PostSigned(SleepBody("s-1")); });
   absl::SleepFor(absl::Milliseconds(100));  // the request is waiting for the ingestor
   fake.gateway->Shutdown();
   client.join();
@@ -662,23 +526,19 @@ TEST(WebhookGatewayShutdownTest, InFlightRequestIsAnsweredBeforeShutdownReturns)
 
 TEST(WebhookGatewayShutdownTest, IdleKeepAliveConnectionsAreClosedPromptly) {
   FakeGateway fake(absl::OkStatus());
-  HttpClient client(fake.gateway->port());
-  ASSERT_EQ(client.Send(http::verb::get, "/healthz", "").status, 200);
+  HttpTestClient client = ClientOf(fake.gateway->port());
+  ASSERT_EQ(client.Send("GET", "/healthz", "").status, 200);
   const absl::Time start = absl::Now();
   fake.gateway->Shutdown();
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
-  EXPECT_TRUE(client.ServerClosed());
+  EXPECT_TRUE(client.ServerClosed(absl::Seconds(60)));
 }
 
 TEST(WebhookGatewayShutdownTest, NewConnectionsAreRefusedAfterShutdown) {
   FakeGateway fake(absl::OkStatus());
   const int port = fake.gateway->port();
   fake.gateway->Shutdown();
-  net::io_context ioc;
-  tcp::socket socket(ioc);
-  beast::error_code ec;
-  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-  EXPECT_TRUE(ec);
+  EXPECT_FALSE(HttpTestClient(port).connected());
 }
 
 // --- startup ----------------------------------------------------------------------

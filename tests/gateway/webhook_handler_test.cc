@@ -6,11 +6,6 @@
 // webhook_gateway_test and the end-to-end tests.
 #include "server/webhook_handler.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <stdlib.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <memory>
 #include <string>
@@ -30,38 +25,28 @@
 #include "server/remote_ingestor.h"
 #include "server/signature_verifier.h"
 #include "storage/event_store.h"
+#include "tests/util/faulty_wal_file_system.h"
+#include "tests/util/loopback.h"
+#include "tests/util/status_table_bodies.h"
+#include "tests/util/temp_dir.h"
+#include "tools/simulator/webhook_bodies.h"
 
 namespace healthwire {
 namespace {
 
+using ::healthwire::simulator::SleepWebhookBuilder;
+using ::healthwire::testing::FaultyWalFileSystem;
+using ::healthwire::testing::kDriftedActivityBody;
+using ::healthwire::testing::kHealthcheckBody;
+using ::healthwire::testing::kUnknownTypeBody;
+using ::healthwire::testing::SleepBody;
+using ::healthwire::testing::TempDir;
+using ::healthwire::testing::UnusedLoopbackPort;
 using ::testing::HasSubstr;
 
 constexpr char kSecret[] = "handler-test-secret";
 constexpr char kOtherSecret[] = "second-environment-secret";
 constexpr char kPath[] = "/webhooks/terra";
-
-std::string SleepBody(absl::string_view summary_id, absl::string_view user_id = "user-1") {
-  return absl::StrCat(
-      R"({"type":"sleep","version":"2022-03-16",)", R"("user":{"user_id":")", user_id,
-      R"(","provider":"OURA","reference_id":"patient-1"},)",
-      R"("data":[{"metadata":{"summary_id":")", summary_id,
-      R"(","start_time":"2026-07-01T23:12:30.000000+02:00",)",
-      R"("end_time":"2026-07-02T07:03:00.000000+02:00"}}]})");
-}
-
-constexpr char kHealthcheckBody[] =
-    R"({"type":"healthcheck","status":"success",)"
-    R"("creation_timestamp":"2026-07-01T12:00:00.000000+00:00"})";
-
-constexpr char kUnknownTypeBody[] =
-    R"({"type":"glucose_alert","version":"2027-01-01",)"
-    R"("user":{"user_id":"user-2","provider":"DEXCOM"},"alert":{"level":"urgent_low"}})";
-
-// An activity whose energy_kilojoules does not fit the typed schema.
-constexpr char kDriftedActivityBody[] =
-    R"({"type":"activity","version":"2022-03-16","user":{"user_id":"user-3","provider":"GARMIN"},)"
-    R"("data":[{"metadata":{"summary_id":"a-1","type":8,"start_time":"2026-07-01T07:00:00.000000+00:00"},)"
-    R"("energy_data":{"energy_kilojoules":"n/a"}}]})";
 
 WebhookRequest Request(std::string method, std::string target, std::string body = "") {
   WebhookRequest request;
@@ -70,14 +55,6 @@ WebhookRequest Request(std::string method, std::string target, std::string body 
   request.body = std::move(body);
   request.received_at = absl::Now();
   return request;
-}
-
-// A fresh folder under TEST_TMPDIR.
-std::string MakeTempDir() {
-  const char* base = getenv("TEST_TMPDIR");
-  std::string path = absl::StrCat(base != nullptr ? base : "/tmp", "/webhook_handler_XXXXXX");
-  EXPECT_NE(mkdtemp(path.data()), nullptr);
-  return path;
 }
 
 // A POST to the webhook path signed with `secret` at `signed_at`.
@@ -114,55 +91,6 @@ HttpReply Answer(WebhookHandler& handler, WebhookRequest request) {
   return answer;
 }
 
-// A file system whose WAL writes fail, or stall, while told to: the way to
-// see what a failed or slow commit answers.
-class FaultyWalFileSystem : public rocksdb::FileSystemWrapper {
- public:
-  FaultyWalFileSystem() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
-  const char* Name() const override { return "FaultyWalFileSystem"; }
-
-  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
-                                    std::unique_ptr<rocksdb::FSWritableFile>* file,
-                                    rocksdb::IODebugContext* debug) override {
-    rocksdb::IOStatus status = target()->NewWritableFile(name, options, file, debug);
-    if (status.ok() && absl::EndsWith(name, ".log")) {
-      *file = std::make_unique<FaultyFile>(std::move(*file), this);
-    }
-    return status;
-  }
-
-  std::atomic<bool> fail_wal_writes{false};
-  std::atomic<bool> stall_wal_syncs{false};
-
- private:
-  class FaultyFile : public rocksdb::FSWritableFileOwnerWrapper {
-   public:
-    FaultyFile(std::unique_ptr<rocksdb::FSWritableFile> file, FaultyWalFileSystem* fs)
-        : FSWritableFileOwnerWrapper(std::move(file)), fs_(fs) {}
-    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
-                             rocksdb::IODebugContext* debug) override {
-      if (fs_->fail_wal_writes) return rocksdb::IOStatus::IOError("injected WAL write failure");
-      return FSWritableFileOwnerWrapper::Append(data, options, debug);
-    }
-    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
-                             const rocksdb::DataVerificationInfo& info,
-                             rocksdb::IODebugContext* debug) override {
-      if (fs_->fail_wal_writes) return rocksdb::IOStatus::IOError("injected WAL write failure");
-      return FSWritableFileOwnerWrapper::Append(data, options, info, debug);
-    }
-    rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
-                           rocksdb::IODebugContext* debug) override {
-      if (fs_->fail_wal_writes) return rocksdb::IOStatus::IOError("injected WAL sync failure");
-      // Stalls a bounded time: long enough to pass any test deadline.
-      for (int i = 0; i < 100 && fs_->stall_wal_syncs; ++i) absl::SleepFor(absl::Milliseconds(50));
-      return FSWritableFileOwnerWrapper::Sync(options, debug);
-    }
-
-   private:
-    FaultyWalFileSystem* const fs_;
-  };
-};
-
 // A real store in a temp folder (on a faulty file system) behind a
 // LocalIngestor, and the handler in front of them.
 class WebhookHandlerTest : public ::testing::Test {
@@ -173,8 +101,9 @@ class WebhookHandlerTest : public ::testing::Test {
     handler_.reset();
     ingestor_.reset();
     store_.reset();
+    store_dir_ = std::make_unique<TempDir>("webhook_handler");
     EventStore::Options store_options;
-    store_options.path = MakeTempDir();
+    store_options.path = store_dir_->path();
     store_options.env = env_.get();
     absl::StatusOr<std::unique_ptr<EventStore>> store = EventStore::Open(store_options);
     ASSERT_TRUE(store.ok()) << store.status();
@@ -204,6 +133,7 @@ class WebhookHandlerTest : public ::testing::Test {
 
   std::shared_ptr<FaultyWalFileSystem> file_system_ = std::make_shared<FaultyWalFileSystem>();
   std::unique_ptr<rocksdb::Env> env_ = rocksdb::NewCompositeEnv(file_system_);
+  std::unique_ptr<TempDir> store_dir_;  // outlives store_
   std::unique_ptr<EventStore> store_;
   std::unique_ptr<LocalIngestor> ingestor_;
   std::shared_ptr<WebhookHandler> handler_;
@@ -245,9 +175,8 @@ TEST_F(WebhookHandlerTest, OlderOrderingTimestampIs200StaleWithNoNewRevision) {
   newer.headers.emplace_back("x-terra-ordering-timestamp", "2000");
   ASSERT_EQ(Answer(std::move(newer)).status, 200);
   // Different content (another reference), older ordering timestamp.
-  std::string older_body = SleepBody("s1", "user-1");
-  older_body.replace(older_body.find("patient-1"), 9, "patient-9");
-  WebhookRequest older = Signed(older_body);
+  WebhookRequest older =
+      Signed(SleepWebhookBuilder("user-1", "s1").ReferenceId("patient-9").Json());
   older.headers.emplace_back("X-Terra-Ordering-Timestamp", "1000");
   const HttpReply reply = Answer(std::move(older));
   EXPECT_EQ(reply.status, 200);
@@ -416,22 +345,10 @@ TEST_F(WebhookHandlerTest, CommitNotDoneWithinTheIngestDeadlineIs503) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(4));  // answered at the deadline, not the stall
 }
 
-// The split deployment's ingestor, with no store listening.
-int ClosedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-  socklen_t length = sizeof(address);
-  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  close(fd);  // nobody listens there now
-  return ntohs(address.sin_port);
-}
 
 TEST(WebhookHandlerRemoteStoreTest, UnreachableStoreIs503RetryAfterAndReadyzIs503) {
-  RemoteIngestor ingestor(absl::StrCat("127.0.0.1:", ClosedPort()));
+  // The split deployment's ingestor, with no store listening.
+  RemoteIngestor ingestor(absl::StrCat("127.0.0.1:", UnusedLoopbackPort()));
   absl::StatusOr<std::shared_ptr<WebhookHandler>> handler =
       WebhookHandler::Create(HandlerOptions(), &ingestor);
   ASSERT_TRUE(handler.ok()) << handler.status();
@@ -475,7 +392,8 @@ TEST_F(WebhookHandlerTest, MetricsAreThePrometheusTextOfEventsAndRevision) {
 // ---- options -------------------------------------------------------------------------
 
 TEST(WebhookHandlerCreateTest, BadOptionsAreInvalidArgument) {
-  RemoteIngestor ingestor(absl::StrCat("127.0.0.1:", ClosedPort()));
+  // The split deployment's ingestor, with no store listening.
+  RemoteIngestor ingestor(absl::StrCat("127.0.0.1:", UnusedLoopbackPort()));
   WebhookHandler::Options no_secret = HandlerOptions();
   no_secret.signing_secrets.clear();
   EXPECT_EQ(WebhookHandler::Create(no_secret, &ingestor).status().code(),

@@ -9,15 +9,12 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "storage/event_store.h"
+#include "tests/util/temp_dir.h"
 
 namespace healthwire {
 namespace {
 
-std::string FreshDir() {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  std::string pattern = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/changelog-XXXXXX");
-  return mkdtemp(pattern.data());
-}
+using ::healthwire::testing::TempDir;
 
 v1::Event Sleep(int n, absl::Time received = absl::Now()) {
   v1::Event event;
@@ -46,7 +43,8 @@ std::vector<uint64_t> ChangeLogRevisions(const EventStore& store) {
 
 TEST(ChangeLogTest, CountRetentionKeepsTheNewestEntries) {
   EventStore::Options options;
-  options.path = FreshDir();
+  const TempDir dir("changelog");  // outlives the store
+  options.path = dir.path();
   options.changelog_max_entries = 10;
   auto store = Open(options);
   for (int i = 1; i <= 30; ++i) ASSERT_TRUE(store->Ingest({Sleep(i)}).ok());
@@ -58,7 +56,8 @@ TEST(ChangeLogTest, CountRetentionKeepsTheNewestEntries) {
 
 TEST(ChangeLogTest, RetentionSurvivesReopening) {
   EventStore::Options options;
-  options.path = FreshDir();
+  const TempDir dir("changelog");  // outlives the store
+  options.path = dir.path();
   options.changelog_max_entries = 5;
   {
     auto store = Open(options);
@@ -71,7 +70,8 @@ TEST(ChangeLogTest, RetentionSurvivesReopening) {
 
 TEST(ChangeLogTest, AgeRetentionDropsEntriesReceivedBeforeTheCutoff) {
   EventStore::Options options;
-  options.path = FreshDir();
+  const TempDir dir("changelog");  // outlives the store
+  options.path = dir.path();
   options.changelog_max_age = absl::Hours(1);
   options.retention_interval = absl::Milliseconds(50);
   auto store = Open(options);
@@ -87,7 +87,8 @@ TEST(ChangeLogTest, AgeRetentionDropsEntriesReceivedBeforeTheCutoff) {
 
 TEST(ChangeLogTest, AgeRetentionNeverRemovesTheNewestEntry) {
   EventStore::Options options;
-  options.path = FreshDir();
+  const TempDir dir("changelog");  // outlives the store
+  options.path = dir.path();
   options.changelog_max_age = absl::Hours(1);
   options.retention_interval = absl::Milliseconds(20);
   auto store = Open(options);
@@ -99,7 +100,8 @@ TEST(ChangeLogTest, AgeRetentionNeverRemovesTheNewestEntry) {
 
 TEST(ChangeLogTest, EveryCommitIsPublishedToSubscribersBeforeIngestReturns) {
   EventStore::Options options;
-  options.path = FreshDir();
+  const TempDir dir("changelog");  // outlives the store
+  options.path = dir.path();
   auto store = Open(options);
   auto subscription = store->subscription_hub()->Subscribe(StreamFilter{}, std::nullopt, [] {});
   ASSERT_TRUE(store->Ingest({Sleep(1), Sleep(2)}).ok());
@@ -115,7 +117,8 @@ TEST(ChangeLogTest, EveryCommitIsPublishedToSubscribersBeforeIngestReturns) {
 
 TEST(ChangeLogTest, IdenticalAndStaleDeliveriesPublishNothing) {
   EventStore::Options options;
-  options.path = FreshDir();
+  const TempDir dir("changelog");  // outlives the store
+  options.path = dir.path();
   auto store = Open(options);
   ASSERT_TRUE(store->Ingest({Sleep(1)}).ok());
   auto subscription = store->subscription_hub()->Subscribe(StreamFilter{}, std::nullopt, [] {});
@@ -126,7 +129,8 @@ TEST(ChangeLogTest, IdenticalAndStaleDeliveriesPublishNothing) {
 
 TEST(CheckpointTest, ACheckpointOpensAsAStoreWithEverythingCommittedBeforeIt) {
   EventStore::Options options;
-  options.path = FreshDir();
+  const TempDir dir("changelog");  // outlives the store
+  options.path = dir.path();
   std::string checkpoint_path;
   {
     auto store = Open(options);
@@ -148,7 +152,8 @@ TEST(CheckpointTest, ACheckpointOpensAsAStoreWithEverythingCommittedBeforeIt) {
 
 TEST(CheckpointTest, ANameThatIsAPathIsInvalidArgument) {
   EventStore::Options options;
-  options.path = FreshDir();
+  const TempDir dir("changelog");  // outlives the store
+  options.path = dir.path();
   auto store = Open(options);
   EXPECT_EQ(store->CreateCheckpoint("../escape").status().code(),
             absl::StatusCode::kInvalidArgument);

@@ -13,29 +13,30 @@
 #include "server/terra_converter.h"
 #include "storage/connection_tracker.h"
 #include "storage/event_store.h"
+#include "tests/util/temp_dir.h"
+#include "tests/util/test_files.h"
 
 namespace healthwire {
 namespace {
+
+using ::healthwire::testing::ReadTestFile;
+using ::healthwire::testing::TempDir;
 
 constexpr char kGarminUser[] = "8b3a1c5e-2f47-4d9a-9c61-3e0b7f2a4d18";
 constexpr char kReauthedUser[] = "0e5a9c72-d318-4b4f-a6e1-94f2b8c07d53";
 constexpr char kOuraUser[] = "c2e7f9a0-51b6-4f3e-8a0d-7d94b1e6c3f2";
 
 std::string ReadTestdata(const std::string& name) {
-  std::ifstream in("tests/testdata/" + name);
-  std::stringstream contents;
-  contents << in.rdbuf();
-  EXPECT_FALSE(contents.str().empty()) << name;
-  return contents.str();
+  const std::string body = ReadTestFile("tests/testdata/" + name);
+  EXPECT_FALSE(body.empty()) << name;
+  return body;
 }
 
 class ConnectionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    std::string dir = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/connections-XXXXXX");
     EventStore::Options options;
-    options.path = mkdtemp(dir.data());
+    options.path = dir_.path();
     store_ = *EventStore::Open(options);
   }
 
@@ -54,6 +55,7 @@ class ConnectionTest : public ::testing::Test {
     return response->connections[0];
   }
 
+  const TempDir dir_{"connections"};  // outlives store_
   std::unique_ptr<EventStore> store_;
 };
 

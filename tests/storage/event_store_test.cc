@@ -22,9 +22,14 @@
 #include "gtest/gtest.h"
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
+#include "tests/util/faulty_wal_file_system.h"
+#include "tests/util/temp_dir.h"
 
 namespace healthwire {
 namespace {
+
+using ::healthwire::testing::FaultyWalFileSystem;
+using ::healthwire::testing::TempDir;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -163,20 +168,9 @@ class AsyncResults {
 
 class EventStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    const ::testing::TestInfo* test =
-        ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/event_store_",
-                         test->test_suite_name(), "_", test->name());
-    std::filesystem::remove_all(path_);
-    Reopen();
-  }
+  void SetUp() override { Reopen(); }
 
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(path_);
-  }
+  void TearDown() override { store_.reset(); }
 
   void Reopen(bool sync_writes = true, rocksdb::Env* env = nullptr) {
     store_.reset();
@@ -215,7 +209,9 @@ class EventStoreTest : public ::testing::Test {
     return events;
   }
 
-  std::string path_;
+  const TempDir dir_{"event_store"};
+  // The store's folder, created by the store itself.
+  const std::string path_ = dir_.File("store");
   std::unique_ptr<EventStore> store_;
 };
 
@@ -733,55 +729,8 @@ TEST_F(EventStoreTest, OpeningWithoutAPathIsInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
 }
 
-// A file system whose WAL writes fail while `fail_wal_writes` is set: the way
-// to see what a failed commit does.
-class FailingWalFileSystem : public rocksdb::FileSystemWrapper {
- public:
-  FailingWalFileSystem() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
-  const char* Name() const override { return "FailingWalFileSystem"; }
-
-  rocksdb::IOStatus NewWritableFile(const std::string& name,
-                                    const rocksdb::FileOptions& options,
-                                    std::unique_ptr<rocksdb::FSWritableFile>* file,
-                                    rocksdb::IODebugContext* debug) override {
-    rocksdb::IOStatus status = target()->NewWritableFile(name, options, file, debug);
-    if (status.ok() && absl::EndsWith(name, ".log")) {
-      *file = std::make_unique<FailingFile>(std::move(*file), &fail_wal_writes);
-    }
-    return status;
-  }
-
-  std::atomic<bool> fail_wal_writes{false};
-
- private:
-  class FailingFile : public rocksdb::FSWritableFileOwnerWrapper {
-   public:
-    FailingFile(std::unique_ptr<rocksdb::FSWritableFile> file, std::atomic<bool>* fail)
-        : FSWritableFileOwnerWrapper(std::move(file)), fail_(fail) {}
-    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
-                             rocksdb::IODebugContext* debug) override {
-      if (*fail_) return rocksdb::IOStatus::IOError("injected WAL write failure");
-      return FSWritableFileOwnerWrapper::Append(data, options, debug);
-    }
-    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
-                             const rocksdb::DataVerificationInfo& info,
-                             rocksdb::IODebugContext* debug) override {
-      if (*fail_) return rocksdb::IOStatus::IOError("injected WAL write failure");
-      return FSWritableFileOwnerWrapper::Append(data, options, info, debug);
-    }
-    rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
-                           rocksdb::IODebugContext* debug) override {
-      if (*fail_) return rocksdb::IOStatus::IOError("injected WAL sync failure");
-      return FSWritableFileOwnerWrapper::Sync(options, debug);
-    }
-
-   private:
-    std::atomic<bool>* fail_;
-  };
-};
-
 TEST_F(EventStoreTest, AFailedCommitFailsEveryCallOfItsGroupAndKeepsRevisionsDense) {
-  auto file_system = std::make_shared<FailingWalFileSystem>();
+  auto file_system = std::make_shared<FaultyWalFileSystem>();
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
   Reopen(/*sync_writes=*/true, env.get());
   MustIngest({Sleep("u1", "s1", Night(1))});

@@ -4,6 +4,7 @@
 // against the store's own record, not against expectations of the test.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <memory>
@@ -11,27 +12,26 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
-#include "boost/asio.hpp"
-#include "boost/beast.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/healthwire.grpc.pb.h"
-#include "tests/util/server_process.h"
+#include "tests/util/deployment.h"
+#include "tests/util/http_test_client.h"
+#include "tests/util/store_reads.h"
+#include "tests/util/stream_subscriber.h"
+#include "tests/util/text_scrapers.h"
 
 namespace healthwire {
 namespace {
 
-using ::healthwire::testing::MakeTempDir;
+using ::healthwire::testing::Deployment;
+using ::healthwire::testing::DeploymentMode;
+using ::healthwire::testing::HttpTestClient;
 using ::healthwire::testing::ServerProcess;
-
-constexpr char kBinary[] = "server/healthwire";
+using ::healthwire::testing::StreamSubscriber;
 
 v1::Event SleepEvent(const std::string& user, int n) {
   v1::Event event;
@@ -46,101 +46,22 @@ v1::Event SleepEvent(const std::string& user, int n) {
   return event;
 }
 
-// Reads one StreamUpdates call on its own thread until cancelled or ended.
-class Subscriber {
- public:
-  Subscriber(v1::EventStore::Stub* stub, v1::StreamUpdatesRequest request) {
-    reader_ = stub->StreamUpdates(&context_, request);
-    thread_ = std::thread([this] {
-      v1::StreamUpdatesResponse response;
-      while (reader_->Read(&response)) {
-        absl::MutexLock lock(&mu_);
-        if (response.has_update()) {
-          revisions_.push_back(response.update().revision());
-          users_.push_back(response.update().user().user_id());
-          types_.push_back(response.update().type());
-        } else {
-          progress_.push_back(response.progress_revision());
-        }
-      }
-      absl::MutexLock lock(&mu_);
-      status_ = reader_->Finish();
-      ended_ = true;
-    });
-  }
-
-  ~Subscriber() { Stop(); }
-
-  void Stop() {
-    if (!thread_.joinable()) return;
-    context_.TryCancel();
-    thread_.join();
-  }
-
-  // Waits until at least `n` updates arrived (or the stream ended).
-  bool WaitForUpdates(size_t n, absl::Duration timeout = absl::Seconds(30)) {
-    absl::MutexLock lock(&mu_);
-    auto enough = [this, n]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-      return revisions_.size() >= n || ended_;
-    };
-    mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
-    return revisions_.size() >= n;
-  }
-
-  bool WaitForProgress(absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    auto any = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return !progress_.empty() || ended_; };
-    mu_.AwaitWithTimeout(absl::Condition(&any), timeout);
-    return !progress_.empty();
-  }
-
-  grpc::Status WaitForEnd(absl::Duration timeout = absl::Seconds(10)) {
-    absl::MutexLock lock(&mu_);
-    auto ended = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return ended_; };
-    mu_.AwaitWithTimeout(absl::Condition(&ended), timeout);
-    return status_;
-  }
-
-  std::vector<uint64_t> revisions() {
-    absl::MutexLock lock(&mu_);
-    return revisions_;
-  }
-  std::vector<uint64_t> progress() {
-    absl::MutexLock lock(&mu_);
-    return progress_;
-  }
-
- private:
-  grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReader<v1::StreamUpdatesResponse>> reader_;
-  std::thread thread_;
-  absl::Mutex mu_;
-  std::vector<uint64_t> revisions_;
-  std::vector<std::string> users_;
-  std::vector<int> types_;
-  std::vector<uint64_t> progress_;
-  grpc::Status status_;
-  bool ended_ = false;
-};
-
 class StreamUpdatesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    data_dir_ = MakeTempDir("data");
-    StartServer({});
+  void SetUp() override { StartServer({}); }
+
+  // (Re)starts healthwire on the same data folder with `flags`.
+  void StartServer(std::vector<std::string> flags) {
+    deployment_.ForgetStore();
+    absl::Status started = deployment_.Start(std::move(flags));
+    ASSERT_TRUE(started.ok()) << started;
+    server_ = deployment_.store();
+    stub_ = deployment_.stub();
   }
 
-  void StartServer(std::vector<std::string> extra) {
-    std::vector<std::string> args = {"--data_dir=" + data_dir_, "--grpc_port=0",
-                                     "--http_port=0"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto process = ServerProcess::Start(kBinary, args);
-    ASSERT_TRUE(process.ok()) << process.status();
-    server_ = *std::move(process);
-    grpc::ChannelArguments channel_args;
-    channel_args.SetMaxReceiveMessageSize(-1);
-    stub_ = v1::EventStore::NewStub(grpc::CreateCustomChannel(
-        server_->grpc_target(), grpc::InsecureChannelCredentials(), channel_args));
+  // A metric series without labels, from GET /metrics over real HTTP.
+  int64_t Metric(const std::string& name) {
+    return testing::MetricValue(HttpTestClient(server_->http_port()).Get("/metrics").body, name);
   }
 
   uint64_t Ingest(std::vector<v1::Event> events) {
@@ -159,23 +80,14 @@ class StreamUpdatesTest : public ::testing::Test {
     return request;
   }
 
-  // The change log as the store replays it: revision -> user id and type.
+  // The change log as the store replays it.
   std::vector<v1::Event> ReplayAll(uint64_t through) {
-    std::vector<v1::Event> events;
-    grpc::ClientContext context;
-    auto reader = stub_->StreamUpdates(&context, FromRevision(1));
-    v1::StreamUpdatesResponse response;
-    while (events.size() < through && reader->Read(&response)) {
-      if (response.has_update()) events.push_back(response.update());
-    }
-    context.TryCancel();
-    reader->Finish();
-    return events;
+    return testing::ReplayChangeLog(stub_, through, /*include_raw_json=*/false);
   }
 
-  std::string data_dir_;
-  std::unique_ptr<ServerProcess> server_;
-  std::unique_ptr<v1::EventStore::Stub> stub_;
+  Deployment deployment_{DeploymentMode::kEmbedded};
+  ServerProcess* server_ = nullptr;  // the deployment's one process
+  v1::EventStore::Stub* stub_ = nullptr;
 };
 
 std::vector<uint64_t> Range(uint64_t from, uint64_t through) {
@@ -186,7 +98,7 @@ std::vector<uint64_t> Range(uint64_t from, uint64_t through) {
 
 TEST_F(StreamUpdatesTest, ReplayFromRevisionOneThenLiveIsDenseAndOrdered) {
   for (int i = 0; i < 5; ++i) Ingest({SleepEvent("u1", i)});
-  Subscriber subscriber(stub_.get(), FromRevision(1));
+  StreamSubscriber subscriber(stub_, FromRevision(1));
   ASSERT_TRUE(subscriber.WaitForUpdates(5));
   for (int i = 5; i < 10; ++i) Ingest({SleepEvent("u1", i)});
   ASSERT_TRUE(subscriber.WaitForUpdates(10));
@@ -217,7 +129,7 @@ TEST_F(StreamUpdatesTest, ReplayedUpdatesCarryTheStoredEventWithOrWithoutRawJson
 
 TEST_F(StreamUpdatesTest, WithoutStartRevisionOnlyNewChangesArrive) {
   Ingest({SleepEvent("u1", 0)});
-  Subscriber subscriber(stub_.get(), v1::StreamUpdatesRequest());
+  StreamSubscriber subscriber(stub_, v1::StreamUpdatesRequest());
   // The subscription is registered when the first new change is published;
   // keep ingesting until it sees one, then check it never saw revision 1.
   uint64_t last = 1;
@@ -233,7 +145,7 @@ TEST_F(StreamUpdatesTest, WithoutStartRevisionOnlyNewChangesArrive) {
 
 TEST_F(StreamUpdatesTest, FiftyFilteredSubscribersEachSeeExactlyTheirSliceOfTheChangeLog) {
   const std::vector<std::string> users = {"u0", "u1", "u2", "u3", "u4"};
-  std::vector<std::unique_ptr<Subscriber>> subscribers;
+  std::vector<std::unique_ptr<StreamSubscriber>> subscribers;
   std::vector<v1::StreamUpdatesRequest> requests;
   for (int s = 0; s < 50; ++s) {
     v1::StreamUpdatesRequest request = FromRevision(1);
@@ -241,7 +153,7 @@ TEST_F(StreamUpdatesTest, FiftyFilteredSubscribersEachSeeExactlyTheirSliceOfTheC
     if (s % 3 == 1) request.add_types(v1::EVENT_TYPE_SLEEP);
     if (s % 7 == 2) request.add_types(v1::EVENT_TYPE_ACTIVITY);
     requests.push_back(request);
-    subscribers.push_back(std::make_unique<Subscriber>(stub_.get(), request));
+    subscribers.push_back(std::make_unique<StreamSubscriber>(stub_, request));
   }
   // Four concurrent writers.
   std::vector<std::thread> writers;
@@ -278,13 +190,13 @@ TEST_F(StreamUpdatesTest, FiftyFilteredSubscribersEachSeeExactlyTheirSliceOfTheC
 TEST_F(StreamUpdatesTest, ResumingAfterDisconnectYieldsExactlyTheMissedUpdates) {
   uint64_t last_seen;
   {
-    Subscriber first(stub_.get(), FromRevision(1));
+    StreamSubscriber first(stub_, FromRevision(1));
     for (int i = 0; i < 5; ++i) Ingest({SleepEvent("u1", i)});
     ASSERT_TRUE(first.WaitForUpdates(5));
     last_seen = first.revisions().back();
   }
   for (int i = 5; i < 12; ++i) Ingest({SleepEvent("u1", i)});
-  Subscriber resumed(stub_.get(), FromRevision(last_seen + 1));
+  StreamSubscriber resumed(stub_, FromRevision(last_seen + 1));
   ASSERT_TRUE(resumed.WaitForUpdates(7));
   EXPECT_EQ(resumed.revisions(), Range(6, 12));
 }
@@ -294,7 +206,7 @@ TEST_F(StreamUpdatesTest, ResumingAfterServerRestartYieldsExactlyTheMissedUpdate
   ASSERT_TRUE(server_->Stop(SIGTERM).ok());
   StartServer({});
   for (int i = 5; i < 8; ++i) Ingest({SleepEvent("u1", i)});
-  Subscriber resumed(stub_.get(), FromRevision(4));
+  StreamSubscriber resumed(stub_, FromRevision(4));
   ASSERT_TRUE(resumed.WaitForUpdates(5));
   EXPECT_EQ(resumed.revisions(), Range(4, 8));
 }
@@ -310,7 +222,7 @@ TEST_F(StreamUpdatesTest, ReadThenStreamMissesNothing) {
   const uint64_t read_at = latest.store_revision();
   ASSERT_EQ(read_at, 3u);
   for (int i = 3; i < 6; ++i) Ingest({SleepEvent("u1", i)});
-  Subscriber subscriber(stub_.get(), FromRevision(read_at + 1));
+  StreamSubscriber subscriber(stub_, FromRevision(read_at + 1));
   ASSERT_TRUE(subscriber.WaitForUpdates(3));
   EXPECT_EQ(subscriber.revisions(), Range(4, 6));
 }
@@ -323,7 +235,7 @@ TEST_F(StreamUpdatesTest, StalledSubscriberBlocksNeitherIngestNorOthersAndCatche
   v1::StreamUpdatesRequest stalled_request = FromRevision(1);
   stalled_request.set_include_raw_json(true);
   auto stalled = stub_->StreamUpdates(&stalled_context, stalled_request);
-  Subscriber healthy(stub_.get(), v1::StreamUpdatesRequest());
+  StreamSubscriber healthy(stub_, v1::StreamUpdatesRequest());
 
   const std::string padding(900, 'x');
   const int kEvents = 10000;
@@ -366,7 +278,7 @@ TEST_F(StreamUpdatesTest, IdleFilteredStreamGetsProgressWithTheStoreRevision) {
   v1::StreamUpdatesRequest request;
   request.add_user_ids("nobody-writes-for-me");
   request.set_progress_interval_ms(100);
-  Subscriber subscriber(stub_.get(), request);
+  StreamSubscriber subscriber(stub_, request);
   for (int i = 0; i < 3; ++i) Ingest({SleepEvent("u1", i)});
   absl::SleepFor(absl::Milliseconds(400));
   ASSERT_TRUE(subscriber.WaitForProgress(absl::Seconds(5)));
@@ -382,7 +294,7 @@ TEST_F(StreamUpdatesTest, StartRevisionOlderThanTheRetainedLogIsOutOfRangeWithTh
   grpc::Status status;
   v1::RpcStatus details;
   for (int attempt = 0; attempt < 100; ++attempt) {
-    Subscriber subscriber(stub_.get(), FromRevision(1));
+    StreamSubscriber subscriber(stub_, FromRevision(1));
     status = subscriber.WaitForEnd(absl::Milliseconds(200));
     subscriber.Stop();
     if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE) break;
@@ -397,47 +309,24 @@ TEST_F(StreamUpdatesTest, StartRevisionOlderThanTheRetainedLogIsOutOfRangeWithTh
   EXPECT_GE(range.oldest_retained_revision(), 20u);
   EXPECT_LE(range.oldest_retained_revision(), 21u);
 
-  Subscriber from_oldest(stub_.get(), FromRevision(range.oldest_retained_revision()));
+  StreamSubscriber from_oldest(stub_, FromRevision(range.oldest_retained_revision()));
   ASSERT_TRUE(from_oldest.WaitForUpdates(30 - range.oldest_retained_revision() + 1));
   EXPECT_EQ(from_oldest.revisions(), Range(range.oldest_retained_revision(), 30));
 }
 
-// GET /metrics over real HTTP; the value of a metric line without labels.
-long MetricValue(int http_port, const std::string& name) {
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  boost::asio::io_context io;
-  beast::tcp_stream stream(io);
-  stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"),
-                                                static_cast<unsigned short>(http_port)));
-  http::request<http::empty_body> request(http::verb::get, "/metrics", 11);
-  request.set(http::field::host, "127.0.0.1");
-  http::write(stream, request);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  http::read(stream, buffer, response);
-  for (absl::string_view line : absl::StrSplit(response.body(), '\n')) {
-    if (absl::ConsumePrefix(&line, name + " ")) {
-      long value = -1;
-      if (absl::SimpleAtoi(line, &value)) return value;
-    }
-  }
-  return -1;
-}
-
 TEST_F(StreamUpdatesTest, CancelledStreamsReleaseTheirSubscriptions) {
   {
-    std::vector<std::unique_ptr<Subscriber>> subscribers;
+    std::vector<std::unique_ptr<StreamSubscriber>> subscribers;
     for (int i = 0; i < 5; ++i) {
-      subscribers.push_back(std::make_unique<Subscriber>(stub_.get(), FromRevision(1)));
+      subscribers.push_back(std::make_unique<StreamSubscriber>(stub_, FromRevision(1)));
     }
     Ingest({SleepEvent("u1", 0)});
     for (auto& subscriber : subscribers) ASSERT_TRUE(subscriber->WaitForUpdates(1));
-    EXPECT_EQ(MetricValue(server_->http_port(), "healthwire_stream_subscribers"), 5);
+    EXPECT_EQ(Metric("healthwire_stream_subscribers"), 5);
   }  // cancelled here
-  long open = -1;
+  int64_t open = -1;
   for (int i = 0; i < 200; ++i) {
-    open = MetricValue(server_->http_port(), "healthwire_stream_subscribers");
+    open = Metric("healthwire_stream_subscribers");
     if (open == 0) break;
     absl::SleepFor(absl::Milliseconds(20));
   }
@@ -447,14 +336,14 @@ TEST_F(StreamUpdatesTest, CancelledStreamsReleaseTheirSubscriptions) {
 TEST_F(StreamUpdatesTest, UnknownTypeFilterIsInvalidArgumentNamingTheField) {
   v1::StreamUpdatesRequest request;
   request.add_types(static_cast<v1::EventType>(77));
-  Subscriber subscriber(stub_.get(), request);
+  StreamSubscriber subscriber(stub_, request);
   grpc::Status status = subscriber.WaitForEnd();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.error_message().find("types[0]"), std::string::npos) << status.error_message();
 }
 
 TEST_F(StreamUpdatesTest, StartRevisionZeroIsInvalidArgument) {
-  Subscriber subscriber(stub_.get(), FromRevision(0));
+  StreamSubscriber subscriber(stub_, FromRevision(0));
   grpc::Status status = subscriber.WaitForEnd();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.error_message().find("start_revision"), std::string::npos);

@@ -2,17 +2,9 @@
 // user runs them: webhooks in over HTTP (signed with the secret healthwire
 // generated in its data folder), records out over gRPC. Results are checked
 // through the store's gRPC API directly, not only through hwctl's output.
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <fstream>
-#include <functional>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,104 +17,47 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/healthwire.grpc.pb.h"
-#include "tests/util/server_process.h"
+#include "tests/util/child_process.h"
+#include "tests/util/deployment.h"
+#include "tests/util/loopback.h"
+#include "tests/util/temp_dir.h"
+#include "tests/util/test_files.h"
 
 namespace healthwire {
 namespace {
 
-using ::healthwire::testing::MakeTempDir;
+using ::healthwire::testing::ChildProcess;
+using ::healthwire::testing::Deployment;
+using ::healthwire::testing::DeploymentMode;
+using ::healthwire::testing::ReadFileOrEmpty;
 using ::healthwire::testing::ServerProcess;
+using ::healthwire::testing::TempDir;
+using ::healthwire::testing::UnusedLoopbackPort;
 
 constexpr char kServerBinary[] = "server/healthwire";
 constexpr char kHwctlBinary[] = "tools/hwctl/hwctl";
 constexpr char kSimUser[] = "hwctl-sim-user";
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
 
 std::vector<std::string> Lines(const std::string& text) {
   return absl::StrSplit(text, '\n', absl::SkipEmpty());
 }
 
 // One run of hwctl: a child process with stdout and stderr going to files.
-class Hwctl {
- public:
-  static std::unique_ptr<Hwctl> Start(const std::vector<std::string>& args,
-                                      const std::vector<std::string>& extra_env = {}) {
-    std::unique_ptr<Hwctl> run(new Hwctl());
-    const std::string dir = MakeTempDir("hwctl");
-    run->stdout_path_ = dir + "/stdout";
-    run->stderr_path_ = dir + "/stderr";
-    std::vector<std::string> argv_strings = {kHwctlBinary};
-    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& arg : argv_strings) argv.push_back(arg.data());
-    argv.push_back(nullptr);
+std::unique_ptr<ChildProcess> StartHwctl(const std::vector<std::string>& args,
+                                         const std::vector<std::string>& extra_env = {}) {
+  ChildProcess::Options options;
+  options.env = extra_env;
+  absl::StatusOr<std::unique_ptr<ChildProcess>> run =
+      ChildProcess::Start(kHwctlBinary, args, options);
+  EXPECT_TRUE(run.ok()) << run.status();
+  return run.ok() ? *std::move(run) : nullptr;
+}
 
-    run->pid_ = fork();
-    if (run->pid_ == 0) {
-      const int out = open(run->stdout_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int err = open(run->stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(out, STDOUT_FILENO);
-      dup2(err, STDERR_FILENO);
-      const int null_in = open("/dev/null", O_RDONLY);
-      dup2(null_in, STDIN_FILENO);
-      for (const std::string& assignment : extra_env) putenv(strdup(assignment.c_str()));
-      execv(argv[0], argv.data());
-      std::perror("execv");
-      _exit(127);
-    }
-    return run;
-  }
-
-  ~Hwctl() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  // Waits for the exit; the exit code, or 128 + signal, or -1 (and the
-  // process killed) after `timeout`.
-  int Wait(absl::Duration timeout = absl::Seconds(60)) {
-    const absl::Time give_up = absl::Now() + timeout;
-    while (absl::Now() < give_up) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    return -1;
-  }
-
-  void Signal(int signal_number) { kill(pid_, signal_number); }
-
-  // Polls until `done(stdout, stderr)` or `timeout`; returns whether it held.
-  bool WaitFor(const std::function<bool(const std::string&, const std::string&)>& done,
-               absl::Duration timeout = absl::Seconds(30)) {
-    const absl::Time give_up = absl::Now() + timeout;
-    while (absl::Now() < give_up) {
-      if (done(Stdout(), Stderr())) return true;
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    return done(Stdout(), Stderr());
-  }
-
-  std::string Stdout() const { return ReadFile(stdout_path_); }
-  std::string Stderr() const { return ReadFile(stderr_path_); }
-
- private:
-  Hwctl() = default;
-  pid_t pid_ = -1;
-  std::string stdout_path_;
-  std::string stderr_path_;
-};
+// Waits for the exit: the exit code, or 128 + signal, or -1 after `timeout`.
+int ExitCode(ChildProcess& run, absl::Duration timeout = absl::Seconds(60)) {
+  absl::StatusOr<int> exit_code = run.Wait(timeout);
+  return exit_code.ok() ? *exit_code : -1;
+}
 
 struct Result {
   int exit_code;
@@ -131,38 +66,19 @@ struct Result {
 };
 
 Result RunHwctl(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
-  std::unique_ptr<Hwctl> run = Hwctl::Start(args, env);
-  const int exit_code = run->Wait();
+  std::unique_ptr<ChildProcess> run = StartHwctl(args, env);
+  const int exit_code = ExitCode(*run);
   return Result{exit_code, run->Stdout(), run->Stderr()};
-}
-
-// A loopback port nothing listens on: bound once to learn a free number, then
-// closed.
-int UnusedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address = {};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  const int port = ntohs(address.sin_port);
-  close(fd);
-  return port;
 }
 
 class HwctlTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    data_dir_ = MakeTempDir("data");
-    auto server = ServerProcess::Start(
-        kServerBinary, {"--data_dir=" + data_dir_, "--grpc_port=0", "--http_port=0"});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
+    absl::Status started = deployment_.Start();
+    ASSERT_TRUE(started.ok()) << started;
+    server_ = deployment_.store();
     ASSERT_GT(server_->http_port(), 0) << "the server reported no http_port";
-    stub_ = v1::EventStore::NewStub(
-        grpc::CreateChannel(server_->grpc_target(), grpc::InsecureChannelCredentials()));
+    stub_ = deployment_.stub();
   }
 
   std::string StoreFlag() const { return "--store=" + server_->grpc_target(); }
@@ -202,9 +118,10 @@ class HwctlTest : public ::testing::Test {
     return response.event();
   }
 
-  std::string data_dir_;
-  std::unique_ptr<ServerProcess> server_;
-  std::unique_ptr<v1::EventStore::Stub> stub_;
+  Deployment deployment_{DeploymentMode::kEmbedded};
+  const std::string& data_dir_ = deployment_.data_dir();
+  ServerProcess* server_ = nullptr;  // the deployment's one process
+  v1::EventStore::Stub* stub_ = nullptr;
 };
 
 // --- simulate ---------------------------------------------------------------
@@ -244,14 +161,15 @@ TEST_F(HwctlTest, DataDirIsResolvedAgainstBuildWorkingDirectory) {
 }
 
 TEST_F(HwctlTest, SimulateOutWritesFilesInsteadOfSending) {
-  const std::string out_dir = MakeTempDir("payloads");
+  const TempDir out_dir_folder("payloads");
+  const std::string out_dir = out_dir_folder.path();
   const Result result = RunHwctl(
       {"simulate", "--type", "nutrition", "--count", "2", "--out", out_dir, "--seed", "5"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(Lines(result.out), (std::vector<std::string>{out_dir + "/nutrition-001.json",
                                                          out_dir + "/nutrition-002.json"}));
   EXPECT_TRUE(
-      absl::StartsWith(ReadFile(out_dir + "/nutrition-001.json"), R"({"type":"nutrition")"));
+      absl::StartsWith(ReadFileOrEmpty(out_dir + "/nutrition-001.json"), R"({"type":"nutrition")"));
   EXPECT_TRUE(ListViaGrpc(kSimUser, v1::EVENT_TYPE_NUTRITION).empty());
 }
 
@@ -291,9 +209,10 @@ TEST_F(HwctlTest, LatestJsonPrintsTheEventWithTerraFieldNames) {
 }
 
 TEST_F(HwctlTest, LatestRawPrintsTheRecordExactlyAsSent) {
-  const std::string out_dir = MakeTempDir("payloads");
+  const TempDir out_dir_folder("payloads");
+  const std::string out_dir = out_dir_folder.path();
   ASSERT_EQ(RunHwctl({"simulate", "--type", "body", "--out", out_dir}).exit_code, 0);
-  const std::string body = ReadFile(out_dir + "/body-001.json");
+  const std::string body = ReadFileOrEmpty(out_dir + "/body-001.json");
   ASSERT_EQ(RunHwctl({"send", out_dir + "/body-001.json", UrlFlag(), DataDirFlag()}).exit_code, 0);
 
   const Result result =
@@ -347,13 +266,13 @@ TEST_F(HwctlTest, ListFromIsInclusiveAndToExclusive) {
 // --- watch ------------------------------------------------------------------
 
 TEST_F(HwctlTest, WatchPrintsUpdatesAsTheyArriveAndSigintPrintsTheResumeRevision) {
-  std::unique_ptr<Hwctl> watch = Hwctl::Start({"watch", StoreFlag()});
-  ASSERT_TRUE(watch->WaitFor([](const std::string&, const std::string& err) {
+  std::unique_ptr<ChildProcess> watch = StartHwctl({"watch", StoreFlag()});
+  ASSERT_TRUE(watch->WaitForOutput([](const std::string&, const std::string& err) {
     return absl::StrContains(err, "watching");
   })) << watch->Stderr();
 
   ASSERT_EQ(Simulate("sleep", 2).exit_code, 0);
-  ASSERT_TRUE(watch->WaitFor([](const std::string& out, const std::string&) {
+  ASSERT_TRUE(watch->WaitForOutput([](const std::string& out, const std::string&) {
     return Lines(out).size() >= 2;
   })) << watch->Stdout();
   const std::vector<std::string> lines = Lines(watch->Stdout());
@@ -361,7 +280,7 @@ TEST_F(HwctlTest, WatchPrintsUpdatesAsTheyArriveAndSigintPrintsTheResumeRevision
   EXPECT_TRUE(absl::StartsWith(lines[1], "rev 2  sleep  user hwctl-sim-user  key ")) << lines[1];
 
   watch->Signal(SIGINT);
-  EXPECT_EQ(watch->Wait(), 0) << watch->Stderr();
+  EXPECT_EQ(ExitCode(*watch), 0) << watch->Stderr();
   EXPECT_TRUE(
       absl::StrContains(watch->Stderr(), "last revision: 2 (resume with --from-revision 3)"))
       << watch->Stderr();
@@ -370,25 +289,25 @@ TEST_F(HwctlTest, WatchPrintsUpdatesAsTheyArriveAndSigintPrintsTheResumeRevision
 TEST_F(HwctlTest, WatchFromRevisionReplaysEarlierUpdatesOfTheRequestedType) {
   ASSERT_EQ(Simulate("sleep", 1).exit_code, 0);
   ASSERT_EQ(Simulate("activity", 1).exit_code, 0);
-  std::unique_ptr<Hwctl> watch =
-      Hwctl::Start({"watch", "--from-revision", "1", "--type", "activity", StoreFlag()});
-  ASSERT_TRUE(watch->WaitFor([](const std::string& out, const std::string& err) {
+  std::unique_ptr<ChildProcess> watch =
+      StartHwctl({"watch", "--from-revision", "1", "--type", "activity", StoreFlag()});
+  ASSERT_TRUE(watch->WaitForOutput([](const std::string& out, const std::string& err) {
     return !Lines(out).empty() && absl::StrContains(err, "watching");
   })) << watch->Stderr();
   const std::vector<std::string> lines = Lines(watch->Stdout());
   ASSERT_EQ(lines.size(), 1u) << watch->Stdout();
   EXPECT_TRUE(absl::StartsWith(lines[0], "rev 2  activity  ")) << lines[0];
   watch->Signal(SIGINT);
-  EXPECT_EQ(watch->Wait(), 0);
+  EXPECT_EQ(ExitCode(*watch), 0);
 }
 
 TEST_F(HwctlTest, WatchJsonPrintsOneEventObjectPerLine) {
-  std::unique_ptr<Hwctl> watch = Hwctl::Start({"watch", "--json", StoreFlag()});
-  ASSERT_TRUE(watch->WaitFor([](const std::string&, const std::string& err) {
+  std::unique_ptr<ChildProcess> watch = StartHwctl({"watch", "--json", StoreFlag()});
+  ASSERT_TRUE(watch->WaitForOutput([](const std::string&, const std::string& err) {
     return absl::StrContains(err, "watching");
   }));
   ASSERT_EQ(Simulate("body", 1).exit_code, 0);
-  ASSERT_TRUE(watch->WaitFor([](const std::string& out, const std::string&) {
+  ASSERT_TRUE(watch->WaitForOutput([](const std::string& out, const std::string&) {
     return !out.empty() && out.back() == '\n';
   }));
   v1::Event parsed;
@@ -396,7 +315,7 @@ TEST_F(HwctlTest, WatchJsonPrintsOneEventObjectPerLine) {
   EXPECT_EQ(parsed.type(), v1::EVENT_TYPE_BODY);
   EXPECT_EQ(parsed.revision(), 1u);
   watch->Signal(SIGINT);
-  EXPECT_EQ(watch->Wait(), 0);
+  EXPECT_EQ(ExitCode(*watch), 0);
 }
 
 // --- send -------------------------------------------------------------------
@@ -466,7 +385,7 @@ TEST_F(HwctlTest, BackupWithANameThatIsAPathExits1WithTheStoresMessage) {
 }
 
 TEST_F(HwctlTest, UnreachableStoreExits3WithOneClearLine) {
-  const std::string address = absl::StrCat("127.0.0.1:", UnusedPort());
+  const std::string address = absl::StrCat("127.0.0.1:", UnusedLoopbackPort());
   const Result result =
       RunHwctl({"latest", "--user", kSimUser, "--type", "sleep", "--store", address});
   EXPECT_EQ(result.exit_code, 3);
@@ -477,7 +396,7 @@ TEST_F(HwctlTest, UnreachableStoreExits3WithOneClearLine) {
 TEST_F(HwctlTest, UnreachableWebhookUrlExits3) {
   const Result result =
       RunHwctl({"send", "tests/testdata/sleep.json", "--secret", "s",
-                absl::StrCat("--url=http://127.0.0.1:", UnusedPort(), "/webhooks/terra")});
+                absl::StrCat("--url=http://127.0.0.1:", UnusedLoopbackPort(), "/webhooks/terra")});
   EXPECT_EQ(result.exit_code, 3);
   EXPECT_TRUE(absl::StrContains(result.err, "connection refused")) << result.err;
   EXPECT_EQ(Lines(result.err).size(), 1u) << result.err;
@@ -509,7 +428,8 @@ TEST_F(HwctlTest, UnknownSubcommandIsAUsageErrorExit2) {
 }
 
 TEST_F(HwctlTest, SimulateWithoutASecretExits2NamingTheSecretFile) {
-  const std::string empty_dir = MakeTempDir("empty");
+  const TempDir empty_dir_folder("empty");
+  const std::string empty_dir = empty_dir_folder.path();
   const Result result =
       RunHwctl({"simulate", "--type", "sleep", UrlFlag(), "--data-dir", empty_dir});
   EXPECT_EQ(result.exit_code, 2);
