@@ -1,7 +1,9 @@
 #include "server/raw_json_slices.h"
 
 #include <string>
+#include <string_view>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -32,45 +34,29 @@ absl::Status SliceError(absl::string_view what, simdjson::error_code error) {
   return absl::InternalError(
       absl::StrCat("cannot locate the bytes of ", what, ": ", simdjson::error_message(error)));
 }
-}  // namespace
 
-// The exact bytes of each element of the top-level `data` array, as views
-// into `body` (`padded` must be a padded copy of `body`).
-//
-// Why by hand: an event's raw_json must be its record exactly as Terra sent
-// it (re-serializing would change number spelling, escapes and key order),
-// and simdjson 3.0.1 has no value::raw_json(). The on-demand parser gives
-// each element's first byte (raw_json_token().data()). An element ends where
-// the next one begins, minus the whitespace and the single comma between
-// them; the last one ends before the whitespace, `]` and whitespace that
-// precede the token after the array (document::current_location() once the
-// array is iterated). This relies on the body having been validated by the
-// DOM parser first: only JSON whitespace and one separator can be there.
-absl::StatusOr<std::vector<absl::string_view>> DataElementSlices(simdjson::padded_string& padded,
-                                                                 absl::string_view body) {
-  simdjson::ondemand::parser parser;
-  simdjson::ondemand::document document;
-  if (auto error = parser.iterate(padded).get(document)) {
-    return SliceError("`data`", error);
-  }
-  simdjson::ondemand::array data;
-  if (auto error = document["data"].get_array().get(data)) {
-    return SliceError("`data`", error);
-  }
+// An element of an array ends where the next one begins, minus the
+// whitespace and the single comma between them; the last one ends before the
+// whitespace, `]` and whitespace that precede the token after the array
+// (current_location() once the array is iterated). This relies on the body
+// having been validated by the DOM parser: only JSON whitespace and one
+// separator can be there.
+absl::Status SliceArrayElements(simdjson::ondemand::document& document,
+                                simdjson::ondemand::value value, const char* base,
+                                absl::string_view body, std::vector<absl::string_view>* slices) {
+  simdjson::ondemand::array array;
+  if (auto error = value.get_array().get(array)) return SliceError("`data`", error);
   std::vector<const char*> starts;
-  for (auto element : data) {
-    simdjson::ondemand::value value;
-    if (auto error = element.get(value)) return SliceError("`data`", error);
-    starts.push_back(value.raw_json_token().data());
+  for (auto element : array) {
+    simdjson::ondemand::value item;
+    if (auto error = element.get(item)) return SliceError("`data`", error);
+    starts.push_back(item.raw_json_token().data());
   }
-  std::vector<absl::string_view> slices;
-  if (starts.empty()) return slices;
+  if (starts.empty()) return absl::OkStatus();
   const char* after_array = nullptr;
   if (auto error = document.current_location().get(after_array)) {
     return SliceError("`data`", error);
   }
-
-  const char* const base = padded.data();
   for (size_t i = 0; i < starts.size(); ++i) {
     const bool last = i + 1 == starts.size();
     const char* end = last ? TrimSeparatorBefore(starts[i], after_array, ']')
@@ -78,40 +64,71 @@ absl::StatusOr<std::vector<absl::string_view>> DataElementSlices(simdjson::padde
     if (end == nullptr || end == starts[i]) {
       return absl::InternalError(absl::StrCat("cannot locate the bytes of data[", i, "]"));
     }
-    slices.push_back(body.substr(starts[i] - base, end - starts[i]));
+    slices->push_back(body.substr(starts[i] - base, end - starts[i]));
   }
-  return slices;
+  return absl::OkStatus();
 }
 
-// The exact bytes of the object value of top-level field `key`, as a view
-// into `body`; the same technique as DataElementSlices: the object starts at
-// its first token and ends before the whitespace that precedes the token
-// after it, which current_location() gives once its fields are iterated.
-absl::StatusOr<absl::string_view> TopLevelObjectSlice(simdjson::padded_string& padded,
-                                                      absl::string_view body,
-                                                      std::string_view key) {
-  const std::string what = absl::StrCat("`", ToAbsl(key), "`");
-  simdjson::ondemand::parser parser;
-  simdjson::ondemand::document document;
-  if (auto error = parser.iterate(padded).get(document)) return SliceError(what, error);
-  simdjson::ondemand::value value;
-  if (auto error = document[key].get(value)) return SliceError(what, error);
-  const std::string_view first_token = value.raw_json_token();
+// An object ends before the whitespace that precedes the token after it,
+// which current_location() gives once its members are iterated.
+absl::StatusOr<absl::string_view> SliceObject(simdjson::ondemand::document& document,
+                                              simdjson::ondemand::value value, const char* base,
+                                              absl::string_view body) {
+  const char* begin = value.raw_json_token().data();
   simdjson::ondemand::object object;
-  if (auto error = value.get_object().get(object)) return SliceError(what, error);
+  if (auto error = value.get_object().get(object)) return SliceError("`athlete`", error);
   for (auto field : object) {
-    if (auto error = field.error()) return SliceError(what, error);
+    if (auto error = field.error()) return SliceError("`athlete`", error);
   }
   const char* after_object = nullptr;
   if (auto error = document.current_location().get(after_object)) {
-    return SliceError(what, error);
+    return SliceError("`athlete`", error);
   }
-  const char* begin = first_token.data();
   const char* end = TrimWhitespaceBefore(begin, after_object);
   if (end == begin || end[-1] != '}') {
-    return absl::InternalError(absl::StrCat("cannot locate the bytes of ", what));
+    return absl::InternalError("cannot locate the bytes of `athlete`");
   }
-  return body.substr(begin - padded.data(), end - begin);
+  return body.substr(begin - base, end - begin);
+}
+
+}  // namespace
+
+absl::StatusOr<EnvelopeSlices> ScanEnvelope(simdjson::ondemand::parser& parser,
+                                            simdjson::padded_string_view padded,
+                                            absl::string_view body) {
+  simdjson::ondemand::document document;
+  if (auto error = parser.iterate(padded).get(document)) return SliceError("the envelope", error);
+  simdjson::ondemand::object envelope;
+  if (auto error = document.get_object().get(envelope)) return SliceError("the envelope", error);
+
+  EnvelopeSlices slices;
+  // Unescaped names live in the parser's string buffer until it is reused.
+  absl::flat_hash_set<absl::string_view> names;
+  for (auto field : envelope) {
+    std::string_view name;
+    if (auto error = field.unescaped_key().get(name)) return SliceError("the envelope", error);
+    if (!names.insert(ToAbsl(name)).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "duplicate key `", ToAbsl(name).substr(0, 64), "` in the envelope"));
+    }
+    if (name != "data" && name != "athlete") continue;  // on-demand skips its value
+    simdjson::ondemand::value value;
+    if (auto error = field.value().get(value)) return SliceError("the envelope", error);
+    simdjson::ondemand::json_type type;
+    if (auto error = value.type().get(type)) return SliceError("the envelope", error);
+    if (name == "data" && type == simdjson::ondemand::json_type::array) {
+      if (absl::Status status =
+              SliceArrayElements(document, value, padded.data(), body, &slices.data_elements);
+          !status.ok()) {
+        return status;
+      }
+    } else if (name == "athlete" && type == simdjson::ondemand::json_type::object) {
+      absl::StatusOr<absl::string_view> object = SliceObject(document, value, padded.data(), body);
+      if (!object.ok()) return object.status();
+      slices.athlete_object = *object;
+    }
+  }
+  return slices;
 }
 
 }  // namespace healthwire

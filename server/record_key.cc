@@ -76,6 +76,12 @@ absl::StatusOr<std::string> FirstPresentKey(v1::EventType type,
                                             const simdjson::dom::element& record,
                                             const KeyField (&fields)[N]) {
   for (const KeyField& field : fields) {
+    if (absl::Status unique = CheckNoDuplicateAlong(record, field.pointer); !unique.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(TerraTypeName(type), " record has a ", unique.message()));
+    }
+  }
+  for (const KeyField& field : fields) {
     if (std::optional<absl::string_view> value = NonEmptyStringAt(record, field.pointer)) {
       return std::string(*value);
     }
@@ -125,6 +131,33 @@ bool IsConnectionEventType(v1::EventType type) {
   return type >= v1::EVENT_TYPE_AUTH && type <= v1::EVENT_TYPE_S3_PAYLOAD;
 }
 
+absl::Status CheckNoDuplicateAlong(const simdjson::dom::element& root, std::string_view pointer) {
+  simdjson::dom::element current = root;
+  size_t begin = 1;  // after the leading '/'
+  while (begin <= pointer.size()) {
+    size_t end = pointer.find('/', begin);
+    if (end == std::string_view::npos) end = pointer.size();
+    const std::string_view name = pointer.substr(begin, end - begin);
+    simdjson::dom::object object;
+    if (current.get_object().get(object) != simdjson::SUCCESS) return absl::OkStatus();
+    int count = 0;
+    simdjson::dom::element first;
+    for (simdjson::dom::key_value_pair member : object) {
+      if (member.key == name && count++ == 0) first = member.value;
+    }
+    if (count == 0) return absl::OkStatus();
+    if (count > 1) {
+      const std::string_view dotted = pointer.substr(1, end - 1);
+      std::string path(dotted.data(), dotted.size());
+      for (char& c : path) c = c == '/' ? '.' : c;
+      return absl::InvalidArgumentError(absl::StrCat("duplicate key `", path, "`"));
+    }
+    current = first;
+    begin = end + 1;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> DateKeyFromTimestamp(absl::string_view timestamp) {
   // Only the shape is checked: the key must sort and group by day, and the
   // date is taken as Terra wrote it (the user's local day), never converted.
@@ -156,6 +189,11 @@ absl::StatusOr<std::string> RecordKeyOf(v1::EventType type, const simdjson::dom:
     case v1::EVENT_TYPE_DAILY:
     case v1::EVENT_TYPE_NUTRITION:
     case v1::EVENT_TYPE_MENSTRUATION: {
+      if (absl::Status unique = CheckNoDuplicateAlong(record, "/metadata/start_time");
+          !unique.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(TerraTypeName(type), " record has a ", unique.message()));
+      }
       std::optional<absl::string_view> start_time =
           NonEmptyStringAt(record, "/metadata/start_time");
       if (!start_time) return MissingKeyError(type, "metadata.start_time");

@@ -17,6 +17,10 @@
 //   connection events   a hash of the whole body (ContentHashKey), so an
 //   and unknown types   identical re-delivery maps to the same key
 //
+// A member on the way to a key given twice ({"metadata":{"summary_id":"A",
+// "summary_id":"B"}}) has no single meaning, so it is refused rather than
+// read one way here and another way by the typed conversion.
+//
 // All functions are pure and safe to call from any thread.
 #ifndef HEALTHWIRE_SERVER_RECORD_KEY_H_
 #define HEALTHWIRE_SERVER_RECORD_KEY_H_
@@ -59,9 +63,17 @@ bool IsConnectionEventType(v1::EventType type);
 // The key of one record of a data type or athlete. `record` is the record's
 // parsed JSON object (an element of `data`; the `athlete` object for
 // athlete). An InvalidArgument error names the missing or malformed field,
-// e.g. "activity record without metadata.summary_id". Any other `type` is
-// keyed by content (ContentHashKey) and gives InvalidArgument.
+// e.g. "activity record without metadata.summary_id", or a member on the way
+// to any of the type's key fields given twice, e.g. "activity record has a
+// duplicate key `metadata.summary_id`". Any other `type` is keyed by content
+// (ContentHashKey) and gives InvalidArgument.
 absl::StatusOr<std::string> RecordKeyOf(v1::EventType type, const simdjson::dom::element& record);
+
+// InvalidArgument "duplicate key `a.b`" when a member named along JSON
+// pointer `pointer` ("/a/b"; no ~ escapes) occurs twice in its object
+// (names compared unescaped, as simdjson's DOM gives them); OK otherwise,
+// including when the path ends early.
+absl::Status CheckNoDuplicateAlong(const simdjson::dom::element& root, std::string_view pointer);
 
 // The date part "YYYY-MM-DD" of a Terra timestamp as received
 // ("2026-07-01T23:30:00.000000-05:00" -> "2026-07-01"), or InvalidArgument

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "server/dom_to_proto.h"
 #include "server/json_body_parser.h"
 #include "server/lenient_json_to_proto.h"
 #include "server/raw_json_slices.h"
@@ -69,28 +70,56 @@ const FieldDescriptor* PayloadFieldOf(v1::EventType type) {
   return v1::Event::descriptor()->FindFieldByNumber(field_number);
 }
 
+// One body's conversion: the parsed body and how records become messages.
+struct Conversion {
+  absl::string_view body;
+  const ParsedJsonBody* parsed;
+  RecordFiller filler;
+};
+
+// Converts one JSON object into `target` with the chosen filler; `json` is
+// its exact bytes in the body (or, for the user object, empty: the reference
+// then reads the DOM's minified text, as it always has). Returns whether the
+// strict conversion succeeded.
+bool FillMessage(const Conversion& conversion, absl::string_view json,
+                 const simdjson::dom::element& parsed, absl::string_view path, Message* target,
+                 ConversionProblems* problems) {
+  if (conversion.filler == RecordFiller::kProtobufJsonReference) {
+    if (json.empty()) return JsonToMessageLeniently(simdjson::minify(parsed), parsed, path,
+                                                    target, problems);
+    return JsonToMessageLeniently(json, parsed, path, target, problems);
+  }
+  DomToMessageOptions options;
+  options.may_exceed_protobuf_depth = conversion.parsed->may_exceed_protobuf_depth;
+  if (!json.empty()) {
+    const size_t begin = static_cast<size_t>(json.data() - conversion.body.data());
+    options.had_out_of_range_number =
+        conversion.parsed->HasOutOfRangeNumberIn(begin, begin + json.size());
+  }
+  return DomToMessageLeniently(parsed, path, options, target, problems);
+}
+
 // Fills event's typed payload from one record. The payload stays unset only
 // when the strict conversion failed and nothing converted field by field.
-void ConvertPayload(absl::string_view json, const simdjson::dom::element& parsed,
-                    v1::Event* event) {
+void ConvertPayload(const Conversion& conversion, absl::string_view json,
+                    const simdjson::dom::element& parsed, v1::Event* event) {
   const FieldDescriptor* payload_field = PayloadFieldOf(event->type());
   if (payload_field == nullptr) return;
   const Reflection& reflection = *event->GetReflection();
-  std::unique_ptr<Message> payload(reflection.GetMessage(*event, payload_field).New());
-  const bool converted = JsonToMessageLeniently(json, parsed, "", payload.get(),
-                                                event->mutable_conversion_problems());
-  if (converted || payload->ByteSizeLong() > 0) {
-    reflection.SetAllocatedMessage(event, payload.release(), payload_field);
-  }
+  Message* payload = reflection.MutableMessage(event, payload_field);
+  const bool converted =
+      FillMessage(conversion, json, parsed, "", payload, event->mutable_conversion_problems());
+  if (!converted && payload->ByteSizeLong() == 0) reflection.ClearField(event, payload_field);
 }
 
 // Sets event.user from `user` (a JSON object), leniently: a user whose
 // optional fields drifted keeps its id; problems are listed under "user.".
-void ConvertUser(const simdjson::dom::element& user, v1::Event* event) {
-  terra::TerraUser typed_user;
-  const bool converted = JsonToMessageLeniently(simdjson::minify(user), user, "user",
-                                                &typed_user, event->mutable_conversion_problems());
-  if (converted || typed_user.ByteSizeLong() > 0) *event->mutable_user() = std::move(typed_user);
+void ConvertUser(const Conversion& conversion, const simdjson::dom::element& user,
+                 v1::Event* event) {
+  terra::TerraUser* typed_user = event->mutable_user();
+  const bool converted = FillMessage(conversion, "", user, "user", typed_user,
+                                     event->mutable_conversion_problems());
+  if (!converted && typed_user->ByteSizeLong() == 0) event->clear_user();
 }
 
 // ---------------------------------------------------------------------------
@@ -105,14 +134,14 @@ std::string StringAt(const simdjson::dom::element& element, std::string_view poi
 }
 
 // Where each type keeps the time its record starts, for Event.start_time.
-std::string StartTimeOf(v1::EventType type, const simdjson::dom::element& record) {
+std::string_view StartTimePointer(v1::EventType type) {
   switch (type) {
     case v1::EVENT_TYPE_HORMONE:
-      return StringAt(record, "/timestamp");
+      return "/timestamp";
     case v1::EVENT_TYPE_PLANNED_WORKOUT:
-      return StringAt(record, "/planned_date");
+      return "/planned_date";
     default:
-      return StringAt(record, "/metadata/start_time");
+      return "/metadata/start_time";
   }
 }
 
@@ -135,10 +164,14 @@ v1::Event EventTemplate(v1::EventType type, absl::string_view terra_type,
 
 // The `user` object of a data or athlete event, which must carry a non-empty
 // user_id: records are stored per user.
-absl::StatusOr<simdjson::dom::element> RequiredUser(const simdjson::dom::object& envelope,
+absl::StatusOr<simdjson::dom::element> RequiredUser(const simdjson::dom::element& envelope,
                                                     absl::string_view event_kind) {
   simdjson::dom::element user;
   std::string_view user_id;
+  if (absl::Status unique = CheckNoDuplicateAlong(envelope, "/user/user_id"); !unique.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(event_kind, " event has a ", unique.message()));
+  }
   if (envelope["user"].get(user) != simdjson::SUCCESS ||
       user["user_id"].get_string().get(user_id) != simdjson::SUCCESS || user_id.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(event_kind, " event without user.user_id"));
@@ -146,10 +179,10 @@ absl::StatusOr<simdjson::dom::element> RequiredUser(const simdjson::dom::object&
   return user;
 }
 
-absl::Status ConvertDataEvent(const simdjson::dom::object& envelope,
-                              simdjson::padded_string& padded, absl::string_view body,
+absl::Status ConvertDataEvent(const Conversion& conversion, const simdjson::dom::element& root,
+                              const simdjson::dom::object& envelope, const EnvelopeSlices& slices,
                               const v1::Event& event_template, std::vector<v1::Event>* events) {
-  absl::StatusOr<simdjson::dom::element> user = RequiredUser(envelope, "data");
+  absl::StatusOr<simdjson::dom::element> user = RequiredUser(root, "data");
   if (!user.ok()) return user.status();
   simdjson::dom::element data_element;
   if (envelope["data"].get(data_element) != simdjson::SUCCESS) {
@@ -175,55 +208,65 @@ absl::Status ConvertDataEvent(const simdjson::dom::object& envelope,
       return absl::InvalidArgumentError(
           absl::StrCat("data[", index, "]: ", key.status().message()));
     }
+    // start_time is read with the DOM (first member) and typed by protobuf
+    // (last member): a duplicate on its way would make them disagree.
+    if (absl::Status unique = CheckNoDuplicateAlong(record, StartTimePointer(type));
+        !unique.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("data[", index, "]: ", TerraTypeName(type),
+                                                     " record has a ", unique.message()));
+    }
     keys.push_back(*std::move(key));
     ++index;
   }
   if (keys.empty()) return absl::OkStatus();
 
-  absl::StatusOr<std::vector<absl::string_view>> slices = DataElementSlices(padded, body);
-  if (!slices.ok()) return slices.status();
-  if (slices->size() != keys.size()) {
-    return absl::InternalError(absl::StrCat("found ", slices->size(), " bytes ranges for ",
+  const std::vector<absl::string_view>& record_bytes = slices.data_elements;
+  if (record_bytes.size() != keys.size()) {
+    return absl::InternalError(absl::StrCat("found ", record_bytes.size(), " bytes ranges for ",
                                             keys.size(), " records of `data`"));
   }
 
   v1::Event with_user = event_template;
-  ConvertUser(*user, &with_user);
+  ConvertUser(conversion, *user, &with_user);
   index = 0;
   for (simdjson::dom::element record : data) {
     v1::Event& event = events->emplace_back(with_user);
     event.set_record_key(std::move(keys[index]));
-    event.set_start_time(StartTimeOf(type, record));
-    event.set_raw_json(std::string((*slices)[index]));
-    ConvertPayload((*slices)[index], record, &event);
+    event.set_start_time(StringAt(record, StartTimePointer(type)));
+    event.set_raw_json(std::string(record_bytes[index]));
+    ConvertPayload(conversion, record_bytes[index], record, &event);
     ++index;
   }
   return absl::OkStatus();
 }
 
-absl::Status ConvertAthleteEvent(const simdjson::dom::object& envelope,
-                                 simdjson::padded_string& padded, absl::string_view body,
-                                 const v1::Event& event_template, std::vector<v1::Event>* events) {
-  absl::StatusOr<simdjson::dom::element> user = RequiredUser(envelope, "athlete");
+absl::Status ConvertAthleteEvent(const Conversion& conversion,
+                                 const simdjson::dom::element& root,
+                                 const simdjson::dom::object& envelope,
+                                 const EnvelopeSlices& slices, const v1::Event& event_template,
+                                 std::vector<v1::Event>* events) {
+  absl::StatusOr<simdjson::dom::element> user = RequiredUser(root, "athlete");
   if (!user.ok()) return user.status();
   simdjson::dom::element athlete;
   if (envelope["athlete"].get(athlete) != simdjson::SUCCESS || !athlete.is_object()) {
     return absl::InvalidArgumentError("athlete event without an `athlete` object");
   }
-  absl::StatusOr<absl::string_view> slice = TopLevelObjectSlice(padded, body, "athlete");
-  if (!slice.ok()) return slice.status();
+  if (!slices.athlete_object.has_value()) {
+    return absl::InternalError("cannot locate the bytes of `athlete`");
+  }
+  const absl::string_view* slice = &*slices.athlete_object;
 
   v1::Event& event = events->emplace_back(event_template);
-  ConvertUser(*user, &event);
+  ConvertUser(conversion, *user, &event);
   event.set_record_key(std::string(kAthleteRecordKey));
   event.set_raw_json(std::string(*slice));
-  ConvertPayload(*slice, athlete, &event);
+  ConvertPayload(conversion, *slice, athlete, &event);
   return absl::OkStatus();
 }
 
 // Connection, service and unknown events: one event holding the whole body,
 // keyed by its content. Never an error: Terra must get its acknowledgement.
-void ConvertWholeBodyEvent(const simdjson::dom::element& root,
+void ConvertWholeBodyEvent(const Conversion& conversion, const simdjson::dom::element& root,
                            const simdjson::dom::object& envelope, absl::string_view body,
                            v1::Event event_template, std::vector<v1::Event>* events) {
   v1::Event& event = events->emplace_back(std::move(event_template));
@@ -238,28 +281,37 @@ void ConvertWholeBodyEvent(const simdjson::dom::element& root,
                          envelope["new_user"].get(user) == simdjson::SUCCESS && user.is_object()) ||
                         (envelope["user"].get(user) == simdjson::SUCCESS && user.is_object());
   if (has_user) {
-    ConvertUser(user, &event);
+    ConvertUser(conversion, user, &event);
   }
   event.set_record_key(ContentHashKey(body));
   event.set_raw_json(std::string(body));
-  ConvertPayload(body, root, &event);
+  ConvertPayload(conversion, body, root, &event);
 }
 
 }  // namespace
 
 absl::StatusOr<ConvertedWebhook> ConvertTerraWebhook(absl::string_view body,
                                                      const DeliveryContext& context) {
+  return ConvertTerraWebhook(body, context, RecordFiller::kDomWalker);
+}
+
+absl::StatusOr<ConvertedWebhook> ConvertTerraWebhook(absl::string_view body,
+                                                     const DeliveryContext& context,
+                                                     RecordFiller filler) {
   // One padded copy serves both parsers: the DOM parser validates the whole
   // body (JSON and UTF-8) and gives the values; the on-demand parser, run only
   // over validated bytes, locates each record's exact bytes.
   ParsedJsonBody parsed;
   if (absl::Status status = ParseJsonBody(body, &parsed); !status.ok()) return status;
-  simdjson::padded_string& padded = parsed.padded;
   const simdjson::dom::element& root = parsed.root;
   simdjson::dom::object envelope;
   if (root.get_object().get(envelope) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError("body is not a JSON object");
   }
+  // Before any member is read: a member given twice has no single meaning.
+  absl::StatusOr<EnvelopeSlices> slices = ScanEnvelope(OnDemandParserFor(parsed), parsed.padded, body);
+  if (!slices.ok()) return slices.status();
+  const Conversion conversion{body, &parsed, filler};
   simdjson::dom::element type_element;
   if (envelope["type"].get(type_element) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError("body has no `type`");
@@ -276,14 +328,14 @@ absl::StatusOr<ConvertedWebhook> ConvertTerraWebhook(absl::string_view body,
 
   v1::Event event_template = EventTemplate(type, ToAbsl(terra_type), context);
   if (IsDataRecordType(type)) {
-    absl::Status status = ConvertDataEvent(envelope, padded, body, event_template, &result.events);
+    absl::Status status = ConvertDataEvent(conversion, root, envelope, *slices, event_template, &result.events);
     if (!status.ok()) return status;
   } else if (type == v1::EVENT_TYPE_ATHLETE) {
     absl::Status status =
-        ConvertAthleteEvent(envelope, padded, body, event_template, &result.events);
+        ConvertAthleteEvent(conversion, root, envelope, *slices, event_template, &result.events);
     if (!status.ok()) return status;
   } else {
-    ConvertWholeBodyEvent(root, envelope, body, std::move(event_template), &result.events);
+    ConvertWholeBodyEvent(conversion, root, envelope, body, std::move(event_template), &result.events);
   }
   for (const v1::Event& event : result.events) {
     if (event.conversion_problems_size() > 0) ++result.events_with_problems;

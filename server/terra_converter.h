@@ -1,7 +1,8 @@
 // Turns one Terra webhook body into typed healthwire events.
 //
 // A pure function: bytes in, events or a Status out; no I/O, and no clock
-// except the DeliveryContext it is given. Safe to call from any thread.
+// except the DeliveryContext it is given. Safe to call from any thread (each
+// thread reuses its own simdjson parsers and buffers, json_body_parser.h).
 //
 // Two kinds of bad input get two different answers:
 // - an envelope that cannot be understood (not JSON, not an object, no
@@ -50,6 +51,16 @@ struct ConvertedWebhook {
 // Converts a webhook body. `body` is the raw bytes exactly as received.
 absl::StatusOr<ConvertedWebhook> ConvertTerraWebhook(absl::string_view body,
                                                      const DeliveryContext& context);
+
+// How records become typed messages: the one-pass DOM walker
+// (dom_to_proto.h, what ConvertTerraWebhook uses), or protobuf's
+// JsonStringToMessage with the per-field fallback (lenient_json_to_proto.h),
+// kept as the reference the walker is proven equal to (differential test and
+// fuzzer). Everything else is the same code.
+enum class RecordFiller { kDomWalker, kProtobufJsonReference };
+absl::StatusOr<ConvertedWebhook> ConvertTerraWebhook(absl::string_view body,
+                                                     const DeliveryContext& context,
+                                                     RecordFiller filler);
 
 }  // namespace healthwire
 

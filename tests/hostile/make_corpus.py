@@ -258,20 +258,25 @@ add("escaped-nul-in-name", 200, activity(metadata=dict(md, name="R\u0000un")), e
 add("escaped-nul-in-summary-id", 200, activity(summary_id="act\u0000-nul"), expect='"stored":1')
 add("escaped-nul-in-user-id", 200, activity(user=dict(USER, user_id="hostile\u0000user")), expect='"stored":1')
 
-# --- duplicate keys (simdjson: the first one counts, consistently) -------------
-add("duplicate-type", 200, VALID.replace('{"type": "activity"', '{"type": "activity", "type": "sleep"', 1),
-    expect='"stored":1')
-add("duplicate-type-second-bad", 200, VALID.replace('{"type": "activity"', '{"type": "activity", "type": 7', 1),
-    expect='"status":"ok"')
-add("duplicate-data-first-wins", 200,
-    VALID[:-1] + ', "data": [{"metadata": {"summary_id": "act-dup-second"}}]}', expect='"events":1')
+# --- duplicate keys -----------------------------------------------------------
+# A member given twice in the envelope or on the way to a record key has no
+# single meaning (simdjson reads the first, protobuf the last): 400, nothing
+# stored (issue 10). Elsewhere the record is kept; see the end of the file.
+DUP_ENV = "in the envelope"
+add("duplicate-type", 400, VALID.replace('{"type": "activity"', '{"type": "activity", "type": "sleep"', 1),
+    expect="duplicate key `type` in the envelope")
+add("duplicate-type-second-bad", 400, VALID.replace('{"type": "activity"', '{"type": "activity", "type": 7', 1),
+    expect="duplicate key `type` in the envelope")
+add("duplicate-data-first-wins", 400,
+    VALID[:-1] + ', "data": [{"metadata": {"summary_id": "act-dup-second"}}]}',
+    expect="duplicate key `data` in the envelope")
 add("duplicate-data-first-not-array", 400,
-    VALID.replace('"data": [', '"data": "x", "data": [', 1), expect=NOT_ARRAY)
-add("duplicate-user", 200, VALID.replace('"user": {', '"user": {"user_id": "dup-first"}, "user": {', 1),
-    expect='"status":"ok"')
-add("duplicate-summary-id", 200,
+    VALID.replace('"data": [', '"data": "x", "data": [', 1), expect="duplicate key `data` in the envelope")
+add("duplicate-user", 400, VALID.replace('"user": {', '"user": {"user_id": "dup-first"}, "user": {', 1),
+    expect="duplicate key `user` in the envelope")
+add("duplicate-summary-id", 400,
     VALID.replace('"summary_id": "act-1"', '"summary_id": "act-dupkey-a", "summary_id": "act-dupkey-b"'),
-    expect='"events":1')
+    expect="data[0]: activity record has a duplicate key `metadata.summary_id`")
 add("same-key-twice-in-data", 200,
     activity(data=[json.loads(VALID)["data"][0], json.loads(VALID)["data"][0]]), expect='"events":2')
 
@@ -348,6 +353,56 @@ add("sig-wrong-secret-on-broken-json", 401, "{not json", sig="wrong_secret",
     expect="signature does not match any configured secret")
 add("sig-absent-on-oversize-is-413", 413, None, sig="none", expect="request body larger than",
     gen="padded_activity_8mib_plus_1")
+
+# --- issue 10: escaped member names, duplicates, numbers beyond a double --------
+# (Appended here so the numbers of the cases above stay as they were.)
+# An escaped name means what it unescapes to, everywhere (simdjson, protobuf
+# and the byte slicer agree): never a 5xx.
+add("escaped-key-data", 200, activity(summary_id="act-esc-data").replace('"data":', '"d\\u0061ta":', 1),
+    expect='"stored":1')
+add("escaped-key-athlete", 200,
+    json.dumps({"type": "athlete", "user": USER, "athlete": {"first_name": "Esc"}}).replace(
+        '"athlete": {', '"\\u0061thlete": {', 1), expect='"stored":1')
+add("escaped-key-type-and-user", 200,
+    activity(summary_id="act-esc-type").replace('"type": "activity"', '"\\u0074ype": "activity"', 1)
+    .replace('"user_id":', '"user_\\u0069d":', 1), expect='"stored":1')
+add("escaped-key-summary-id", 200,
+    activity(summary_id="act-esc-sid").replace('"summary_id":', '"summary\\u005fid":', 1), expect='"stored":1')
+add("escaped-key-typed-field", 200,
+    activity(summary_id="act-esc-name").replace('"name":', '"n\\u0061me":', 1), expect=OK0)
+# The same member twice, once escaped: still a duplicate.
+add("duplicate-data-one-escaped", 400,
+    VALID[:-1] + ', "d\\u0061ta": [{"metadata": {"summary_id": "act-dup-esc"}}]}',
+    expect="duplicate key `data` in the envelope")
+add("duplicate-summary-id-one-escaped", 400,
+    VALID.replace('"summary_id": "act-1"', '"summary_id": "act-dupesc-a", "summary\\u005fid": "act-dupesc-b"'),
+    expect="data[0]: activity record has a duplicate key `metadata.summary_id`")
+add("duplicate-metadata", 400,
+    activity(summary_id="act-dup-md").replace('"energy_data":', '"metadata": {"summary_id": "act-dup-md2"}, "energy_data":', 1),
+    expect="data[0]: activity record has a duplicate key `metadata`")
+add("duplicate-start-time", 400,
+    activity(summary_id="act-dup-st").replace('"start_time":', '"start_time": "2026-07-02T00:00:00Z", "start_time":', 1),
+    expect="data[0]: activity record has a duplicate key `metadata.start_time`")
+add("duplicate-user-id", 400,
+    activity(summary_id="act-dup-uid").replace('"user_id": "hostile-user"', '"user_id": "a", "user_id": "hostile-user"', 1),
+    expect="data event has a duplicate key `user.user_id`")
+add("duplicate-envelope-key-on-unknown-type", 400, '{"type": "glucose_alert", "level": 1, "level": 2}',
+    expect="duplicate key `level` in the envelope")
+# Elsewhere a duplicate is schema business: kept (raw has both), typed as
+# protobuf reads it (the last one).
+add("duplicate-typed-field-kept", 200,
+    activity(summary_id="act-dup-name").replace('"name": "Run"', '"name": "Walk", "name": "Run"', 1), expect=OK0)
+# Numbers beyond a double, integer or not: kept raw and flagged, never refused.
+add("number-400-digit-integer", 200, activity(summary_id="act-400d").replace("1200.5", "9" * 400),
+    expect=PROBLEM1)
+add("number-1e400-flagged", 200, activity(summary_id="act-1e400").replace("1200.5", "1e400"), expect=PROBLEM1)
+add("number-400-digit-negative-integer", 200,
+    activity(summary_id="act-400dn").replace("1200.5", "-" + "9" * 400), expect=PROBLEM1)
+add("number-400-digit-integer-unknown-field", 200,
+    activity({"future_field": int("9" * 400)}, summary_id="act-400du"), expect=OK0)
+add("number-400-digit-integer-and-1e400-and-denormal", 200,
+    activity({"energy_data": {"energy_kilojoules": 4.9e-324}}, summary_id="act-mix")
+    .replace('"upload_type": 1', '"upload_type": 1, "future": [' + "9" * 400 + ', 1e400]', 1), expect=OK0)
 
 with open(os.path.join(HERE, "cases.tsv"), "w") as f:
     f.write("# Generated by make_corpus.py; see its docstring for the columns.\n")

@@ -6,7 +6,7 @@
 #   tools/fuzz/run_fuzzers.sh [seconds-per-target] [target...]
 #
 # seconds defaults to 60; targets default to all (terra_converter_fuzzer,
-# signature_header_fuzzer). Exit status 0 when no target crashed. A crashing
+# dom_to_proto_differential_fuzzer, signature_header_fuzzer). Exit status 0 when no target crashed. A crashing
 # input is kept (under $TEST_UNDECLARED_OUTPUTS_DIR when run by Bazel, else in
 # the work folder, printed at the end) and can be replayed with
 #   <work>/bin/<target> <crash-file>
@@ -21,7 +21,7 @@ SECONDS_PER_TARGET="${1:-60}"
 shift || true
 TARGETS=("$@")
 if [ "${#TARGETS[@]}" -eq 0 ]; then
-  TARGETS=(terra_converter_fuzzer signature_header_fuzzer)
+  TARGETS=(terra_converter_fuzzer dom_to_proto_differential_fuzzer signature_header_fuzzer)
 fi
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -55,7 +55,7 @@ SAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 # -O0: the generated code is big and optimizing it costs most of the build.
 LIB_SAN="-O0 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 CXXFLAGS=(-std=c++17 -g -O1 -fno-omit-frame-pointer -I. -I"$WORK/gen" -w)
-LIBS=$(pkg-config --libs absl_statusor absl_strings absl_time absl_str_format protobuf simdjson openssl)
+LIBS=$(pkg-config --libs absl_statusor absl_strings absl_time absl_str_format absl_hash absl_raw_hash_set protobuf simdjson openssl)
 
 compile() {  # compile <flags> <src> <obj>
   local flags="$1" src="$2" obj="$3"
@@ -72,7 +72,7 @@ compile "$LIB_SAN" "$WORK/gen/proto/healthwire.pb.cc" "$WORK/obj/healthwire.pb.o
 for pid in "${pids[@]}"; do wait "$pid"; done
 pids=()
 # The converter's sources (server/BUILD: terra_converter and its deps).
-CONVERTER_SRCS=(terra_converter json_body_parser raw_json_slices lenient_json_to_proto record_key)
+CONVERTER_SRCS=(terra_converter json_body_parser raw_json_slices lenient_json_to_proto dom_to_proto record_key)
 CONVERTER_OBJS=()
 for src in "${CONVERTER_SRCS[@]}" signature_verifier; do
   compile "$SAN" "server/$src.cc" "$WORK/obj/$src.o" & pids+=($!)
@@ -81,22 +81,34 @@ done
 for src in "${CONVERTER_SRCS[@]}"; do CONVERTER_OBJS+=("$WORK/obj/$src.o"); done
 compile "$SAN" tools/fuzz/terra_converter_fuzzer.cc "$WORK/obj/terra_converter_fuzzer.o" & pids+=($!)
 for pid in "${pids[@]}"; do wait "$pid"; done
+pids=()
+compile "$SAN" tests/converter/conversion_diff.cc "$WORK/obj/conversion_diff.o" & pids+=($!)
+compile "$SAN" tools/fuzz/dom_to_proto_differential_fuzzer.cc \
+  "$WORK/obj/dom_to_proto_differential_fuzzer.o" & pids+=($!)
+for pid in "${pids[@]}"; do wait "$pid"; done
 compile "$SAN" tools/fuzz/signature_header_fuzzer.cc "$WORK/obj/signature_header_fuzzer.o"
 
 # shellcheck disable=SC2086
 "$CXX" $SAN -o "$WORK/bin/terra_converter_fuzzer" "$WORK/obj/terra_converter_fuzzer.o" \
   "${CONVERTER_OBJS[@]}" "$WORK/obj/healthwire.pb.o" "$WORK/obj/terra.pb.o" $LIBS
 # shellcheck disable=SC2086
+"$CXX" $SAN -o "$WORK/bin/dom_to_proto_differential_fuzzer" \
+  "$WORK/obj/dom_to_proto_differential_fuzzer.o" "$WORK/obj/conversion_diff.o" \
+  "${CONVERTER_OBJS[@]}" "$WORK/obj/healthwire.pb.o" "$WORK/obj/terra.pb.o" $LIBS
+# shellcheck disable=SC2086
 "$CXX" $SAN -o "$WORK/bin/signature_header_fuzzer" "$WORK/obj/signature_header_fuzzer.o" \
   "$WORK/obj/signature_verifier.o" $LIBS
 
 # --- seed corpora ---
-mkdir -p "$WORK/corpus/terra_converter_fuzzer" "$WORK/corpus/signature_header_fuzzer"
-cp tests/testdata/*.json "$WORK/corpus/terra_converter_fuzzer/"
-if [ -d tests/hostile ]; then
-  # Small hostile bodies too (the big generated ones are not files).
-  find tests/hostile -name '*.body' -size -64k -exec cp {} "$WORK/corpus/terra_converter_fuzzer/" \;
-fi
+for target in terra_converter_fuzzer dom_to_proto_differential_fuzzer; do
+  mkdir -p "$WORK/corpus/$target"
+  cp tests/testdata/*.json "$WORK/corpus/$target/"
+  if [ -d tests/hostile ]; then
+    # Small hostile bodies too (the big generated ones are not files).
+    find tests/hostile -name '*.body' -size -64k -exec cp {} "$WORK/corpus/$target/" \;
+  fi
+done
+mkdir -p "$WORK/corpus/signature_header_fuzzer"
 sig="$WORK/corpus/signature_header_fuzzer"
 # Terra's published test vector (secret foo), and header shapes around it.
 printf '%s\n%s' 't=12345678,v1=599aa529690b885a43f184327c582375068d70705b7a471af15e10682c6f5313' \
@@ -119,7 +131,10 @@ cd "$WORK"  # libFuzzer writes fuzz-<n>.log files here when -jobs > 1
 failed=()
 for target in "${TARGETS[@]}"; do
   extra=()
-  if [ -f "$DICT_DIR/$target.dict" ]; then extra+=(-dict="$DICT_DIR/$target.dict"); fi
+  dict="$DICT_DIR/$target.dict"
+  # Both converter targets read Terra bodies: one dictionary.
+  if [ "$target" = dom_to_proto_differential_fuzzer ]; then dict="$DICT_DIR/terra_converter_fuzzer.dict"; fi
+  if [ -f "$dict" ]; then extra+=(-dict="$dict"); fi
   if [ "$FUZZ_JOBS" -gt 1 ]; then extra+=(-jobs="$FUZZ_JOBS" -workers="$FUZZ_JOBS"); fi
   mkdir -p "$WORK/grown/$target"
   echo "run_fuzzers: $target for ${SECONDS_PER_TARGET}s"
