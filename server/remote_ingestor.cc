@@ -1,6 +1,11 @@
 #include "server/remote_ingestor.h"
 
+#include <string>
 #include <utility>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "grpcpp/generic/generic_stub.h"
 
 #include "absl/strings/str_cat.h"
 #include "server/status_util.h"
@@ -26,14 +31,65 @@ RemoteIngestor::~RemoteIngestor() {
   watcher_.join();
 }
 
+absl::Status RemoteIngestor::ProbeHealth() {
+  // grpc.health.v1.Health/Check with an empty HealthCheckRequest (the whole
+  // server); the answer HealthCheckResponse{status: SERVING} is the two
+  // bytes 08 01. A generic call, so no health proto is compiled in.
+  grpc::GenericStub generic(channel_);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + kHealthProbeDeadline));
+  const grpc::ByteBuffer request;
+  grpc::ByteBuffer response;
+  absl::Notification done;
+  grpc::Status status;
+  generic.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                    &response, [&](grpc::Status s) {
+                      status = std::move(s);
+                      done.Notify();
+                    });
+  done.WaitForNotification();
+  if (!status.ok()) {
+    return absl::UnavailableError(absl::StrCat("store at ", store_address_,
+                                               " did not answer a health check within ",
+                                               absl::FormatDuration(kHealthProbeDeadline), ": ",
+                                               status.error_message()));
+  }
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (response.Dump(&slices).ok()) {
+    for (const grpc::Slice& slice : slices) {
+      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+  }
+  if (bytes != std::string("\x08\x01", 2)) {
+    return absl::UnavailableError(absl::StrCat("store at ", store_address_, " is not serving"));
+  }
+  return absl::OkStatus();
+}
+
 void RemoteIngestor::WatchConnectivity() {
   // Keeps the channel connecting (and so polled) while no webhook is in
-  // flight, and caches its state for CheckReady, which must not block.
+  // flight, and asks the store itself how it is every kHealthProbeInterval:
+  // a connected channel to a hung (SIGSTOPped) store is not ready. CheckReady
+  // reads the cached result and never blocks.
+  absl::Time next_probe = absl::InfinitePast();
   while (!stopping_.load()) {
     const grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
-    connected_.store(state == GRPC_CHANNEL_READY);
+    if (state != GRPC_CHANNEL_READY) {
+      SetHealth(absl::UnavailableError(
+          absl::StrCat("store at ", store_address_, " is not reachable")));
+      next_probe = absl::InfinitePast();
+    } else if (absl::Now() >= next_probe) {
+      SetHealth(ProbeHealth());
+      next_probe = absl::Now() + kHealthProbeInterval;
+    }
     channel_->WaitForStateChange(state, absl::ToChronoTime(absl::Now() + absl::Milliseconds(250)));
   }
+}
+
+void RemoteIngestor::SetHealth(absl::Status health) {
+  absl::MutexLock lock(&health_mu_);
+  health_ = std::move(health);
 }
 
 void RemoteIngestor::Ingest(std::vector<v1::Event> events, absl::Time deadline, Callback done) {
@@ -68,8 +124,8 @@ void RemoteIngestor::Ingest(std::vector<v1::Event> events, absl::Time deadline, 
 }
 
 absl::Status RemoteIngestor::CheckReady() {
-  if (connected_.load()) return absl::OkStatus();
-  return absl::UnavailableError(absl::StrCat("store at ", store_address_, " is not reachable"));
+  absl::MutexLock lock(&health_mu_);
+  return health_;
 }
 
 }  // namespace healthwire
