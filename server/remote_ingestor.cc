@@ -38,7 +38,9 @@ absl::Status RemoteIngestor::ProbeHealth() {
   grpc::GenericStub generic(channel_);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + kHealthProbeDeadline));
-  const grpc::ByteBuffer request;
+  // An empty message, but a valid buffer (a default ByteBuffer is invalid).
+  grpc::Slice empty_message;
+  const grpc::ByteBuffer request(&empty_message, 1);
   grpc::ByteBuffer response;
   absl::Notification done;
   grpc::Status status;
