@@ -87,6 +87,9 @@ absl::Status ValidateOptions(const HealthwireServer::Options& options) {
   if (gateway.max_connections < 0) {
     return absl::InvalidArgumentError("--http_max_connections must not be negative (0 = auto)");
   }
+  if (gateway.io_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--http_idle_timeout must be positive");
+  }
   if (gateway.header_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--http_header_timeout must be positive");
   }
