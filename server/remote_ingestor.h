@@ -45,6 +45,9 @@ class RemoteIngestor final : public Ingestor {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::EventStore::Stub> stub_;
   std::atomic<uint64_t> last_revision_{0};
+  // How long past the ingest deadline the answer of a commit that was sent
+  // in time is awaited (below the gateway's own 2 s).
+  static constexpr absl::Duration kCommitGrace = absl::Milliseconds(1500);
   static constexpr absl::Duration kHealthProbeInterval = absl::Seconds(1);
   static constexpr absl::Duration kHealthProbeDeadline = absl::Seconds(1);
 
