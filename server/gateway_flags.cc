@@ -27,6 +27,30 @@ ABSL_FLAG(absl::Duration, ingest_deadline, absl::Seconds(5),
           "Longest a webhook may wait for its durable commit before the answer is 503 (Terra "
           "gives up after about 8 s).");
 ABSL_FLAG(int, http_threads, 2, "HTTP I/O threads.");
+ABSL_FLAG(int, http_max_connections, 0,
+          "Open HTTP connections at most; more get 503 at accept. 0 = the fd limit "
+          "(RLIMIT_NOFILE, raised to its hard limit at start) minus max(256, limit/8) kept for "
+          "RocksDB and gRPC, so HTTP can never starve them of file descriptors.");
+ABSL_FLAG(absl::Duration, http_idle_timeout, absl::Seconds(30),
+          "A connection that sends or receives nothing for this long is closed (stalled "
+          "transfers, idle keep-alive connections).");
+ABSL_FLAG(absl::Duration, http_header_timeout, absl::Seconds(20),
+          "The whole request header must arrive within this (Apache mod_reqtimeout's header=20).");
+ABSL_FLAG(absl::Duration, http_body_grace, absl::Seconds(20),
+          "After this, a request body must arrive at --http_body_min_rate on average.");
+ABSL_FLAG(uint64_t, http_body_min_rate, 500,
+          "Minimum average body rate in bytes/s after --http_body_grace (each N bytes buy one "
+          "more second; mod_reqtimeout's MinRate=500). 0 = no rate limit.");
+ABSL_FLAG(uint64_t, http_buffer_budget_mb, 256,
+          "Request body MiB held in memory at once across all connections; over it a request "
+          "waits up to --http_buffer_wait, then gets 503 + Retry-After. At least --max_body_mb.");
+ABSL_FLAG(absl::Duration, http_buffer_wait, absl::Seconds(1),
+          "How long a request waits for room in the buffer budget before 503.");
+ABSL_FLAG(int, webhook_workers, 2,
+          "Threads that check and convert webhook bodies over 256 KiB (smaller ones are handled "
+          "on the I/O threads in microseconds).");
+ABSL_FLAG(int, webhook_queue, 64,
+          "Large webhooks that may wait for a worker; beyond it 503 + Retry-After at once.");
 
 namespace healthwire {
 
@@ -38,6 +62,15 @@ void ApplyGatewayFlags(HealthwireServer::Options* options) {
   gateway.max_body_bytes = absl::GetFlag(FLAGS_max_body_mb) << 20;
   gateway.ingest_deadline = absl::GetFlag(FLAGS_ingest_deadline);
   gateway.io_threads = absl::GetFlag(FLAGS_http_threads);
+  gateway.max_connections = absl::GetFlag(FLAGS_http_max_connections);
+  gateway.io_timeout = absl::GetFlag(FLAGS_http_idle_timeout);
+  gateway.header_timeout = absl::GetFlag(FLAGS_http_header_timeout);
+  gateway.body_grace = absl::GetFlag(FLAGS_http_body_grace);
+  gateway.body_min_rate = absl::GetFlag(FLAGS_http_body_min_rate);
+  gateway.buffer_budget_bytes = absl::GetFlag(FLAGS_http_buffer_budget_mb) << 20;
+  gateway.buffer_wait = absl::GetFlag(FLAGS_http_buffer_wait);
+  gateway.webhook_workers = absl::GetFlag(FLAGS_webhook_workers);
+  gateway.webhook_queue_limit = absl::GetFlag(FLAGS_webhook_queue);
   gateway.signature.timestamp_tolerance = absl::GetFlag(FLAGS_signature_tolerance);
   options->comma_separated_signing_secrets = absl::GetFlag(FLAGS_signing_secret);
   if (!absl::GetFlag(FLAGS_signing_secret_file).empty()) {

@@ -68,6 +68,17 @@ void GatewayMetrics::RecordRequest(int status_code, absl::string_view reason,
   }
 }
 
+void GatewayMetrics::RecordProbe(absl::string_view endpoint, int status_code) {
+  absl::MutexLock lock(&mu_);
+  ++probes_[{std::string(endpoint), status_code}];
+}
+
+void GatewayMetrics::SetWorkerState(int busy, int queued) {
+  absl::MutexLock lock(&mu_);
+  workers_busy_ = busy;
+  worker_queue_depth_ = queued;
+}
+
 void GatewayMetrics::RecordIngested(const std::vector<v1::EventType>& event_types,
                                     const v1::IngestResponse& response) {
   const size_t n = std::min<size_t>(event_types.size(), response.results_size());
@@ -95,6 +106,25 @@ std::string GatewayMetrics::RenderPrometheusText(uint64_t store_revision) const 
     absl::StrAppend(&out, "healthwire_http_requests_total{code=\"", key.first, "\",reason=\"",
                     EscapeLabel(key.second), "\"} ", count, "\n");
   }
+
+  absl::StrAppend(&out,
+                  "# HELP healthwire_http_probe_requests_total Requests to /healthz, /readyz, "
+                  "/metrics and unknown paths (\"other\"), by endpoint and status code; not "
+                  "counted as webhooks.\n"
+                  "# TYPE healthwire_http_probe_requests_total counter\n");
+  for (const auto& [key, count] : probes_) {
+    absl::StrAppend(&out, "healthwire_http_probe_requests_total{endpoint=\"",
+                    EscapeLabel(key.first), "\",code=\"", key.second, "\"} ", count, "\n");
+  }
+
+  absl::StrAppend(&out,
+                  "# HELP healthwire_webhook_workers_busy Webhook workers converting a large "
+                  "body now.\n"
+                  "# TYPE healthwire_webhook_workers_busy gauge\n"
+                  "healthwire_webhook_workers_busy ", workers_busy_, "\n",
+                  "# HELP healthwire_webhook_queue_depth Large webhooks waiting for a worker.\n"
+                  "# TYPE healthwire_webhook_queue_depth gauge\n"
+                  "healthwire_webhook_queue_depth ", worker_queue_depth_, "\n");
 
   absl::StrAppend(&out,
                   "# HELP healthwire_http_request_bytes_total Request body bytes received.\n"

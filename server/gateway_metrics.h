@@ -1,9 +1,11 @@
 // GatewayMetrics: the webhook gateway's counters, rendered for Prometheus.
 //
 // Exposed series (text format 0.0.4):
-//   healthwire_http_requests_total{code="200",reason="ok"}      counter
-//   healthwire_http_request_bytes_total                         counter
-//   healthwire_http_request_duration_seconds                    histogram
+//   healthwire_http_requests_total{code="200",reason="ok"}      counter (webhooks)
+//   healthwire_http_request_bytes_total                         counter (webhooks)
+//   healthwire_http_request_duration_seconds                    histogram (webhooks)
+//   healthwire_http_probe_requests_total{endpoint,code}         counter
+//   healthwire_webhook_workers_busy, _queue_depth               gauges
 //   healthwire_events_total{type="sleep",outcome="stored"}      counter
 //   healthwire_schema_problem_events_total                      counter
 //   healthwire_store_revision                                   gauge
@@ -42,6 +44,14 @@ class GatewayMetrics {
   void RecordRequest(int status_code, absl::string_view reason, uint64_t body_bytes,
                      absl::Duration duration);
 
+  // One answered request to /healthz, /readyz or /metrics (endpoint
+  // "healthz", "readyz", "metrics") or to an unknown path ("other"): probes
+  // are not webhooks and stay out of the webhook series.
+  void RecordProbe(absl::string_view endpoint, int status_code);
+
+  // The webhook worker pool's current state (rendered as gauges).
+  void SetWorkerState(int busy, int queued);
+
   // The outcome of every committed event: results[i] belongs to the event of
   // type event_types[i].
   void RecordIngested(const std::vector<v1::EventType>& event_types,
@@ -66,6 +76,9 @@ class GatewayMetrics {
   double duration_sum_seconds_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::pair<std::string, std::string>, uint64_t> events_ ABSL_GUARDED_BY(mu_);
   uint64_t schema_problem_events_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::pair<std::string, int>, uint64_t> probes_ ABSL_GUARDED_BY(mu_);
+  int workers_busy_ ABSL_GUARDED_BY(mu_) = 0;
+  int worker_queue_depth_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace healthwire

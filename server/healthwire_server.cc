@@ -1,5 +1,6 @@
 #include "server/healthwire_server.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "proto/message_limits.h"
 #include "server/event_store_service.h"
 #include "server/local_ingestor.h"
+#include "server/process_util.h"
 #include "server/remote_ingestor.h"
 #include "server/signing_secrets.h"
 
@@ -51,10 +53,74 @@ std::string StoreMetricsText(EventStore& store) {
   return text;
 }
 
+absl::Status CheckPort(absl::string_view flag, int port) {
+  if (port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, "=", port, " is not a TCP port (0-65535; 0 picks a free one)"));
+  }
+  return absl::OkStatus();
+}
+
+// One clear line per misuse, before anything is opened or created. The
+// messages name the flags, since that is where the values come from.
+absl::Status ValidateOptions(const HealthwireServer::Options& options) {
+  if (options.run_store) {
+    if (absl::Status port = CheckPort("grpc_port", options.grpc_port); !port.ok()) return port;
+  }
+  if (!options.run_gateway) return absl::OkStatus();
+  const WebhookGateway::Options& gateway = options.gateway;
+  if (absl::Status port = CheckPort("http_port", gateway.port); !port.ok()) return port;
+  if (gateway.ingest_deadline <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--ingest_deadline=", absl::FormatDuration(gateway.ingest_deadline),
+                     " must be positive: with no time to commit every webhook would be 503"));
+  }
+  if (gateway.max_body_bytes == 0) {
+    return absl::InvalidArgumentError("--max_body_mb must be at least 1");
+  }
+  if (gateway.io_threads < 1) return absl::InvalidArgumentError("--http_threads must be at least 1");
+  if (gateway.webhook_workers < 1) {
+    return absl::InvalidArgumentError("--webhook_workers must be at least 1");
+  }
+  if (gateway.webhook_queue_limit < 0) {
+    return absl::InvalidArgumentError("--webhook_queue must not be negative");
+  }
+  if (gateway.max_connections < 0) {
+    return absl::InvalidArgumentError("--http_max_connections must not be negative (0 = auto)");
+  }
+  if (gateway.io_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--http_idle_timeout must be positive");
+  }
+  if (gateway.header_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--http_header_timeout must be positive");
+  }
+  if (gateway.body_grace < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--http_body_grace must not be negative");
+  }
+  if (gateway.buffer_budget_bytes < gateway.max_body_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--http_buffer_budget_mb=", gateway.buffer_budget_bytes >> 20,
+        " is below --max_body_mb=", gateway.max_body_bytes >> 20,
+        ": a body of the largest accepted size could never be read"));
+  }
+  return absl::OkStatus();
+}
+
+// The HTTP connection cap when --http_max_connections is 0: the fd limit
+// minus a reserve for RocksDB (its files and WAL), gRPC (listener, clients,
+// its own pipes) and the process itself, so that HTTP connections can never
+// take the last fd (the gRPC listener that hits EMFILE never accepts again).
+int AutoMaxConnections(uint64_t fd_limit) {
+  const uint64_t reserve = std::max<uint64_t>(256, fd_limit / 8);
+  const uint64_t cap = fd_limit > reserve + 16 ? fd_limit - reserve : 16;
+  return static_cast<int>(std::min<uint64_t>(cap, 1'000'000));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStart(
     const Options& options) {
+  if (absl::Status valid = ValidateOptions(options); !valid.ok()) return valid;
   if (!options.run_store && !options.run_gateway) {
     return absl::InvalidArgumentError("nothing to run: neither the store nor the gateway");
   }
@@ -74,7 +140,9 @@ absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStar
   std::string where;
   if (server->gateway_ != nullptr) {
     absl::StrAppend(&where, " http=", options.gateway.bind_address, ":", server->http_port(),
-                    options.gateway.webhook_path);
+                    options.gateway.webhook_path,
+                    " http_max_connections=", server->http_max_connections_,
+                    " (RLIMIT_NOFILE ", FileDescriptorLimit(), ")");
   }
   if (server->grpc_port_ != 0) {
     absl::StrAppend(&where, " grpc=", options.grpc_address, ":", server->grpc_port_);
@@ -124,6 +192,10 @@ absl::Status HealthwireServer::StartStore() {
 
 absl::Status HealthwireServer::StartGateway() {
   WebhookGateway::Options gateway_options = options_.gateway;
+  if (gateway_options.max_connections == 0) {
+    gateway_options.max_connections = AutoMaxConnections(FileDescriptorLimit());
+  }
+  http_max_connections_ = gateway_options.max_connections;
   absl::StatusOr<ResolvedSigningSecrets> secrets = ResolveSigningSecrets(
       {options_.comma_separated_signing_secrets, options_.signing_secret_file, options_.data_dir});
   if (!secrets.ok()) return secrets.status();

@@ -49,7 +49,9 @@ class HealthwireServer {
     bool run_gateway = true;
     // Without run_store: host:port of the healthwire_store to commit to.
     std::string store_address;
-    WebhookGateway::Options gateway;  // signing_secrets resolved from below
+    // signing_secrets resolved from below; max_connections 0 = sized from
+    // RLIMIT_NOFILE (see --http_max_connections).
+    WebhookGateway::Options gateway;
     // Where the signing secrets come from: a comma-separated list (as
     // --signing_secret takes them) and/or a file of them; neither: a secret
     // generated in data_dir (see ResolveSigningSecrets).
@@ -91,6 +93,7 @@ class HealthwireServer {
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<WebhookGateway> gateway_;
   std::string generated_secret_path_;
+  int http_max_connections_ = 0;
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };

@@ -34,6 +34,8 @@ struct HttpReply {
   bool retry_after = false;  // send Retry-After: kRetryAfterSeconds
   std::string log_detail;    // for the log line only, never sent
   ReplyKind kind = ReplyKind::kWebhook;
+  // For kProbe: "healthz", "readyz" or "metrics" (the metrics label).
+  std::string endpoint;
 };
 
 // The Retry-After value of every 503.

@@ -1,5 +1,6 @@
 #include "server/http_session.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 
@@ -26,18 +27,58 @@ std::chrono::nanoseconds ToChrono(absl::Duration d) { return absl::ToChronoNanos
 
 std::string ToString(beast::string_view s) { return std::string(s.data(), s.size()); }
 
+// A chunked body (length unknown up front) takes budget in steps of this.
+constexpr uint64_t kChunkedReserveStep = 1 << 20;
+// The most one read can add to a body (Beast reads at most 64 KiB at once).
+constexpr uint64_t kMaxReadBytes = 64 << 10;
+
 }  // namespace
+
+std::string HttpTransportState::RenderPrometheusText() const {
+  return absl::StrCat(
+      "# HELP healthwire_http_connections Open HTTP connections.\n"
+      "# TYPE healthwire_http_connections gauge\n"
+      "healthwire_http_connections ", open_connections.load(), "\n",
+      "# HELP healthwire_http_max_connections The connection cap (--http_max_connections).\n"
+      "# TYPE healthwire_http_max_connections gauge\n"
+      "healthwire_http_max_connections ", max_connections, "\n",
+      "# HELP healthwire_http_connections_refused_total Connections closed at accept "
+      "because the cap was reached.\n"
+      "# TYPE healthwire_http_connections_refused_total counter\n"
+      "healthwire_http_connections_refused_total ", refused_connections.load(), "\n",
+      "# HELP healthwire_http_buffered_request_bytes Request body bytes reserved in the "
+      "buffer budget now.\n"
+      "# TYPE healthwire_http_buffered_request_bytes gauge\n"
+      "healthwire_http_buffered_request_bytes ", budget.reserved(), "\n",
+      "# HELP healthwire_http_buffer_budget_bytes The request buffer budget "
+      "(--http_buffer_budget_mb).\n"
+      "# TYPE healthwire_http_buffer_budget_bytes gauge\n"
+      "healthwire_http_buffer_budget_bytes ", budget.capacity(), "\n",
+      "# HELP healthwire_http_buffer_budget_refusals_total Requests answered 503 because "
+      "the buffer budget stayed full.\n"
+      "# TYPE healthwire_http_buffer_budget_refusals_total counter\n"
+      "healthwire_http_buffer_budget_refusals_total ", budget.refusals(), "\n",
+      "# HELP healthwire_http_timeouts_total Connections cut for a slow request header or "
+      "a body below the minimum rate.\n"
+      "# TYPE healthwire_http_timeouts_total counter\n"
+      "healthwire_http_timeouts_total{phase=\"header\"} ", header_timeouts.load(), "\n",
+      "healthwire_http_timeouts_total{phase=\"body\"} ", body_timeouts.load(), "\n");
+}
 
 HttpSession::HttpSession(tcp::socket socket, std::shared_ptr<HttpSessionContext> context)
     : context_(std::move(context)),
       stream_(std::move(socket)),
-      answer_timer_(stream_.get_executor()) {
+      answer_timer_(stream_.get_executor()),
+      budget_timer_(stream_.get_executor()) {
+  context_->transport->open_connections.fetch_add(1);
   beast::error_code ec;
   const tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_ = absl::StrCat(remote.address().to_string(), ":", remote.port());
 }
 
 HttpSession::~HttpSession() {
+  context_->transport->budget.Release(reserved_bytes_);
+  context_->transport->open_connections.fetch_sub(1);
   absl::MutexLock lock(&context_->mu);
   context_->sessions.erase(this);
 }
@@ -92,10 +133,13 @@ void HttpSession::ReadHeader() {
   }
   state_ = State::kIdle;
   request_bytes_ = 0;
+  body_bytes_read_ = 0;
   method_ = target_ = trace_id_ = "-";
   parser_.emplace();
   parser_->body_limit(context_->limits.max_body_bytes);
-  stream_.expires_after(ToChrono(context_->limits.io_timeout));
+  // One deadline for the whole header: it does not restart on every byte.
+  stream_.expires_after(
+      ToChrono(std::min(context_->limits.io_timeout, context_->limits.header_timeout)));
   http::async_read_header(stream_, buffer_, *parser_,
                           beast::bind_front_handler(&HttpSession::OnHeader, shared_from_this()));
 }
@@ -107,6 +151,54 @@ void HttpSession::OnHeader(beast::error_code ec, std::size_t /*bytes*/) {
   }
   state_ = State::kReading;
   request_started_ = absl::Now();
+  const auto& request = parser_->get();
+  // RFC 9112 6.3: a Transfer-Encoding whose final coding is not chunked
+  // leaves the body length unknown; reading on would take the body for the
+  // next request. Answer 400 and close.
+  if (request.count(http::field::transfer_encoding) > 0 && !parser_->chunked()) {
+    HttpReply reply = ErrorReply(400, "unsupported_transfer_encoding",
+                                 "Transfer-Encoding must end with chunked");
+    reply.log_detail = Printable(ToString(request[http::field::transfer_encoding]));
+    Send(std::move(reply), /*close=*/true, /*linger=*/true);
+    return;
+  }
+  uint64_t declared = 0;
+  if (parser_->content_length().has_value()) {
+    declared = *parser_->content_length();
+  } else if (parser_->chunked()) {
+    declared = kChunkedReserveStep;
+  }
+  declared = std::min<uint64_t>(declared, context_->limits.max_body_bytes);
+  budget_wait_until_ = absl::Now() + context_->limits.buffer_wait;
+  ReserveBody(declared, &HttpSession::ContinueOrReadBody);
+}
+
+void HttpSession::ReserveBody(uint64_t bytes, void (HttpSession::*next)()) {
+  if (state_ == State::kClosed) return;
+  if (bytes == 0 || context_->transport->budget.TryReserve(bytes)) {
+    reserved_bytes_ += bytes;
+    (this->*next)();
+    return;
+  }
+  if (absl::Now() >= budget_wait_until_) {
+    context_->transport->budget.CountRefusal();
+    HttpReply reply = ErrorReply(503, "buffer_budget_exhausted",
+                                 "too many large requests at once, retry later");
+    reply.retry_after = true;
+    Send(std::move(reply), /*close=*/true, /*linger=*/true);
+    return;
+  }
+  // The socket is not read meanwhile; the client's data waits in TCP buffers.
+  stream_.expires_never();
+  budget_timer_.expires_after(std::chrono::milliseconds(20));
+  budget_timer_.async_wait([self = shared_from_this(), bytes, next](beast::error_code ec) {
+    if (ec) return;
+    self->ReserveBody(bytes, next);
+  });
+}
+
+void HttpSession::ContinueOrReadBody() {
+  body_started_ = absl::Now();
   const auto& request = parser_->get();
   // curl and some HTTP clients wait for "100 Continue" before sending a
   // large body.
@@ -127,16 +219,31 @@ void HttpSession::OnHeader(beast::error_code ec, std::size_t /*bytes*/) {
   ReadBody();
 }
 
-// Reads the body piece by piece so that io_timeout limits a stall, not the
-// whole transfer of a large body over a slow link.
+// Reads the body piece by piece. Each read must come within io_timeout (a
+// stall) and before the minimum-rate deadline, which grows by one second per
+// body_min_rate bytes received: a large body over a slow but honest link
+// gets in, one byte every 20 s does not.
 void HttpSession::ReadBody() {
   if (parser_->is_done()) {
     Process();
     return;
   }
-  stream_.expires_after(ToChrono(context_->limits.io_timeout));
+  if (!parser_->content_length().has_value() &&
+      body_bytes_read_ + kMaxReadBytes > reserved_bytes_) {
+    ReserveBody(kChunkedReserveStep, &HttpSession::ReadBody);
+    return;
+  }
+  const HttpSessionContext::Limits& limits = context_->limits;
+  absl::Time deadline = absl::Now() + limits.io_timeout;
+  if (limits.body_min_rate > 0) {
+    deadline = std::min(deadline, body_started_ + limits.body_grace +
+                                      absl::Seconds(static_cast<double>(body_bytes_read_) /
+                                                    static_cast<double>(limits.body_min_rate)));
+  }
+  stream_.expires_after(ToChrono(std::max(deadline - absl::Now(), absl::ZeroDuration())));
   http::async_read_some(stream_, buffer_, *parser_,
-                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                          self->body_bytes_read_ += bytes;
                           if (ec) {
                             self->OnReadError(ec);
                             return;
@@ -155,8 +262,14 @@ void HttpSession::OnReadError(beast::error_code ec) {
     // tcp_stream already closed the socket. Idle keep-alive timeouts are
     // normal; a stalled request is worth a log line.
     if (state_ == State::kReading) {
-      std::fprintf(stderr, "healthwire gateway: timed out reading a request from %s\n",
-                   remote_.c_str());
+      context_->transport->body_timeouts.fetch_add(1);
+      std::fprintf(stderr,
+                   "healthwire gateway: cut %s: request body stalled or below the minimum rate "
+                   "(%llu bytes in %s)\n",
+                   remote_.c_str(), static_cast<unsigned long long>(body_bytes_read_),
+                   absl::FormatDuration(absl::Now() - body_started_).c_str());
+    } else if (parser_.has_value() && parser_->got_some()) {
+      context_->transport->header_timeouts.fetch_add(1);
     }
     state_ = State::kClosed;
     return;
@@ -263,9 +376,24 @@ void HttpSession::Send(HttpReply reply, bool close, bool linger) {
   response_.prepare_payload();
   linger_ = linger;
 
+  // The request is done with its body: give its budget back.
+  context_->transport->budget.Release(reserved_bytes_);
+  reserved_bytes_ = 0;
+
   const absl::Duration duration =
       header_done ? absl::Now() - request_started_ : absl::ZeroDuration();
-  context_->handler->metrics().RecordRequest(reply.status, reply.reason, request_bytes_, duration);
+  switch (reply.kind) {
+    case ReplyKind::kWebhook:
+      context_->handler->metrics().RecordRequest(reply.status, reply.reason, request_bytes_,
+                                                 duration);
+      break;
+    case ReplyKind::kProbe:
+      context_->handler->metrics().RecordProbe(reply.endpoint, reply.status);
+      break;
+    case ReplyKind::kOther:
+      context_->handler->metrics().RecordProbe("other", reply.status);
+      break;
+  }
   if (reply.status >= 300) LogFailure(reply);
 
   state_ = State::kWriting;

@@ -16,6 +16,7 @@
 #ifndef HEALTHWIRE_SERVER_HTTP_SESSION_H_
 #define HEALTHWIRE_SERVER_HTTP_SESSION_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -33,29 +34,60 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/http_reply.h"
+#include "server/request_buffer_budget.h"
 #include "server/webhook_handler.h"
 
 namespace healthwire {
 
 class HttpSession;
 
+// The gateway's connection-level resources and their counters: open
+// connections against the cap, the request buffer budget, timeouts. Rendered
+// into GET /metrics.
+struct HttpTransportState {
+  HttpTransportState(int max_connections_in, uint64_t buffer_budget_bytes)
+      : max_connections(max_connections_in), budget(buffer_budget_bytes) {}
+
+  std::string RenderPrometheusText() const;
+
+  const int max_connections;
+  RequestBufferBudget budget;
+  std::atomic<int> open_connections{0};
+  std::atomic<uint64_t> refused_connections{0};
+  std::atomic<uint64_t> header_timeouts{0};
+  std::atomic<uint64_t> body_timeouts{0};
+};
+
 // What every connection of one gateway shares; outlives the gateway object
 // while callbacks still hold it.
 struct HttpSessionContext {
   struct Limits {
     uint64_t max_body_bytes = 64ull << 20;
-    // A connection that sends or receives nothing for this long is closed.
+    // A connection that sends or receives nothing for this long is closed
+    // (idle keep-alive, stalled writes).
     absl::Duration io_timeout = absl::Seconds(30);
+    // The whole request header must arrive within this (it does not restart
+    // on every byte, so a slowloris cannot stretch it).
+    absl::Duration header_timeout = absl::Seconds(20);
+    // After body_grace, a body must keep arriving at body_min_rate bytes per
+    // second on average (each body_min_rate bytes buy one more second, as in
+    // Apache's mod_reqtimeout); 0 turns the rate off.
+    absl::Duration body_grace = absl::Seconds(20);
+    uint64_t body_min_rate = 500;
+    // How long a request waits for room in the buffer budget before 503.
+    absl::Duration buffer_wait = absl::Seconds(1);
     // How long a session waits for the handler's answer before it answers
     // 503 itself (a broken ingestor must not pin a connection forever).
     absl::Duration answer_timeout = absl::Seconds(6);
   };
 
-  HttpSessionContext(Limits limits_in, std::shared_ptr<WebhookHandler> handler_in)
-      : limits(limits_in), handler(std::move(handler_in)) {}
+  HttpSessionContext(Limits limits_in, std::shared_ptr<WebhookHandler> handler_in,
+                     std::shared_ptr<HttpTransportState> transport_in)
+      : limits(limits_in), handler(std::move(handler_in)), transport(std::move(transport_in)) {}
 
   const Limits limits;
   const std::shared_ptr<WebhookHandler> handler;
+  const std::shared_ptr<HttpTransportState> transport;
 
   absl::Mutex mu;
   // Set once the io threads are stopping: handler answers no longer post.
@@ -95,6 +127,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void ReadHeader();
   void OnHeader(boost::beast::error_code ec, std::size_t bytes);
+  // Takes `bytes` from the buffer budget, waiting up to Limits::buffer_wait
+  // for room, then continues with `next`; 503 when no room came.
+  void ReserveBody(uint64_t bytes, void (HttpSession::*next)());
+  void ContinueOrReadBody();
   void ReadBody();
   void OnReadError(boost::beast::error_code ec);
   void Process();
@@ -116,6 +152,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   boost::beast::http::response<boost::beast::http::empty_body> continue_response_;
   boost::beast::http::response<boost::beast::http::string_body> response_;
   boost::asio::steady_timer answer_timer_;
+  boost::asio::steady_timer budget_timer_;
   std::string remote_ = "-";
 
   // What the log line and the metrics need of the request being answered
@@ -135,6 +172,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool awaiting_answer_ = false;
   absl::Time request_started_;
   uint64_t request_bytes_ = 0;
+  // The body bytes of this request taken from the buffer budget.
+  uint64_t reserved_bytes_ = 0;
+  // Body bytes read so far (with chunk framing) and since when.
+  uint64_t body_bytes_read_ = 0;
+  absl::Time body_started_;
+  absl::Time budget_wait_until_;
 };
 
 }  // namespace healthwire

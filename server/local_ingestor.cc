@@ -1,5 +1,6 @@
 #include "server/local_ingestor.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -19,48 +20,45 @@ LocalIngestor::~LocalIngestor() {
 }
 
 void LocalIngestor::Ingest(std::vector<v1::Event> events, absl::Time deadline, Callback done) {
-  // Already past the deadline: the caller has given up, so the commit is not
-  // attempted; the timer thread answers DeadlineExceeded (never this thread:
-  // the caller may hold locks).
-  const bool commit = deadline > absl::Now();
   uint64_t id;
   {
     absl::MutexLock lock(&mu_);
     id = next_id_++;
-    auto deadline_entry = deadlines_.emplace(deadline, id);
-    pending_.emplace(id, Pending{std::move(done), deadline_entry});
-    if (commit) ++commits_in_store_;
-    // A new earliest deadline: the timer thread may be sleeping until a later one.
-    if (deadline_entry == deadlines_.begin()) timer_wakeup_.Signal();
+    if (deadline <= absl::Now()) {
+      // The caller has given up: the commit is not attempted; the timer
+      // thread answers DeadlineExceeded (never this thread: the caller may
+      // hold locks).
+      auto deadline_entry = deadlines_.emplace(deadline, id);
+      pending_.emplace(id, Pending{std::move(done), deadline_entry});
+      if (deadline_entry == deadlines_.begin()) timer_wakeup_.Signal();
+      return;
+    }
+    ++commits_in_store_;
+    in_store_since_.emplace(id, absl::Now());
   }
-  if (!commit) return;
-  store_->IngestAsync(std::move(events), [this, id](absl::StatusOr<v1::IngestResponse> result) {
-    OnCommitted(id, std::move(result));
+  store_->IngestAsync(std::move(events), [this, id, done = std::move(done)](
+                                             absl::StatusOr<v1::IngestResponse> result) mutable {
+    OnCommitted(id, std::move(result), std::move(done));
   });
 }
 
-void LocalIngestor::OnCommitted(uint64_t id, absl::StatusOr<v1::IngestResponse> result) {
-  Callback done;
+void LocalIngestor::OnCommitted(uint64_t id, absl::StatusOr<v1::IngestResponse> result,
+                                Callback done) {
   {
     absl::MutexLock lock(&mu_);
-    --commits_in_store_;
+    in_store_since_.erase(id);
     if (result.ok()) {
       last_write_error_ = absl::OkStatus();
     } else if (!absl::IsInvalidArgument(result.status())) {
       // A bad request says nothing about the store's health; anything else does.
       last_write_error_ = result.status();
     }
-    auto it = pending_.find(id);
-    if (it != pending_.end()) {
-      done = std::move(it->second.done);
-      deadlines_.erase(it->second.deadline_entry);
-      pending_.erase(it);
-    }
-    // Not found: the deadline passed first and the caller has its answer.
   }
-  // Outside the lock, and without touching `this`: the destructor may run as
-  // soon as the lock is released.
-  if (done) done(std::move(result));
+  done(std::move(result));
+  // Last, and without touching `this` after it: the destructor may run as
+  // soon as the count drops.
+  absl::MutexLock lock(&mu_);
+  --commits_in_store_;
 }
 
 void LocalIngestor::RunDeadlineTimer() {
@@ -93,6 +91,15 @@ void LocalIngestor::RunDeadlineTimer() {
 
 absl::Status LocalIngestor::CheckReady() {
   absl::MutexLock lock(&mu_);
+  if (!in_store_since_.empty()) {
+    absl::Time oldest = absl::InfiniteFuture();
+    for (const auto& [id, since] : in_store_since_) oldest = std::min(oldest, since);
+    const absl::Duration waiting = absl::Now() - oldest;
+    if (waiting > kStuckCommitAfter) {
+      return absl::UnavailableError(absl::StrCat("a store commit has not finished for ",
+                                                 absl::FormatDuration(absl::Trunc(waiting, absl::Milliseconds(100)))));
+    }
+  }
   if (last_write_error_.ok()) return absl::OkStatus();
   return absl::UnavailableError(
       absl::StrCat("the last store commit failed (",

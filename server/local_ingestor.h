@@ -1,16 +1,18 @@
 // LocalIngestor: the in-process Ingestor, committing into an EventStore that
 // lives in the same process (the embedded default deployment).
 //
-// Deadlines: the store's commit cannot be cancelled once queued, so when the
-// deadline passes first `done` gets DeadlineExceeded from a small timer thread
-// and the commit's own result, arriving later, is dropped (the commit may
-// still land; Terra's re-delivery of the same body is idempotent). `done` is
-// called exactly once either way. A call whose deadline has already passed is
-// answered DeadlineExceeded without committing.
+// Deadlines: the deadline decides whether a commit starts. A call whose
+// deadline has already passed is answered DeadlineExceeded (from a small timer
+// thread) without committing. A commit handed to the store cannot be
+// cancelled, so it is answered with its own result, even after the deadline:
+// answering 503 for a commit that may still land would tell Terra "not
+// stored" about a stored record. (The gateway bounds how long it waits; see
+// WebhookGateway.) `done` is called exactly once either way.
 //
-// Readiness: CheckReady is OK until a commit fails for a reason other than a
-// bad request (InvalidArgument), and OK again after the next successful
-// commit.
+// Readiness reflects the store's current health: not ready while the last
+// commit failed for a reason other than a bad request (InvalidArgument), or
+// while a commit has been in the store for longer than kStuckCommitAfter (a
+// stalled disk); ready again after the next successful commit.
 //
 // Thread-safe. The store must outlive the LocalIngestor; the destructor waits
 // for every commit already handed to the store to report back.
@@ -50,8 +52,11 @@ class LocalIngestor : public Ingestor {
     std::multimap<absl::Time, uint64_t>::iterator deadline_entry;
   };
 
+  // Not ready while a commit has been in the store this long.
+  static constexpr absl::Duration kStuckCommitAfter = absl::Seconds(3);
+
   // Called by the store's writer thread.
-  void OnCommitted(uint64_t id, absl::StatusOr<v1::IngestResponse> result);
+  void OnCommitted(uint64_t id, absl::StatusOr<v1::IngestResponse> result, Callback done);
   // The timer thread: answers DeadlineExceeded for pending calls past their
   // deadline.
   void RunDeadlineTimer();
@@ -60,8 +65,11 @@ class LocalIngestor : public Ingestor {
 
   absl::Mutex mu_;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;
-  // Calls whose `done` has not been called yet, by id.
+  // Calls past their deadline before they started, waiting for the timer
+  // thread to answer them, by id.
   std::map<uint64_t, Pending> pending_ ABSL_GUARDED_BY(mu_);
+  // When each commit in the store was handed over, by id.
+  std::map<uint64_t, absl::Time> in_store_since_ ABSL_GUARDED_BY(mu_);
   // The deadlines of `pending_`, earliest first.
   std::multimap<absl::Time, uint64_t> deadlines_ ABSL_GUARDED_BY(mu_);
   // Commits handed to the store that have not reported back (even when their

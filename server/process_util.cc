@@ -1,5 +1,7 @@
 #include "server/process_util.h"
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -41,6 +43,21 @@ int WaitForTerminationSignal() {
   while (sigwait(&set, &signal_number) != 0) {
   }
   return signal_number;
+}
+
+uint64_t FileDescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  return limit.rlim_cur == RLIM_INFINITY ? (1u << 20) : limit.rlim_cur;
+}
+
+uint64_t RaiseFileDescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);  // best effort: the limit in force is returned
+  }
+  return FileDescriptorLimit();
 }
 
 }  // namespace healthwire

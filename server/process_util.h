@@ -6,6 +6,7 @@
 #ifndef HEALTHWIRE_SERVER_PROCESS_UTIL_H_
 #define HEALTHWIRE_SERVER_PROCESS_UTIL_H_
 
+#include <cstdint>
 #include <string>
 
 namespace healthwire {
@@ -21,6 +22,14 @@ void BlockTerminationSignals();
 
 // Waits for SIGTERM or SIGINT; returns the signal number.
 int WaitForTerminationSignal();
+
+// Raises the soft RLIMIT_NOFILE to the hard limit (a process that holds one
+// fd per connection should not stop at the 1,024 default while the system
+// allows more). Returns the soft limit now in force.
+uint64_t RaiseFileDescriptorLimit();
+
+// The soft RLIMIT_NOFILE now in force.
+uint64_t FileDescriptorLimit();
 
 }  // namespace healthwire
 

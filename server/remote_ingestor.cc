@@ -1,6 +1,11 @@
 #include "server/remote_ingestor.h"
 
+#include <string>
 #include <utility>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "grpcpp/generic/generic_stub.h"
 
 #include "absl/strings/str_cat.h"
 #include "proto/message_limits.h"
@@ -27,14 +32,67 @@ RemoteIngestor::~RemoteIngestor() {
   watcher_.join();
 }
 
+absl::Status RemoteIngestor::ProbeHealth() {
+  // grpc.health.v1.Health/Check with an empty HealthCheckRequest (the whole
+  // server); the answer HealthCheckResponse{status: SERVING} is the two
+  // bytes 08 01. A generic call, so no health proto is compiled in.
+  grpc::GenericStub generic(channel_);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + kHealthProbeDeadline));
+  // An empty message, but a valid buffer (a default ByteBuffer is invalid).
+  grpc::Slice empty_message;
+  const grpc::ByteBuffer request(&empty_message, 1);
+  grpc::ByteBuffer response;
+  absl::Notification done;
+  grpc::Status status;
+  generic.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                    &response, [&](grpc::Status s) {
+                      status = std::move(s);
+                      done.Notify();
+                    });
+  done.WaitForNotification();
+  if (!status.ok()) {
+    return absl::UnavailableError(absl::StrCat("store at ", store_address_,
+                                               " did not answer a health check within ",
+                                               absl::FormatDuration(kHealthProbeDeadline), ": ",
+                                               status.error_message()));
+  }
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (response.Dump(&slices).ok()) {
+    for (const grpc::Slice& slice : slices) {
+      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+  }
+  if (bytes != std::string("\x08\x01", 2)) {
+    return absl::UnavailableError(absl::StrCat("store at ", store_address_, " is not serving"));
+  }
+  return absl::OkStatus();
+}
+
 void RemoteIngestor::WatchConnectivity() {
   // Keeps the channel connecting (and so polled) while no webhook is in
-  // flight, and caches its state for CheckReady, which must not block.
+  // flight, and asks the store itself how it is every kHealthProbeInterval:
+  // a connected channel to a hung (SIGSTOPped) store is not ready. CheckReady
+  // reads the cached result and never blocks.
+  absl::Time next_probe = absl::InfinitePast();
   while (!stopping_.load()) {
     const grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
-    connected_.store(state == GRPC_CHANNEL_READY);
+    if (state != GRPC_CHANNEL_READY) {
+      SetHealth(absl::UnavailableError(
+          absl::StrCat("store at ", store_address_, " is not reachable")));
+      next_probe = absl::InfinitePast();
+    } else if (absl::Now() >= next_probe) {
+      SetHealth(ProbeHealth());
+      next_probe = absl::Now() + kHealthProbeInterval;
+    }
     channel_->WaitForStateChange(state, absl::ToChronoTime(absl::Now() + absl::Milliseconds(250)));
   }
+}
+
+void RemoteIngestor::SetHealth(absl::Status health) {
+  absl::MutexLock lock(&health_mu_);
+  health_ = std::move(health);
 }
 
 void RemoteIngestor::Ingest(std::vector<v1::Event> events, absl::Time deadline, Callback done) {
@@ -46,7 +104,15 @@ void RemoteIngestor::Ingest(std::vector<v1::Event> events, absl::Time deadline, 
   };
   auto call = std::make_shared<Call>();
   call->done = std::move(done);
-  call->context.set_deadline(absl::ToChronoTime(deadline));
+  // `deadline` decides whether the commit starts. A call already past it
+  // fails at once without reaching the store. A call sent in time may be
+  // committed by the store even if it finishes a little after the deadline;
+  // waiting kCommitGrace longer for its answer keeps the gateway from
+  // answering 503 for a stored record in that case. (The store does not yet
+  // refuse a call whose deadline passed before its commit started: the
+  // residual race is a commit that starts after the RPC gave up.)
+  call->context.set_deadline(
+      absl::ToChronoTime(deadline > absl::Now() ? deadline + kCommitGrace : deadline));
   for (v1::Event& event : events) *call->request.add_events() = std::move(event);
   stub_->async()->Ingest(&call->context, &call->request, &call->response,
                          [this, call](grpc::Status status) {
@@ -69,8 +135,8 @@ void RemoteIngestor::Ingest(std::vector<v1::Event> events, absl::Time deadline, 
 }
 
 absl::Status RemoteIngestor::CheckReady() {
-  if (connected_.load()) return absl::OkStatus();
-  return absl::UnavailableError(absl::StrCat("store at ", store_address_, " is not reachable"));
+  absl::MutexLock lock(&health_mu_);
+  return health_;
 }
 
 }  // namespace healthwire

@@ -6,8 +6,10 @@
 // own after the store restarts, and calls in between fail fast with
 // Unavailable (the gateway answers 503, Terra retries).
 //
-// CheckReady is OK only while the channel is connected: a watcher thread
-// keeps the channel connecting and caches its state, so it never blocks.
+// CheckReady is OK only while the channel is connected and the store answered
+// its last gRPC health check (every second, 1 s deadline): a watcher thread
+// keeps the channel connecting, probes and caches the result, so CheckReady
+// never blocks and a hung store turns /readyz 503 within about 2 s.
 //
 // Thread-safe.
 #ifndef HEALTHWIRE_SERVER_REMOTE_INGESTOR_H_
@@ -18,6 +20,10 @@
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/healthwire.grpc.pb.h"
 #include "server/ingestor.h"
@@ -39,11 +45,21 @@ class RemoteIngestor final : public Ingestor {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::EventStore::Stub> stub_;
   std::atomic<uint64_t> last_revision_{0};
-  std::atomic<bool> connected_{false};
+  // How long past the ingest deadline the answer of a commit that was sent
+  // in time is awaited (below the gateway's own 2 s).
+  static constexpr absl::Duration kCommitGrace = absl::Milliseconds(1500);
+  static constexpr absl::Duration kHealthProbeInterval = absl::Seconds(1);
+  static constexpr absl::Duration kHealthProbeDeadline = absl::Seconds(1);
+
+  absl::Mutex health_mu_;
+  absl::Status health_ ABSL_GUARDED_BY(health_mu_) =
+      absl::UnavailableError("the store has not been reached yet");
   std::atomic<bool> stopping_{false};
   std::thread watcher_;
 
   void WatchConnectivity();
+  absl::Status ProbeHealth();
+  void SetHealth(absl::Status health);
 };
 
 }  // namespace healthwire

@@ -30,6 +30,10 @@ int RunServer(int argc, char** argv, const char* usage,
   // Before any thread starts, so only WaitForTerminationSignal sees them.
   BlockTerminationSignals();
 
+  // Before anything opens files: RocksDB, gRPC and the HTTP connection cap
+  // (sized from this limit) share it.
+  RaiseFileDescriptorLimit();
+
   HealthwireServer::Options options;
   apply_flags(&options);
   absl::StatusOr<std::unique_ptr<HealthwireServer>> server =

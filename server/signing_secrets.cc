@@ -194,7 +194,14 @@ absl::StatusOr<ResolvedSigningSecrets> ResolveSigningSecrets(const SigningSecret
     }
     resolved.secrets.push_back(std::move(secret));
   };
-  for (std::string& secret : ParseSecretList(sources.comma_separated)) add(std::move(secret));
+  std::vector<std::string> listed = ParseSecretList(sources.comma_separated);
+  if (listed.empty() && !sources.comma_separated.empty()) {
+    // ',,,' or blanks: a typo, not a request for a generated secret that
+    // Terra does not know (the value itself is never echoed).
+    return absl::InvalidArgumentError(
+        "--signing_secret holds no usable secret (only commas or blanks)");
+  }
+  for (std::string& secret : listed) add(std::move(secret));
   if (!sources.file.empty()) {
     absl::StatusOr<std::vector<std::string>> from_file = LoadSecretsFromFile(sources.file);
     if (!from_file.ok()) return from_file.status();

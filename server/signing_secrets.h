@@ -60,8 +60,9 @@ struct ResolvedSigningSecrets {
 
 // The union of the flag's and the file's secrets (duplicates dropped, order
 // kept); when both are empty, LoadOrCreateGeneratedSecret(data_dir). A file
-// that is named but yields no secret is an error (InvalidArgument), not a
-// silent fall-back to a generated secret that Terra does not know.
+// that is named but yields no secret, or a non-empty list with no secret in
+// it (",,,"), is an error (InvalidArgument), not a silent fall-back to a
+// generated secret that Terra does not know.
 absl::StatusOr<ResolvedSigningSecrets> ResolveSigningSecrets(const SigningSecretSources& sources);
 
 }  // namespace healthwire

@@ -29,8 +29,9 @@ using tcp = net::ip::tcp;
 
 // How long after the ingest deadline a session stops waiting for a handler
 // answer that has not come (a broken ingestor must not pin a connection
-// forever).
-constexpr absl::Duration kIngestCallbackGrace = absl::Seconds(1);
+// forever). A commit handed to the store is awaited (answering 503 while it
+// may still land would be a lie), so this covers a slow commit too.
+constexpr absl::Duration kIngestCallbackGrace = absl::Seconds(2);
 
 }  // namespace
 
@@ -137,8 +138,30 @@ class WebhookGateway::Server {
       });
       return;
     }
-    std::make_shared<HttpSession>(std::move(socket), context_)->Start();
+    if (context_->transport->open_connections.load() >= context_->transport->max_connections) {
+      RefuseOverCap(std::move(socket));
+    } else {
+      std::make_shared<HttpSession>(std::move(socket), context_)->Start();
+    }
     Accept();
+  }
+
+  // At the connection cap: a short 503 written without waiting (a fresh
+  // socket's send buffer takes it whole), then close. The fds kept in
+  // reserve stay free for RocksDB and gRPC.
+  void RefuseOverCap(tcp::socket socket) {
+    context_->transport->refused_connections.fetch_add(1);
+    static constexpr char kBody[] =
+        "{\"status\":\"error\",\"error\":\"too many connections, retry later\"}";
+    const std::string answer = absl::StrCat(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: ",
+        kRetryAfterSeconds, "\r\nConnection: close\r\nContent-Length: ", sizeof(kBody) - 1,
+        "\r\n\r\n", kBody);
+    beast::error_code ec;
+    socket.non_blocking(true, ec);
+    socket.send(net::buffer(answer), 0, ec);
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
   }
 
   void ForEachSession(void (HttpSession::*step)()) {
@@ -191,7 +214,24 @@ absl::StatusOr<std::unique_ptr<WebhookGateway>> WebhookGateway::Start(Options op
   handler_options.ingest_deadline = options.ingest_deadline;
   handler_options.signing_secrets = options.signing_secrets;
   handler_options.signature = options.signature;
-  handler_options.extra_metrics = options.extra_metrics;
+  handler_options.workers = options.webhook_workers;
+  handler_options.worker_queue_limit = options.webhook_queue_limit;
+  if (options.max_connections < 1) {
+    return absl::InvalidArgumentError("max_connections must be at least 1");
+  }
+  if (options.buffer_budget_bytes < options.max_body_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the request buffer budget (", options.buffer_budget_bytes >> 20,
+        " MiB) must be at least the largest accepted body (", options.max_body_bytes >> 20,
+        " MiB), or no such body could ever be read"));
+  }
+  auto transport =
+      std::make_shared<HttpTransportState>(options.max_connections, options.buffer_budget_bytes);
+  handler_options.extra_metrics = [transport, extra = options.extra_metrics] {
+    std::string text = transport->RenderPrometheusText();
+    if (extra) text += extra();
+    return text;
+  };
   absl::StatusOr<std::shared_ptr<WebhookHandler>> handler =
       WebhookHandler::Create(std::move(handler_options), ingestor);
   if (!handler.ok()) return handler.status();
@@ -199,8 +239,12 @@ absl::StatusOr<std::unique_ptr<WebhookGateway>> WebhookGateway::Start(Options op
   HttpSessionContext::Limits limits;
   limits.max_body_bytes = options.max_body_bytes;
   limits.io_timeout = options.io_timeout;
+  limits.header_timeout = options.header_timeout;
+  limits.body_grace = options.body_grace;
+  limits.body_min_rate = options.body_min_rate;
+  limits.buffer_wait = options.buffer_wait;
   limits.answer_timeout = options.ingest_deadline + kIngestCallbackGrace;
-  auto context = std::make_shared<HttpSessionContext>(limits, *std::move(handler));
+  auto context = std::make_shared<HttpSessionContext>(limits, *std::move(handler), transport);
   auto server = std::make_unique<Server>(options, std::move(context));
   absl::StatusOr<int> port = server->Listen();
   if (!port.ok()) return port.status();

@@ -44,6 +44,21 @@ class WebhookGateway {
     // A connection that sends or receives nothing for this long is closed
     // (stalled senders, idle keep-alive connections).
     absl::Duration io_timeout = absl::Seconds(30);
+    // The whole request header must arrive within this.
+    absl::Duration header_timeout = absl::Seconds(20);
+    // After body_grace, a body must average body_min_rate bytes/s (0 = off).
+    absl::Duration body_grace = absl::Seconds(20);
+    uint64_t body_min_rate = 500;
+    // Open connections at most; more are answered 503 and closed at accept.
+    // HealthwireServer sizes it from RLIMIT_NOFILE.
+    int max_connections = 10000;
+    // Request body bytes held at once, gateway-wide; a request waits up to
+    // buffer_wait for room, then 503. At least max_body_bytes.
+    uint64_t buffer_budget_bytes = 256ull << 20;
+    absl::Duration buffer_wait = absl::Seconds(1);
+    // Threads converting bodies over 256 KiB, and how many may queue.
+    int webhook_workers = 2;
+    int webhook_queue_limit = 64;
     // Shutdown lets in-flight requests finish for at most this long before it
     // closes their connections.
     absl::Duration shutdown_grace = absl::Seconds(15);

@@ -75,6 +75,10 @@ absl::StatusOr<std::shared_ptr<WebhookHandler>> WebhookHandler::Create(Options o
         "ingest deadline must be positive (got ", absl::FormatDuration(options.ingest_deadline),
         "): with no time to commit, every webhook would be answered 503"));
   }
+  if (options.workers < 1) return absl::InvalidArgumentError("workers must be at least 1");
+  if (options.worker_queue_limit < 0) {
+    return absl::InvalidArgumentError("worker queue limit must not be negative");
+  }
   if (!absl::StartsWith(options.webhook_path, "/")) {
     return absl::InvalidArgumentError(
         absl::StrCat("webhook path '", options.webhook_path, "' must start with '/'"));
@@ -87,7 +91,14 @@ absl::StatusOr<std::shared_ptr<WebhookHandler>> WebhookHandler::Create(Options o
 }
 
 WebhookHandler::WebhookHandler(Options options, SignatureVerifier verifier, Ingestor* ingestor)
-    : options_(std::move(options)), verifier_(std::move(verifier)), ingestor_(ingestor) {}
+    : options_(std::move(options)),
+      verifier_(std::move(verifier)),
+      ingestor_(ingestor),
+      workers_(std::make_unique<Executor>(options_.workers)) {}
+
+// Queued tasks are dropped with the pool; by then no session waits for them
+// (the gateway shut down first).
+WebhookHandler::~WebhookHandler() = default;
 
 void WebhookHandler::Handle(WebhookRequest request, ReplyCallback done) {
   const absl::string_view target = request.target;
@@ -107,7 +118,9 @@ void WebhookHandler::Handle(WebhookRequest request, ReplyCallback done) {
       done(MethodNotAllowed("GET", "method not allowed", ReplyKind::kProbe));
       return;
     }
-    done(Probe(path));
+    HttpReply reply = Probe(path);
+    reply.endpoint = std::string(path.substr(1));
+    done(std::move(reply));
     return;
   }
   HttpReply reply = ErrorReply(404, "not_found", "not found");
@@ -146,6 +159,42 @@ void WebhookHandler::HandleWebhook(WebhookRequest request, ReplyCallback done) {
                                                         options_.max_body_bytes, " bytes")));
     return;
   }
+  if (request.body.size() <= options_.inline_body_bytes) {
+    VerifyConvertIngest(std::move(request), std::move(done));
+    return;
+  }
+  // Large: off the caller's (io) thread.
+  if (worker_queue_depth_.fetch_add(1) >= options_.worker_queue_limit) {
+    worker_queue_depth_.fetch_sub(1);
+    HttpReply reply = ErrorReply(503, "workers_busy", "too many large webhooks at once, retry later");
+    reply.retry_after = true;
+    done(std::move(reply));
+    return;
+  }
+  metrics_.SetWorkerState(workers_busy_.load(), worker_queue_depth_.load());
+  // The Executor's tasks are copyable std::functions: the move-only parts
+  // travel in a shared holder.
+  auto work = std::make_shared<std::pair<WebhookRequest, ReplyCallback>>(std::move(request),
+                                                                        std::move(done));
+  workers_->Schedule([this, work] { RunOnWorker(std::move(work->first), std::move(work->second)); });
+}
+
+void WebhookHandler::RunOnWorker(WebhookRequest request, ReplyCallback done) {
+  worker_queue_depth_.fetch_sub(1);
+  workers_busy_.fetch_add(1);
+  metrics_.SetWorkerState(workers_busy_.load(), worker_queue_depth_.load());
+  if (absl::Now() >= request.received_at + options_.ingest_deadline) {
+    // Nothing was handed to the store: the 503 is the whole truth.
+    done(StoreFailureReply(absl::DeadlineExceededError(
+        "the webhook waited for a worker past its ingest deadline")));
+  } else {
+    VerifyConvertIngest(std::move(request), std::move(done));
+  }
+  workers_busy_.fetch_sub(1);
+  metrics_.SetWorkerState(workers_busy_.load(), worker_queue_depth_.load());
+}
+
+void WebhookHandler::VerifyConvertIngest(WebhookRequest request, ReplyCallback done) {
   absl::string_view signature = request.Header("terra-signature");
   if (absl::StripAsciiWhitespace(signature).empty()) {
     signature = request.Header("X-Terra-Signature");
@@ -197,6 +246,9 @@ void WebhookHandler::HandleWebhook(WebhookRequest request, ReplyCallback done) {
   event_types.reserve(converted->events.size());
   for (const v1::Event& event : converted->events) event_types.push_back(event.type());
   const int events_with_problems = converted->events_with_problems;
+  // The events hold what they need of the body (raw JSON): free it before
+  // the commit, so a large webhook is not held twice while it is stored.
+  std::string().swap(request.body);
   ingestor_->Ingest(std::move(converted->events), now + options_.ingest_deadline,
                     [self = shared_from_this(), event_types = std::move(event_types),
                      events_with_problems,

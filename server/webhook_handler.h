@@ -14,8 +14,9 @@
 //   404  unknown path; 405 (with Allow) wrong method
 //   413  body over Options::max_body_bytes (the HTTP session stops reading
 //        such a body early; the handler checks again for callers without one)
-//   503  the store failed or did not answer in time (Retry-After), or the
-//        signature could not be checked (OpenSSL failed)
+//   503  the store failed or did not answer in time, every webhook worker is
+//        busy and the queue is full, or the signature could not be checked
+//        (OpenSSL failed); always with Retry-After, never with anything stored
 //
 // Every answer is JSON with a "status" member; errors carry "error" with a
 // clear reason and never internal details (those go to HttpReply::log_detail
@@ -29,9 +30,17 @@
 // the table is unit-tested without one (tests/gateway/webhook_handler_test).
 // The model is TensorFlow Serving's HttpRestApiHandler::ProcessRequest.
 //
+// Where the work runs: a body up to Options::inline_body_bytes is checked and
+// converted on the calling thread (microseconds; small webhooks never queue
+// behind large ones); a larger body goes to a bounded pool of
+// Options::workers threads, so the HTTP io threads keep serving while a
+// 60 MB webhook converts. A large webhook that waited for a worker past its
+// ingest deadline is answered 503 without being stored; a full queue is a
+// fast 503. The commit itself runs on the store's writer thread.
+//
 // Thread-safe: Handle may be called from any thread, concurrently. Handle
 // never blocks on disk or network: the ingest is asynchronous and `done` is
-// called exactly once, either before Handle returns or later from the
+// called exactly once, before Handle returns or later from a worker or the
 // ingestor's thread. Created as a shared_ptr: a pending ingest keeps it alive.
 #ifndef HEALTHWIRE_SERVER_WEBHOOK_HANDLER_H_
 #define HEALTHWIRE_SERVER_WEBHOOK_HANDLER_H_
@@ -47,6 +56,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/executor.h"
 #include "server/gateway_metrics.h"
 #include "server/http_reply.h"
 #include "server/ingestor.h"
@@ -81,6 +91,13 @@ class WebhookHandler : public std::enable_shared_from_this<WebhookHandler> {
     // Appended to GET /metrics (Prometheus text of the parts behind the
     // gateway, e.g. the in-process store). Must be cheap and thread-safe.
     std::function<std::string()> extra_metrics;
+    // Bodies larger than this are checked and converted on the worker pool.
+    uint64_t inline_body_bytes = 256 << 10;
+    // Worker threads for large bodies, and how many large webhooks may wait
+    // for one (each waiting body is already buffered and counted against the
+    // gateway's request buffer budget).
+    int workers = 2;
+    int worker_queue_limit = 64;
   };
 
   using ReplyCallback = std::function<void(HttpReply)>;
@@ -90,6 +107,8 @@ class WebhookHandler : public std::enable_shared_from_this<WebhookHandler> {
   // does not start with '/', a non-positive deadline or body limit).
   static absl::StatusOr<std::shared_ptr<WebhookHandler>> Create(Options options,
                                                                 Ingestor* ingestor);
+
+  ~WebhookHandler();
 
   WebhookHandler(const WebhookHandler&) = delete;
   WebhookHandler& operator=(const WebhookHandler&) = delete;
@@ -110,6 +129,9 @@ class WebhookHandler : public std::enable_shared_from_this<WebhookHandler> {
 
   HttpReply Probe(absl::string_view path);
   void HandleWebhook(WebhookRequest request, ReplyCallback done);
+  // Signature, conversion, ingest: on the caller's thread or a worker.
+  void VerifyConvertIngest(WebhookRequest request, ReplyCallback done);
+  void RunOnWorker(WebhookRequest request, ReplyCallback done);
   void OnIngested(std::vector<v1::EventType> event_types, int events_with_problems,
                   absl::StatusOr<v1::IngestResponse> result, const ReplyCallback& done);
 
@@ -118,6 +140,10 @@ class WebhookHandler : public std::enable_shared_from_this<WebhookHandler> {
   Ingestor* const ingestor_;
   GatewayMetrics metrics_;
   std::atomic<bool> draining_{false};
+  std::atomic<int> workers_busy_{0};
+  std::atomic<int> worker_queue_depth_{0};
+  // Last: destroyed (its threads joined) before everything they use.
+  std::unique_ptr<Executor> workers_;
 };
 
 }  // namespace healthwire

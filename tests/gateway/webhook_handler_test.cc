@@ -9,6 +9,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -333,16 +334,76 @@ TEST_F(WebhookHandlerTest, FailedCommitIs503RetryAfterAndNothingHalfWritten) {
   EXPECT_EQ(ChangeLog().size(), 1u);
 }
 
-TEST_F(WebhookHandlerTest, CommitNotDoneWithinTheIngestDeadlineIs503) {
+TEST_F(WebhookHandlerTest, WebhookPastItsDeadlineBeforeTheCommitStartsIs503AndNotStored) {
+  WebhookRequest request = Signed(SleepBody("s1"));
+  request.received_at = absl::Now() - absl::Seconds(6);  // deadline 5 s: already gone
+  const HttpReply reply = Answer(std::move(request));
+  ExpectError(reply, 503, "store_deadline_exceeded", "retry later");
+  EXPECT_TRUE(reply.retry_after);
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(store_->CurrentRevision(), 0u);
+}
+
+// A body over inline_body_bytes goes to the worker pool.
+std::string LargeSleepBody(absl::string_view summary_id) {
+  std::string body = SleepBody(summary_id);
+  body.insert(body.size() - 3, absl::StrCat(R"(,"padding":")", std::string(300 << 10, 'x'), "\""));
+  return body;
+}
+
+TEST_F(WebhookHandlerTest, LargeWebhookIsConvertedOnAWorkerAndStored) {
+  const HttpReply reply = Answer(Signed(LargeSleepBody("big-1")));
+  EXPECT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(store_->CurrentRevision(), 1u);
+}
+
+TEST_F(WebhookHandlerTest, LargeWebhookThatWaitedForAWorkerPastItsDeadlineIs503AndNotStored) {
+  WebhookRequest request = Signed(LargeSleepBody("big-1"));
+  request.received_at = absl::Now() - absl::Seconds(6);
+  ExpectError(Answer(std::move(request)), 503, "store_deadline_exceeded", "retry later");
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(store_->CurrentRevision(), 0u);
+}
+
+TEST_F(WebhookHandlerTest, FullWorkerQueueIsAFast503AndNotStored) {
+  WebhookHandler::Options options = HandlerOptions();
+  options.worker_queue_limit = 0;
+  Start(std::move(options));
+  const HttpReply reply = Answer(Signed(LargeSleepBody("big-1")));
+  ExpectError(reply, 503, "workers_busy", "retry later");
+  EXPECT_TRUE(reply.retry_after);
+  // Small webhooks do not need a worker.
+  EXPECT_EQ(Answer(Signed(SleepBody("small-1"))).status, 200);
+  EXPECT_EQ(store_->CurrentRevision(), 1u);
+}
+
+TEST_F(WebhookHandlerTest, CommitThatStartedIsAnsweredWithItsOutcomeEvenPastTheDeadline) {
   WebhookHandler::Options options = HandlerOptions();
   options.ingest_deadline = absl::Milliseconds(300);
   Start(std::move(options));
   file_system_->stall_wal_syncs = true;
-  const absl::Time start = absl::Now();
+  std::thread unstall([this] {
+    absl::SleepFor(absl::Seconds(1));
+    file_system_->stall_wal_syncs = false;
+  });
   const HttpReply reply = Answer(Signed(SleepBody("s1")));
-  ExpectError(reply, 503, "store_deadline_exceeded", "retry later");
-  EXPECT_TRUE(reply.retry_after);
-  EXPECT_LT(absl::Now() - start, absl::Seconds(4));  // answered at the deadline, not the stall
+  unstall.join();
+  // Not a 503 for a record that is stored: the answer is the commit's.
+  EXPECT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(store_->CurrentRevision(), 1u);
+}
+
+TEST_F(WebhookHandlerTest, ReadyzIs503WhileACommitIsStuckAndOkAfterIt) {
+  file_system_->stall_wal_syncs = true;
+  absl::Notification committed;
+  handler_->Handle(Signed(SleepBody("s1")), [&](HttpReply) { committed.Notify(); });
+  absl::SleepFor(absl::Seconds(4));  // past LocalIngestor::kStuckCommitAfter (3 s)
+  const HttpReply stuck = Answer(Request("GET", "/readyz"));
+  EXPECT_EQ(stuck.status, 503);
+  EXPECT_THAT(stuck.body, HasSubstr("has not finished"));
+  file_system_->stall_wal_syncs = false;
+  ASSERT_TRUE(committed.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_EQ(Answer(Request("GET", "/readyz")).status, 200);
 }
 
 
@@ -367,11 +428,12 @@ TEST(WebhookHandlerRemoteStoreTest, UnreachableStoreIs503RetryAfterAndReadyzIs50
 
 // ---- probes --------------------------------------------------------------------------
 
-TEST_F(WebhookHandlerTest, HealthzIs200) {
+TEST_F(WebhookHandlerTest, HealthzIs200AndAProbeNotAWebhook) {
   const HttpReply reply = Answer(Request("GET", "/healthz"));
   EXPECT_EQ(reply.status, 200);
   EXPECT_EQ(reply.body, R"({"status":"ok"})");
   EXPECT_EQ(reply.kind, ReplyKind::kProbe);
+  EXPECT_EQ(reply.endpoint, "healthz");
 }
 
 TEST_F(WebhookHandlerTest, ReadyzIs200UntilDrainingThen503) {

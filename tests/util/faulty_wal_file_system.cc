@@ -29,7 +29,7 @@ class FaultyFile : public rocksdb::FSWritableFileOwnerWrapper {
                          rocksdb::IODebugContext* debug) override {
     if (fs_->fail_wal_writes) return rocksdb::IOStatus::IOError("injected WAL sync failure");
     // Stalls a bounded time: long enough to pass any test deadline.
-    for (int i = 0; i < 100 && fs_->stall_wal_syncs; ++i) absl::SleepFor(absl::Milliseconds(50));
+    for (int i = 0; i < 200 && fs_->stall_wal_syncs; ++i) absl::SleepFor(absl::Milliseconds(50));
     return FSWritableFileOwnerWrapper::Sync(options, debug);
   }
 

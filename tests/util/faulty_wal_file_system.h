@@ -1,6 +1,6 @@
 // FaultyWalFileSystem: RocksDB's default file system, except that WAL files
 // (*.log) fail their writes and syncs while `fail_wal_writes` is set, and
-// stall their syncs (up to 5 s) while `stall_wal_syncs` is set: the way to see
+// stall their syncs (up to 10 s) while `stall_wal_syncs` is set: the way to see
 // what a failed or slow commit does to the store and to the answers above it,
 // on a real RocksDB. Use it through rocksdb::NewCompositeEnv and
 // EventStore::Options::env.
