@@ -44,12 +44,6 @@ void LocalIngestor::OnCommitted(uint64_t id, absl::StatusOr<v1::IngestResponse> 
   {
     absl::MutexLock lock(&mu_);
     --commits_in_store_;
-    if (result.ok()) {
-      last_write_error_ = absl::OkStatus();
-    } else if (!absl::IsInvalidArgument(result.status())) {
-      // A bad request says nothing about the store's health; anything else does.
-      last_write_error_ = result.status();
-    }
     auto it = pending_.find(id);
     if (it != pending_.end()) {
       done = std::move(it->second.done);
@@ -92,11 +86,10 @@ void LocalIngestor::RunDeadlineTimer() {
 }
 
 absl::Status LocalIngestor::CheckReady() {
-  absl::MutexLock lock(&mu_);
-  if (last_write_error_.ok()) return absl::OkStatus();
-  return absl::UnavailableError(
-      absl::StrCat("the last store commit failed (",
-                   absl::StatusCodeToString(last_write_error_.code()), ")"));
+  // The store's current health (disk reserve, stopped writes), not the
+  // outcome of the last commit: readiness returns by itself once the store
+  // can write again, without waiting for a webhook to succeed.
+  return store_->Health();
 }
 
 uint64_t LocalIngestor::CurrentRevision() { return store_->CurrentRevision(); }

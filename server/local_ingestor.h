@@ -8,9 +8,9 @@
 // called exactly once either way. A call whose deadline has already passed is
 // answered DeadlineExceeded without committing.
 //
-// Readiness: CheckReady is OK until a commit fails for a reason other than a
-// bad request (InvalidArgument), and OK again after the next successful
-// commit.
+// Readiness: CheckReady is the store's current health (EventStore::Health):
+// Unavailable, saying why, while its disk is at the reserve or its writes
+// stopped after a failed write; OK again as soon as it can write.
 //
 // Thread-safe. The store must outlive the LocalIngestor; the destructor waits
 // for every commit already handed to the store to report back.
@@ -67,7 +67,6 @@ class LocalIngestor : public Ingestor {
   // Commits handed to the store that have not reported back (even when their
   // caller was already answered by the timer).
   int commits_in_store_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Status last_write_error_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::CondVar timer_wakeup_;
 

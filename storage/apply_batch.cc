@@ -6,11 +6,11 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "storage/coalesce.h"
 #include "storage/connection_tracker.h"
+#include "storage/id_limits.h"
 #include "storage/keys.h"
 
 namespace healthwire {
@@ -79,6 +79,17 @@ absl::Status ValidateEvent(const v1::Event& event, size_t index) {
   if (event.record_key().empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("events[", index, "].record_key: must not be empty"));
+  }
+  const std::pair<const char*, const std::string*> ids[] = {
+      {"user.user_id", &event.user().user_id()},
+      {"user.reference_id", &event.user().reference_id()},
+      {"record_key", &event.record_key()}};
+  for (const auto& [name, id] : ids) {
+    if (absl::Status valid =
+            ValidateIdLength(absl::StrCat("events[", index, "].", name), *id);
+        !valid.ok()) {
+      return valid;
+    }
   }
   return absl::OkStatus();
 }
@@ -162,8 +173,8 @@ absl::Status ApplyBatch::PutVersion(const v1::Event& event, const std::string& r
                                     const v1::Event* previous) {
   std::string value;
   if (!event.SerializeToString(&value)) {
-    return absl::InternalError(absl::StrCat("cannot serialize the event for record \"",
-                                            absl::CEscape(event.record_key()), "\""));
+    return absl::InternalError(
+        absl::StrCat("cannot serialize the event for record ", QuoteId(event.record_key())));
   }
   rocksdb::Status status = batch_.Put(families_.records, record_key, value);
 

@@ -67,4 +67,6 @@ SubscriptionHub* EventStore::subscription_hub() { return impl_->subscription_hub
 
 EventStore::Stats EventStore::GetStats() const { return impl_->GetStats(); }
 
+absl::Status EventStore::Health() const { return impl_->Health(); }
+
 }  // namespace healthwire

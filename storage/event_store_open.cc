@@ -69,6 +69,10 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   if (options.env != nullptr) db_options.env = options.env;
+  // Reopening must not need much disk: the WAL is replayed into memtables
+  // and flushed later, as usual, instead of being flushed during open (which
+  // writes SST files as large as the WAL, and fails on a full disk).
+  db_options.avoid_flush_during_recovery = true;
 
   const std::shared_ptr<rocksdb::Cache> block_cache =
       rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -180,6 +184,8 @@ EventStore::Stats EventStore::Impl::GetStats() const {
   stats.identical = identical_.load(std::memory_order_relaxed);
   stats.stale = stale_.load(std::memory_order_relaxed);
   stats.commits = commits_.load(std::memory_order_relaxed);
+  stats.refused_disk_full = refused_disk_full_.load(std::memory_order_relaxed);
+  stats.write_failures = write_failures_.load(std::memory_order_relaxed);
   return stats;
 }
 
