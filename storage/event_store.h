@@ -157,6 +157,12 @@ class EventStore {
   // The revision of the last durable commit (0 for an empty store).
   uint64_t CurrentRevision() const;
 
+  // The store's timeline: 32 hex digits, new when the store is created and
+  // when a checkpoint of it is opened for the first time, so equal revision
+  // numbers on different timelines are known to be different histories.
+  // Returned by every read; StreamUpdates refuses a resume from another one.
+  const std::string& TimelineId() const;
+
   // A RocksDB checkpoint of the whole store in Options::checkpoint_dir/<name>.
   // `name` is a plain folder name (letters, digits, '-', '_', '.'); empty
   // picks "revision-<N>-<unix seconds>". InvalidArgument for a bad name,

@@ -55,6 +55,7 @@ class EventStore::Impl {
   // ---- checkpoints (event_store_checkpoint.cc) ----
   absl::StatusOr<CheckpointResult> CreateCheckpoint(const std::string& name);
 
+  const std::string& TimelineId() const { return timeline_id_; }
   uint64_t CurrentRevision() const {
     return current_revision_.load(std::memory_order_acquire);
   }
@@ -76,7 +77,7 @@ class EventStore::Impl {
 
   Impl(const Options& options, std::unique_ptr<rocksdb::DB> db,
        std::vector<rocksdb::ColumnFamilyHandle*> handles, StoreFamilies families,
-       uint64_t last_revision, uint64_t oldest_retained);
+       uint64_t last_revision, uint64_t oldest_retained, std::string timeline_id);
 
   // ---- the commit path (event_store_commit.cc) ----
   // A batch for the next commit, on top of the last durable one. Feeder
@@ -128,6 +129,7 @@ class EventStore::Impl {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; closed in ~Impl
   const StoreFamilies families_;
+  const std::string timeline_id_;
 
   // The revision of the last durable commit. Written by the feeder thread
   // after each successful write, read by anyone.

@@ -150,6 +150,7 @@ absl::StatusOr<LatestResult> EventStore::Impl::GetLatest(const LatestQuery& quer
   LatestResult result;
   result.event = *std::move(event);
   result.store_revision = *revision;
+  result.store_timeline = timeline_id_;
   return result;
 }
 
@@ -202,6 +203,7 @@ absl::StatusOr<ListResult> EventStore::Impl::ListRecords(const ListQuery& query)
 
   ListResult result;
   result.store_revision = *revision;
+  result.store_timeline = timeline_id_;
   if (lower >= upper) return result;  // empty range
 
   const rocksdb::Slice lower_slice(lower), upper_slice(upper);
@@ -233,6 +235,7 @@ absl::StatusOr<UserResult> EventStore::Impl::GetUser(const StoreSubject& query) 
   absl::StatusOr<uint64_t> revision = ReadLastRevision(read);
   if (!revision.ok()) return revision.status();
   result.store_revision = *revision;
+  result.store_timeline = timeline_id_;
 
   std::vector<std::string> user_ids;
   if (subject->kind == keys::SubjectKind::kUserId) {
