@@ -13,7 +13,7 @@
 #include "gtest/gtest.h"
 #include "proto/healthwire.grpc.pb.h"
 #include "storage/event_store.h"
-#include "tests/server_process.h"
+#include "tests/util/server_process.h"
 
 namespace healthwire {
 namespace {
