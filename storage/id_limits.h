@@ -16,10 +16,12 @@
 
 namespace healthwire {
 
-// The longest user_id, reference_id or record_key the store accepts, in
-// bytes. Terra's user_ids are 36-byte UUIDs and summary_ids are short; the
-// limit leaves room for customers' own reference_ids.
-inline constexpr size_t kMaxIdBytes = 1024;
+// The longest user_id or reference_id a query may name, in bytes: 1 MiB.
+// The hostile-input corpus documents a 1 MiB user_id webhook as stored and
+// readable, so queries must reach it; what broke long ids was messages
+// echoing them into gRPC metadata (QuoteId), not their length. Ingest has no
+// limit (records with longer ids are kept and streamed).
+inline constexpr size_t kMaxIdBytes = 1 << 20;
 
 // How much of an id an error message quotes.
 inline constexpr size_t kQuotedIdPrefixBytes = 64;
