@@ -66,6 +66,7 @@ v1::GetLatestResponse ResponseOf(LatestResult result) {
   v1::GetLatestResponse response;
   *response.mutable_event() = std::move(result.event);
   response.set_store_revision(result.store_revision);
+  response.set_store_timeline(std::move(result.store_timeline));
   return response;
 }
 
@@ -75,6 +76,7 @@ v1::ListRecordsResponse ResponseOf(ListResult result) {
   for (v1::Event& event : result.events) *response.add_events() = std::move(event);
   response.set_next_page_token(std::move(result.next_page_token));
   response.set_store_revision(result.store_revision);
+  response.set_store_timeline(std::move(result.store_timeline));
   return response;
 }
 
@@ -84,6 +86,7 @@ v1::GetUserResponse ResponseOf(UserResult result) {
     *response.add_connections() = std::move(connection);
   }
   response.set_store_revision(result.store_revision);
+  response.set_store_timeline(std::move(result.store_timeline));
   return response;
 }
 
@@ -91,6 +94,7 @@ v1::CreateCheckpointResponse ResponseOf(CheckpointResult result) {
   v1::CreateCheckpointResponse response;
   response.set_path(std::move(result.path));
   response.set_store_revision(result.store_revision);
+  response.set_store_timeline(std::move(result.store_timeline));
   return response;
 }
 
@@ -184,6 +188,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::StreamUpdates(
     return UpdateStream::Refuse(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                              "StreamUpdatesRequest could not be parsed"));
   }
+  context->AddInitialMetadata(std::string(kStoreTimelineMetadataKey), store_->TimelineId());
   return UpdateStream::Start(store_, &stream_executor_, parsed);
 }
 

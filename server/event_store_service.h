@@ -19,6 +19,10 @@
 
 namespace healthwire {
 
+// The initial-metadata key under which every StreamUpdates call gets the
+// store's timeline (see StreamUpdatesRequest.store_timeline).
+inline constexpr char kStoreTimelineMetadataKey[] = "healthwire-store-timeline";
+
 // The generated CallbackService, with StreamUpdates taking and sending raw
 // bytes instead of parsed messages.
 using EventStoreCallbackBase = v1::EventStore::WithCallbackMethod_Ingest<

@@ -47,12 +47,6 @@ void LocalIngestor::OnCommitted(uint64_t id, absl::StatusOr<v1::IngestResponse> 
   {
     absl::MutexLock lock(&mu_);
     in_store_since_.erase(id);
-    if (result.ok()) {
-      last_write_error_ = absl::OkStatus();
-    } else if (!absl::IsInvalidArgument(result.status())) {
-      // A bad request says nothing about the store's health; anything else does.
-      last_write_error_ = result.status();
-    }
   }
   done(std::move(result));
   // Last, and without touching `this` after it: the destructor may run as
@@ -90,20 +84,22 @@ void LocalIngestor::RunDeadlineTimer() {
 }
 
 absl::Status LocalIngestor::CheckReady() {
-  absl::MutexLock lock(&mu_);
-  if (!in_store_since_.empty()) {
-    absl::Time oldest = absl::InfiniteFuture();
-    for (const auto& [id, since] : in_store_since_) oldest = std::min(oldest, since);
-    const absl::Duration waiting = absl::Now() - oldest;
-    if (waiting > kStuckCommitAfter) {
-      return absl::UnavailableError(absl::StrCat("a store commit has not finished for ",
-                                                 absl::FormatDuration(absl::Trunc(waiting, absl::Milliseconds(100)))));
+  {
+    absl::MutexLock lock(&mu_);
+    if (!in_store_since_.empty()) {
+      absl::Time oldest = absl::InfiniteFuture();
+      for (const auto& [id, since] : in_store_since_) oldest = std::min(oldest, since);
+      const absl::Duration waiting = absl::Now() - oldest;
+      if (waiting > kStuckCommitAfter) {
+        return absl::UnavailableError(absl::StrCat("a store commit has not finished for ",
+                                                   absl::FormatDuration(absl::Trunc(waiting, absl::Milliseconds(100)))));
+      }
     }
   }
-  if (last_write_error_.ok()) return absl::OkStatus();
-  return absl::UnavailableError(
-      absl::StrCat("the last store commit failed (",
-                   absl::StatusCodeToString(last_write_error_.code()), ")"));
+  // The store's current health (disk reserve, stopped writes), not the
+  // outcome of the last commit: readiness returns by itself once the store
+  // can write again, without waiting for a webhook to succeed.
+  return store_->Health();
 }
 
 uint64_t LocalIngestor::CurrentRevision() { return store_->CurrentRevision(); }

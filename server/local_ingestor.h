@@ -9,10 +9,11 @@
 // stored" about a stored record. (The gateway bounds how long it waits; see
 // WebhookGateway.) `done` is called exactly once either way.
 //
-// Readiness reflects the store's current health: not ready while the last
-// commit failed for a reason other than a bad request (InvalidArgument), or
+// Readiness reflects the store's current health: Unavailable, saying why,
 // while a commit has been in the store for longer than kStuckCommitAfter (a
-// stalled disk); ready again after the next successful commit.
+// stalled disk), or while EventStore::Health() says the disk is at its
+// reserve or writes stopped after a failed write; OK again as soon as the
+// store can write.
 //
 // Thread-safe. The store must outlive the LocalIngestor; the destructor waits
 // for every commit already handed to the store to report back.
@@ -75,7 +76,6 @@ class LocalIngestor : public Ingestor {
   // Commits handed to the store that have not reported back (even when their
   // caller was already answered by the timer).
   int commits_in_store_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Status last_write_error_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::CondVar timer_wakeup_;
 

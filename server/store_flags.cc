@@ -24,6 +24,11 @@ ABSL_FLAG(uint64_t, block_cache_mb, 256, "RocksDB block cache size in MiB.");
 ABSL_FLAG(std::string, checkpoint_dir, "",
           "Where CreateCheckpoint (hwctl backup) puts checkpoints; default <data_dir>.checkpoints. "
           "Relative paths resolve against the folder the command was run from.");
+ABSL_FLAG(uint64_t, min_free_disk_mb, 32,
+          "Disk reserve: webhooks and Ingest calls get 503/UNAVAILABLE (and /readyz names the "
+          "disk) while the data folder's disk has less than this many MiB free beyond the "
+          "commit's size, so RocksDB never writes into a full disk; writes resume by "
+          "themselves once space is freed. 0 = no check.");
 
 namespace healthwire {
 
@@ -35,6 +40,7 @@ void ApplyStoreFlags(HealthwireServer::Options* options) {
   options->store.changelog_max_age = absl::GetFlag(FLAGS_changelog_max_age);
   options->store.max_buffered_updates_per_subscriber = absl::GetFlag(FLAGS_stream_buffer_updates);
   options->store.block_cache_bytes = absl::GetFlag(FLAGS_block_cache_mb) << 20;
+  options->store.min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_mb) << 20;
   if (!absl::GetFlag(FLAGS_checkpoint_dir).empty()) {
     options->store.checkpoint_dir = ResolveUserPath(absl::GetFlag(FLAGS_checkpoint_dir));
   }

@@ -8,6 +8,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "server/status_util.h"
+#include "storage/id_limits.h"
 
 namespace healthwire {
 namespace {
@@ -129,6 +130,16 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* UpdateStream::Start(
     refusal = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                            "start_revision: revisions start at 1 (leave it unset to stream "
                            "only new changes)");
+  } else if (!request.store_timeline().empty() &&
+             request.store_timeline() != store->TimelineId()) {
+    refusal = grpc::Status(
+        grpc::StatusCode::FAILED_PRECONDITION,
+        absl::StrCat("store_timeline: this store is on timeline ", store->TimelineId(), ", not ",
+                     QuoteId(request.store_timeline()),
+                     " (it was restored from a checkpoint, or is another store), so revisions "
+                     "from the old timeline mean other changes here; re-sync with "
+                     "GetLatest/ListRecords and stream from their store_revision + 1 with "
+                     "their store_timeline"));
   } else if (request.has_start_revision() &&
              request.start_revision() < store->OldestRetainedRevision()) {
     refusal = ChangeLogOutOfRange(request.start_revision(), store->OldestRetainedRevision(),

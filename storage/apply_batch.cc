@@ -6,11 +6,11 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "storage/coalesce.h"
 #include "storage/connection_tracker.h"
+#include "storage/id_limits.h"
 #include "storage/keys.h"
 
 namespace healthwire {
@@ -80,6 +80,9 @@ absl::Status ValidateEvent(const v1::Event& event, size_t index) {
     return absl::InvalidArgumentError(
         absl::StrCat("events[", index, "].record_key: must not be empty"));
   }
+  // No id length limit here: a webhook with a very long id is still kept
+  // (nothing Terra sends is refused for its content; the gateway answers
+  // for the body). The limit (id_limits.h) applies to queries.
   return absl::OkStatus();
 }
 
@@ -162,8 +165,8 @@ absl::Status ApplyBatch::PutVersion(const v1::Event& event, const std::string& r
                                     const v1::Event* previous) {
   std::string value;
   if (!event.SerializeToString(&value)) {
-    return absl::InternalError(absl::StrCat("cannot serialize the event for record \"",
-                                            absl::CEscape(event.record_key()), "\""));
+    return absl::InternalError(
+        absl::StrCat("cannot serialize the event for record ", QuoteId(event.record_key())));
   }
   rocksdb::Status status = batch_.Put(families_.records, record_key, value);
 

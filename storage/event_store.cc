@@ -61,10 +61,14 @@ absl::StatusOr<CheckpointResult> EventStore::CreateCheckpoint(const std::string&
 
 uint64_t EventStore::CurrentRevision() const { return impl_->CurrentRevision(); }
 
+const std::string& EventStore::TimelineId() const { return impl_->TimelineId(); }
+
 uint64_t EventStore::OldestRetainedRevision() const { return impl_->OldestRetainedRevision(); }
 
 SubscriptionHub* EventStore::subscription_hub() { return impl_->subscription_hub(); }
 
 EventStore::Stats EventStore::GetStats() const { return impl_->GetStats(); }
+
+absl::Status EventStore::Health() const { return impl_->Health(); }
 
 }  // namespace healthwire

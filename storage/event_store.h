@@ -75,6 +75,18 @@ class EventStore {
 
     // Where CreateCheckpoint puts checkpoints; empty = "<path>.checkpoints".
     std::string checkpoint_dir;
+
+    // Disk reserve. A commit is refused (Unavailable, nothing written, the
+    // revision does not advance) while the data folder's file system has
+    // less free space than this plus the commit's size, so RocksDB never
+    // writes into a full disk (a failed WAL write stops RocksDB's writes and
+    // needs a recovery) and has room left to flush memtables and to reopen
+    // after a restart. 0 = no check. Writes resume by themselves once space
+    // is freed; Health() says how much is free meanwhile.
+    uint64_t min_free_disk_bytes = 32 << 20;
+    // How often a store whose writes stopped after a failed write retries
+    // its recovery (RocksDB's DB::Resume) while no commit asks for it.
+    absl::Duration write_recovery_interval = absl::Seconds(1);
   };
 
   // Counts since the store was opened.
@@ -83,6 +95,10 @@ class EventStore {
     uint64_t identical = 0;
     uint64_t stale = 0;
     uint64_t commits = 0;  // synced writes (group commits)
+    // Commits refused because the disk reserve (min_free_disk_bytes) was
+    // reached, and commits whose RocksDB write failed.
+    uint64_t refused_disk_full = 0;
+    uint64_t write_failures = 0;
   };
 
   using IngestCallback = std::function<void(absl::StatusOr<v1::IngestResponse>)>;
@@ -141,6 +157,12 @@ class EventStore {
   // The revision of the last durable commit (0 for an empty store).
   uint64_t CurrentRevision() const;
 
+  // The store's timeline: 32 hex digits, new when the store is created and
+  // when a checkpoint of it is opened for the first time, so equal revision
+  // numbers on different timelines are known to be different histories.
+  // Returned by every read; StreamUpdates refuses a resume from another one.
+  const std::string& TimelineId() const;
+
   // A RocksDB checkpoint of the whole store in Options::checkpoint_dir/<name>.
   // `name` is a plain folder name (letters, digits, '-', '_', '.'); empty
   // picks "revision-<N>-<unix seconds>". InvalidArgument for a bad name,
@@ -156,6 +178,14 @@ class EventStore {
   SubscriptionHub* subscription_hub();
 
   Stats GetStats() const;
+
+  // Whether the store can take writes now: OK, or Unavailable saying why in
+  // one line an operator can act on: the data folder's disk is at its
+  // reserve, or would be with the last refused commit (naming the folder,
+  // the free and the reserved MiB), or RocksDB
+  // stopped writing after a failed write (with its error) and the store is
+  // retrying its recovery. Cheap (one statvfs); for readiness probes.
+  absl::Status Health() const;
 
  private:
   class Impl;

@@ -9,6 +9,7 @@
 #include "rocksdb/env.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "storage/event_store_impl.h"
+#include "storage/keys.h"
 
 namespace healthwire {
 
@@ -39,12 +40,19 @@ absl::StatusOr<CheckpointResult> EventStore::Impl::CreateCheckpoint(const std::s
   rocksdb::Status status = rocksdb::Checkpoint::Create(db_.get(), &raw_checkpoint);
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw_checkpoint);
   if (status.ok()) status = checkpoint->CreateCheckpoint(path);
+  if (status.ok()) {
+    // The first open of the checkpoint starts a new timeline.
+    status = rocksdb::WriteStringToFile(
+        db_->GetEnv(), "a store opened from this checkpoint starts a new timeline\n",
+        absl::StrCat(path, "/", keys::kNewTimelineMarkerFile), /*should_sync=*/true);
+  }
   if (!status.ok()) {
     return FromRocksDb(status, absl::StrCat("cannot create checkpoint \"", path, "\""));
   }
   CheckpointResult result;
   result.path = path;
   result.store_revision = revision;
+  result.store_timeline = timeline_id_;
   return result;
 }
 

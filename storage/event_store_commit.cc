@@ -27,11 +27,18 @@ absl::StatusOr<uint64_t> EventStore::Impl::CommitApplied(ApplyBatch& batch) {
   }
   absl::Status written = batch.Seal();
   if (written.ok()) {
+    written = PrepareWrite(batch.batch()->GetDataSize());
+    if (!written.ok()) {
+      // Not written at all (disk reserve, or writes stopped): durable_revision_
+      // is unchanged, so the next batch reuses the revisions.
+      return written;
+    }
     rocksdb::WriteOptions write_options;
     write_options.sync = options_.sync_writes;
     written = FromRocksDb(db_->Write(write_options, batch.batch()),
                           absl::StrCat("cannot commit to the event store at \"",
                                        options_.path, "\""));
+    if (!written.ok()) RecordWriteFailure(written);
   }
   if (!written.ok()) {
     // The whole batch is one write: none of it is durable. durable_revision_

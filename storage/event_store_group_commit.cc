@@ -26,9 +26,20 @@ void EventStore::Impl::WriterLoop() {
     std::vector<PendingCall> calls;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      queue_changed_.wait(lock, [this] { return !queue_.empty() || stopping_; });
-      if (queue_.empty()) return;  // stopping, and everything queued is done
+      const auto ready = [this] { return !queue_.empty() || stopping_; };
+      if (writes_stopped()) {
+        // Recover by itself, not only when the next commit asks.
+        queue_changed_.wait_for(lock, absl::ToChronoMilliseconds(options_.write_recovery_interval),
+                                ready);
+      } else {
+        queue_changed_.wait(lock, ready);
+      }
+      if (queue_.empty() && stopping_) return;  // everything queued is done
       calls.swap(queue_);
+    }
+    if (calls.empty()) {
+      TryRecoverWrites().IgnoreError();
+      continue;
     }
     CommitGroup(std::move(calls));
   }

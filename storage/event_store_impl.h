@@ -8,6 +8,7 @@
 //   event_store_retention.cc   change-log trimming by count and age
 //   event_store_read.cc        GetLatest, ListRecords, GetUser, ReadChangeLog
 //   event_store_checkpoint.cc  CreateCheckpoint
+//   event_store_health.cc      disk reserve, write recovery, Health()
 //   event_store.cc             the public EventStore, forwarding here
 //
 // Thread-safety as in event_store.h; which thread owns which member is said
@@ -54,6 +55,7 @@ class EventStore::Impl {
   // ---- checkpoints (event_store_checkpoint.cc) ----
   absl::StatusOr<CheckpointResult> CreateCheckpoint(const std::string& name);
 
+  const std::string& TimelineId() const { return timeline_id_; }
   uint64_t CurrentRevision() const {
     return current_revision_.load(std::memory_order_acquire);
   }
@@ -62,6 +64,9 @@ class EventStore::Impl {
   }
   SubscriptionHub* subscription_hub() { return &hub_; }
   Stats GetStats() const;
+
+  // ---- health (event_store_health.cc) ----
+  absl::Status Health() const;
 
  private:
   // One IngestAsync call waiting for the writer.
@@ -72,7 +77,7 @@ class EventStore::Impl {
 
   Impl(const Options& options, std::unique_ptr<rocksdb::DB> db,
        std::vector<rocksdb::ColumnFamilyHandle*> handles, StoreFamilies families,
-       uint64_t last_revision, uint64_t oldest_retained);
+       uint64_t last_revision, uint64_t oldest_retained, std::string timeline_id);
 
   // ---- the commit path (event_store_commit.cc) ----
   // A batch for the next commit, on top of the last durable one. Feeder
@@ -85,6 +90,20 @@ class EventStore::Impl {
   // revision does not advance, so the next batch reuses its revisions.
   // Returns the store revision after the commit, or the error.
   absl::StatusOr<uint64_t> CommitApplied(ApplyBatch& batch);
+
+  // ---- health: disk reserve and write recovery (event_store_health.cc) ----
+  // OK when the data folder's disk has room for `bytes_to_write` above the
+  // reserve (or its free space cannot be told); Unavailable naming the disk
+  // otherwise.
+  absl::Status CheckDiskRoom(uint64_t bytes_to_write) const;
+  // Feeder thread, before a write: recovers a store whose writes stopped
+  // (when the disk has room), then checks the disk room. OK = go ahead.
+  absl::Status PrepareWrite(uint64_t bytes_to_write);
+  // Feeder thread: a RocksDB write failed; writes stop until recovery.
+  void RecordWriteFailure(const absl::Status& failure);
+  // Feeder thread: DB::Resume when writes stopped and the disk has room.
+  absl::Status TryRecoverWrites();
+  bool writes_stopped() const { return writes_stopped_.load(std::memory_order_acquire); }
 
   // ---- group commit: feeder 1 (event_store_group_commit.cc) ----
   void WriterLoop();
@@ -110,6 +129,7 @@ class EventStore::Impl {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; closed in ~Impl
   const StoreFamilies families_;
+  const std::string timeline_id_;
 
   // The revision of the last durable commit. Written by the feeder thread
   // after each successful write, read by anyone.
@@ -128,6 +148,15 @@ class EventStore::Impl {
   std::atomic<uint64_t> identical_{0};
   std::atomic<uint64_t> stale_{0};
   std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> refused_disk_full_{0};
+  std::atomic<uint64_t> write_failures_{0};
+
+  // Set by the feeder when a RocksDB write failed, cleared when it recovered.
+  std::atomic<bool> writes_stopped_{false};
+  // The size of the last commit refused for disk room; 0 after a commit.
+  std::atomic<uint64_t> refused_bytes_{0};
+  mutable std::mutex health_mu_;
+  absl::Status write_failure_;  // guarded by health_mu_
 
   // std::mutex rather than absl::Mutex: ThreadSanitizer understands it even
   // when Abseil is built without TSan annotations (Debian's is).

@@ -1,6 +1,8 @@
 // EventStore open and close: RocksDB options, the column families, the
 // counters a store continues from, the writer and retention threads.
 #include <algorithm>
+#include <cstdio>
+#include <random>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -58,6 +60,48 @@ rocksdb::ColumnFamilyOptions StoreFamilyOptions(
   return options;
 }
 
+// 128 random bits as 32 hex digits.
+std::string NewTimelineId() {
+  std::random_device random;
+  std::string id;
+  for (int i = 0; i < 4; ++i) absl::StrAppend(&id, absl::Hex(random(), absl::kZeroPad8));
+  return id;
+}
+
+// The store's timeline: the stored one, or a new one (written, synced) for a
+// new store or a store opened from a checkpoint for the first time.
+absl::StatusOr<std::string> LoadOrStartTimeline(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
+                                                const std::string& path) {
+  rocksdb::Env* env = db->GetEnv();
+  const std::string marker = absl::StrCat(path, "/", keys::kNewTimelineMarkerFile);
+  const bool restored = env->FileExists(marker).ok();
+  std::string value;
+  const rocksdb::Status read =
+      db->Get(rocksdb::ReadOptions(), meta, ToSlice(keys::kTimelineMetaKey), &value);
+  if (read.ok() && !restored) return value;
+  if (!read.ok() && !read.IsNotFound()) {
+    return FromRocksDb(read, absl::StrCat("cannot read the timeline of the event store at \"",
+                                          path, "\""));
+  }
+  const std::string timeline = NewTimelineId();
+  rocksdb::WriteOptions write;
+  write.sync = true;
+  const rocksdb::Status written =
+      db->Put(write, meta, ToSlice(keys::kTimelineMetaKey), timeline);
+  if (!written.ok()) {
+    return FromRocksDb(written, absl::StrCat("cannot start a timeline for the event store at \"",
+                                             path, "\""));
+  }
+  if (restored) {
+    env->DeleteFile(marker).PermitUncheckedError();
+    std::fprintf(stderr,
+                 "healthwire: opened a checkpoint at \"%s\": new store timeline %s (streams "
+                 "resuming from the old one are told to re-sync)\n",
+                 path.c_str(), timeline.c_str());
+  }
+  return timeline;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
@@ -69,6 +113,10 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   if (options.env != nullptr) db_options.env = options.env;
+  // Reopening must not need much disk: the WAL is replayed into memtables
+  // and flushed later, as usual, instead of being flushed during open (which
+  // writes SST files as large as the WAL, and fails on a full disk).
+  db_options.avoid_flush_during_recovery = true;
 
   const std::shared_ptr<rocksdb::Cache> block_cache =
       rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -131,6 +179,15 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
                                                  options.path, "\""));
     }
   }
+  std::string timeline_id;
+  if (failure.ok()) {
+    absl::StatusOr<std::string> timeline = LoadOrStartTimeline(db.get(), families.meta, options.path);
+    if (timeline.ok()) {
+      timeline_id = *std::move(timeline);
+    } else {
+      failure = timeline.status();
+    }
+  }
   if (!failure.ok()) {
     for (rocksdb::ColumnFamilyHandle* handle : handles) {
       db->DestroyColumnFamilyHandle(handle);
@@ -138,17 +195,19 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
     return failure;
   }
   return std::unique_ptr<Impl>(new Impl(options, std::move(db), std::move(handles), families,
-                                        last_revision, oldest_retained));
+                                        last_revision, oldest_retained,
+                                        std::move(timeline_id)));
 }
 
 EventStore::Impl::Impl(const Options& options, std::unique_ptr<rocksdb::DB> db,
                        std::vector<rocksdb::ColumnFamilyHandle*> handles,
                        StoreFamilies families, uint64_t last_revision,
-                       uint64_t oldest_retained)
+                       uint64_t oldest_retained, std::string timeline_id)
     : options_(options),
       db_(std::move(db)),
       handles_(std::move(handles)),
       families_(families),
+      timeline_id_(std::move(timeline_id)),
       current_revision_(last_revision),
       oldest_retained_(oldest_retained),
       hub_(SubscriptionHub::Options{options.max_buffered_updates_per_subscriber}, last_revision),
@@ -180,6 +239,8 @@ EventStore::Stats EventStore::Impl::GetStats() const {
   stats.identical = identical_.load(std::memory_order_relaxed);
   stats.stale = stale_.load(std::memory_order_relaxed);
   stats.commits = commits_.load(std::memory_order_relaxed);
+  stats.refused_disk_full = refused_disk_full_.load(std::memory_order_relaxed);
+  stats.write_failures = write_failures_.load(std::memory_order_relaxed);
   return stats;
 }
 

@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "storage/event_store_impl.h"
+#include "storage/id_limits.h"
 #include "storage/keys.h"
 
 namespace healthwire {
@@ -44,11 +45,18 @@ absl::StatusOr<QuerySubject> ResolveSubject(const StoreSubject& subject) {
   }
   switch (subject.kind) {
     case StoreSubject::Kind::kUserId:
+      if (absl::Status valid = ValidateIdLength("subject.user_id", subject.id); !valid.ok()) {
+        return valid;
+      }
       return QuerySubject{keys::SubjectKind::kUserId, subject.id,
-                          absl::StrCat("user_id \"", absl::CEscape(subject.id), "\"")};
+                          absl::StrCat("user_id ", QuoteId(subject.id))};
     case StoreSubject::Kind::kReferenceId:
+      if (absl::Status valid = ValidateIdLength("subject.reference_id", subject.id);
+          !valid.ok()) {
+        return valid;
+      }
       return QuerySubject{keys::SubjectKind::kReferenceId, subject.id,
-                          absl::StrCat("reference_id \"", absl::CEscape(subject.id), "\"")};
+                          absl::StrCat("reference_id ", QuoteId(subject.id))};
     case StoreSubject::Kind::kUnset:
       break;
   }
@@ -97,9 +105,8 @@ absl::StatusOr<v1::Event> EventStore::Impl::LoadIndexedRecord(
   if (status.IsNotFound()) {
     // Index and record are written in one batch; this is corruption.
     return absl::DataLossError(absl::StrCat(
-        "the start-time index points at a missing record (user_id \"",
-        absl::CEscape(entry.user_id), "\", record_key \"",
-        absl::CEscape(entry.record_key), "\")"));
+        "the start-time index points at a missing record (user_id ", QuoteId(entry.user_id),
+        ", record_key ", QuoteId(entry.record_key), ")"));
   }
   if (!status.ok()) return FromRocksDb(status, "cannot read a record");
   v1::Event event;
@@ -143,6 +150,7 @@ absl::StatusOr<LatestResult> EventStore::Impl::GetLatest(const LatestQuery& quer
   LatestResult result;
   result.event = *std::move(event);
   result.store_revision = *revision;
+  result.store_timeline = timeline_id_;
   return result;
 }
 
@@ -195,6 +203,7 @@ absl::StatusOr<ListResult> EventStore::Impl::ListRecords(const ListQuery& query)
 
   ListResult result;
   result.store_revision = *revision;
+  result.store_timeline = timeline_id_;
   if (lower >= upper) return result;  // empty range
 
   const rocksdb::Slice lower_slice(lower), upper_slice(upper);
@@ -226,6 +235,7 @@ absl::StatusOr<UserResult> EventStore::Impl::GetUser(const StoreSubject& query) 
   absl::StatusOr<uint64_t> revision = ReadLastRevision(read);
   if (!revision.ok()) return revision.status();
   result.store_revision = *revision;
+  result.store_timeline = timeline_id_;
 
   std::vector<std::string> user_ids;
   if (subject->kind == keys::SubjectKind::kUserId) {
@@ -245,8 +255,8 @@ absl::StatusOr<UserResult> EventStore::Impl::GetUser(const StoreSubject& query) 
     if (status.IsNotFound()) continue;
     if (!status.ok()) return FromRocksDb(status, "cannot read a connection record");
     if (!result.connections.emplace_back().ParseFromString(value)) {
-      return absl::DataLossError(absl::StrCat("the connection record of user_id \"",
-                                              absl::CEscape(user_id), "\" does not parse"));
+      return absl::DataLossError(absl::StrCat("the connection record of user_id ",
+                                              QuoteId(user_id), " does not parse"));
     }
   }
   if (result.connections.empty()) {

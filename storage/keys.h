@@ -139,6 +139,11 @@ bool DecodeUserReferenceKey(absl::string_view key, std::string* user_id);
 inline constexpr absl::string_view kLastRevisionMetaKey = "last_revision";
 // The oldest change-log revision retention has kept (absent: 1).
 inline constexpr absl::string_view kOldestRetainedMetaKey = "oldest_retained_revision";
+// The store's timeline id (32 hex digits), see EventStore::TimelineId.
+inline constexpr absl::string_view kTimelineMetaKey = "timeline_id";
+// A file in the store's folder that asks the next open to start a new
+// timeline (CreateCheckpoint puts it into every checkpoint).
+inline constexpr absl::string_view kNewTimelineMarkerFile = "HEALTHWIRE_NEW_TIMELINE";
 std::string EncodeRevision(uint64_t revision);
 bool DecodeRevision(absl::string_view value, uint64_t* revision);
 

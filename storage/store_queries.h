@@ -47,6 +47,8 @@ struct LatestResult {
   v1::Event event;
   // The store revision the read saw; stream from store_revision + 1.
   uint64_t store_revision = 0;
+  // The store's timeline (EventStore::TimelineId).
+  std::string store_timeline;
 };
 
 // ListRecords: records of one type, newest start_time first, paged.
@@ -68,6 +70,7 @@ struct ListResult {
   // Empty when there is nothing more.
   std::string next_page_token;
   uint64_t store_revision = 0;
+  std::string store_timeline;
 };
 
 // GetUser: the connection record of a user_id, or every connection of a
@@ -75,6 +78,7 @@ struct ListResult {
 struct UserResult {
   std::vector<v1::Connection> connections;
   uint64_t store_revision = 0;
+  std::string store_timeline;
 };
 
 // CreateCheckpoint.
@@ -83,6 +87,8 @@ struct CheckpointResult {
   std::string path;
   // Every change up to this revision is in it.
   uint64_t store_revision = 0;
+  // The timeline it was taken on; a store opened from it starts a new one.
+  std::string store_timeline;
 };
 
 }  // namespace healthwire

@@ -50,6 +50,7 @@
 #include "proto/healthwire.grpc.pb.h"
 #include "server/signature_verifier.h"
 #include "tests/util/server_process.h"
+#include "tests/util/temp_dir.h"
 
 namespace healthwire {
 namespace {
@@ -224,6 +225,14 @@ std::string ReadFile(const std::string& path) {
   return contents.str();
 }
 
+// A fresh data folder that lives as long as the test binary: the servers a
+// test starts write into it until they are stopped at the test's end.
+std::string DataDir(absl::string_view prefix) {
+  static auto* folders = new std::vector<std::unique_ptr<testing::TempDir>>();
+  folders->push_back(std::make_unique<testing::TempDir>(prefix));
+  return folders->back()->path();
+}
+
 std::vector<std::string> BaseArgs(const std::string& data_dir) {
   return {"--data_dir=" + data_dir, "--http_port=0", "--grpc_port=0",
           absl::StrCat("--signing_secret=", kSecret)};
@@ -232,7 +241,7 @@ std::vector<std::string> BaseArgs(const std::string& data_dir) {
 std::unique_ptr<ServerProcess> StartEmbedded(std::vector<std::string> extra = {},
                                              const std::string& launcher = "",
                                              std::vector<std::string> launcher_args = {}) {
-  std::vector<std::string> args = BaseArgs(testing::MakeTempDir("limits"));
+  std::vector<std::string> args = BaseArgs(DataDir("limits"));
   args.insert(args.end(), extra.begin(), extra.end());
   std::string binary = "server/healthwire";
   if (!launcher.empty()) {
@@ -556,13 +565,13 @@ TEST(GatewayLimitsTest, ProbesAreCountedApartFromWebhooks) {
 TEST(GatewayLimitsTest, SplitGatewayReadyzFollowsAStoppedStore) {
   absl::StatusOr<std::unique_ptr<ServerProcess>> store = ServerProcess::Start(
       "server/healthwire_store",
-      {"--data_dir=" + testing::MakeTempDir("limits-store"), "--grpc_port=0"});
+      {"--data_dir=" + DataDir("limits-store"), "--grpc_port=0"});
   ASSERT_TRUE(store.ok()) << store.status();
   absl::StatusOr<std::unique_ptr<ServerProcess>> gateway = ServerProcess::Start(
       "server/healthwire_gateway",
       {"--store=" + (*store)->grpc_target(), "--http_port=0",
        absl::StrCat("--signing_secret=", kSecret),
-       "--data_dir=" + testing::MakeTempDir("limits-gateway")});
+       "--data_dir=" + DataDir("limits-gateway")});
   ASSERT_TRUE(gateway.ok()) << gateway.status();
   const int port = (*gateway)->http_port();
   auto readyz = [&] { return StatusOf(Exchange(port, Get("/readyz"))); };
@@ -598,7 +607,7 @@ TEST(GatewayLimitsTest, BadFlagsAreRefusedAtStartWithOneClearLine) {
       {"--http_header_timeout=0s", "--http_header_timeout must be positive"},
   };
   for (const auto& [flag, message] : cases) {
-    std::vector<std::string> args = {"--data_dir=" + testing::MakeTempDir("limits-flags"),
+    std::vector<std::string> args = {"--data_dir=" + DataDir("limits-flags"),
                                      "--http_port=0", "--grpc_port=0",
                                      absl::StrCat("--signing_secret=", kSecret)};
     args.push_back(flag);  // the last occurrence of a flag wins

@@ -346,7 +346,7 @@ TEST_F(WebhookHandlerTest, WebhookPastItsDeadlineBeforeTheCommitStartsIs503AndNo
 
 // A body over inline_body_bytes goes to the worker pool.
 std::string LargeSleepBody(absl::string_view summary_id) {
-  std::string body = SleepBody(summary_id);
+  std::string body = SleepBody(std::string(summary_id));
   body.insert(body.size() - 3, absl::StrCat(R"(,"padding":")", std::string(300 << 10, 'x'), "\""));
   return body;
 }
