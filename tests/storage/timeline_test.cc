@@ -14,6 +14,7 @@
 #include "proto/healthwire.grpc.pb.h"
 #include "storage/event_store.h"
 #include "tests/util/server_process.h"
+#include "tests/util/temp_dir.h"
 
 namespace healthwire {
 namespace {
@@ -99,9 +100,10 @@ TEST(TimelineTest, AStoreOpenedFromACheckpointStartsANewTimelineOnce) {
 }
 
 TEST(TimelineGrpcTest, StreamsAnnounceTheTimelineAndRefuseAResumeFromAnother) {
+  testing::TempDir data_dir("timeline-data");  // outlives the server below
   auto server = testing::ServerProcess::Start(
       "server/healthwire",
-      {"--data_dir=" + testing::MakeTempDir("timeline-data"), "--grpc_port=0", "--http_port=0"});
+      {"--data_dir=" + data_dir.path(), "--grpc_port=0", "--http_port=0"});
   ASSERT_TRUE(server.ok()) << server.status();
   auto stub = v1::EventStore::NewStub(
       grpc::CreateChannel((*server)->grpc_target(), grpc::InsecureChannelCredentials()));
