@@ -1,13 +1,110 @@
 #include "server/event_store_service.h"
 
+#include <optional>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "server/status_util.h"
 #include "server/update_stream.h"
 
 namespace healthwire {
 namespace {
+
+// ---- wire requests -> the store's queries (store_queries.h) ----
+
+StoreSubject SubjectOf(const v1::Subject& subject) {
+  switch (subject.id_case()) {
+    case v1::Subject::kUserId:
+      return StoreSubject::UserId(subject.user_id());
+    case v1::Subject::kReferenceId:
+      return StoreSubject::ReferenceId(subject.reference_id());
+    case v1::Subject::ID_NOT_SET:
+      break;
+  }
+  return StoreSubject();
+}
+
+// A google.protobuf.Timestamp as absl::Time; it must be within the range the
+// Timestamp type allows (years 1 to 9999).
+absl::StatusOr<absl::Time> TimeOf(const google::protobuf::Timestamp& timestamp,
+                                  absl::string_view field) {
+  constexpr int64_t kMinSeconds = -62135596800;  // 0001-01-01T00:00:00Z
+  constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
+  if (timestamp.seconds() < kMinSeconds || timestamp.seconds() > kMaxSeconds ||
+      timestamp.nanos() < 0 || timestamp.nanos() > 999999999) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": not a valid timestamp (seconds ", timestamp.seconds(),
+                     ", nanos ", timestamp.nanos(), ")"));
+  }
+  return absl::FromUnixSeconds(timestamp.seconds()) + absl::Nanoseconds(timestamp.nanos());
+}
+
+absl::StatusOr<ListQuery> ListQueryOf(const v1::ListRecordsRequest& request) {
+  ListQuery query;
+  query.subject = SubjectOf(request.subject());
+  query.type = request.type();
+  if (request.has_start_time_from()) {
+    absl::StatusOr<absl::Time> from = TimeOf(request.start_time_from(), "start_time_from");
+    if (!from.ok()) return from.status();
+    query.start_time_from = *from;
+  }
+  if (request.has_start_time_to()) {
+    absl::StatusOr<absl::Time> to = TimeOf(request.start_time_to(), "start_time_to");
+    if (!to.ok()) return to.status();
+    query.start_time_to = *to;
+  }
+  query.page_size = request.page_size();
+  query.page_token = request.page_token();
+  query.omit_raw_json = request.omit_raw_json();
+  return query;
+}
+
+// ---- the store's results -> wire responses ----
+
+v1::GetLatestResponse ResponseOf(LatestResult result) {
+  v1::GetLatestResponse response;
+  *response.mutable_event() = std::move(result.event);
+  response.set_store_revision(result.store_revision);
+  return response;
+}
+
+v1::ListRecordsResponse ResponseOf(ListResult result) {
+  v1::ListRecordsResponse response;
+  response.mutable_events()->Reserve(static_cast<int>(result.events.size()));
+  for (v1::Event& event : result.events) *response.add_events() = std::move(event);
+  response.set_next_page_token(std::move(result.next_page_token));
+  response.set_store_revision(result.store_revision);
+  return response;
+}
+
+v1::GetUserResponse ResponseOf(UserResult result) {
+  v1::GetUserResponse response;
+  for (v1::Connection& connection : result.connections) {
+    *response.add_connections() = std::move(connection);
+  }
+  response.set_store_revision(result.store_revision);
+  return response;
+}
+
+v1::CreateCheckpointResponse ResponseOf(CheckpointResult result) {
+  v1::CreateCheckpointResponse response;
+  response.set_path(std::move(result.path));
+  response.set_store_revision(result.store_revision);
+  return response;
+}
+
+// Finishes a unary reactor with the outcome of a store read.
+template <typename Result, typename Response>
+void FinishRead(grpc::ServerUnaryReactor* reactor, absl::StatusOr<Result> result,
+                Response* response) {
+  if (!result.ok()) {
+    reactor->Finish(ToGrpcStatus(result.status()));
+    return;
+  }
+  *response = ResponseOf(*std::move(result));
+  reactor->Finish(grpc::Status::OK);
+}
 
 // Finishes a unary reactor with the outcome of a store call.
 template <typename Response>
@@ -39,7 +136,11 @@ grpc::ServerUnaryReactor* EventStoreService::GetLatest(grpc::CallbackServerConte
                                                        const v1::GetLatestRequest* request,
                                                        v1::GetLatestResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  FinishWith(reactor, store_->GetLatest(*request), response);
+  LatestQuery query;
+  query.subject = SubjectOf(request->subject());
+  query.type = request->type();
+  query.omit_raw_json = request->omit_raw_json();
+  FinishRead(reactor, store_->GetLatest(query), response);
   return reactor;
 }
 
@@ -47,7 +148,12 @@ grpc::ServerUnaryReactor* EventStoreService::ListRecords(grpc::CallbackServerCon
                                                          const v1::ListRecordsRequest* request,
                                                          v1::ListRecordsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  FinishWith(reactor, store_->ListRecords(*request), response);
+  absl::StatusOr<ListQuery> query = ListQueryOf(*request);
+  if (!query.ok()) {
+    reactor->Finish(ToGrpcStatus(query.status()));
+    return reactor;
+  }
+  FinishRead(reactor, store_->ListRecords(*query), response);
   return reactor;
 }
 
@@ -55,7 +161,7 @@ grpc::ServerUnaryReactor* EventStoreService::GetUser(grpc::CallbackServerContext
                                                      const v1::GetUserRequest* request,
                                                      v1::GetUserResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  FinishWith(reactor, store_->GetUser(*request), response);
+  FinishRead(reactor, store_->GetUser(SubjectOf(request->subject())), response);
   return reactor;
 }
 
@@ -64,7 +170,7 @@ grpc::ServerUnaryReactor* EventStoreService::CreateCheckpoint(
     v1::CreateCheckpointResponse* response) {
   // Hard links and a flush: rare and short, so it runs inline.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  FinishWith(reactor, store_->CreateCheckpoint(*request), response);
+  FinishRead(reactor, store_->CreateCheckpoint(request->name()), response);
   return reactor;
 }
 

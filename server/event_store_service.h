@@ -1,5 +1,6 @@
 // EventStoreService: the healthwire.v1.EventStore gRPC service, a thin
-// adapter from RPCs to an in-process EventStore.
+// adapter from RPCs to an in-process EventStore: wire requests become the
+// store's queries (storage/store_queries.h), its results become responses.
 //
 // Implements gRPC's callback API. Ingest never blocks a gRPC thread: it
 // queues the batch with EventStore::IngestAsync and finishes the reactor from

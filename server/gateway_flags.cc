@@ -39,7 +39,7 @@ void ApplyGatewayFlags(HealthwireServer::Options* options) {
   gateway.ingest_deadline = absl::GetFlag(FLAGS_ingest_deadline);
   gateway.io_threads = absl::GetFlag(FLAGS_http_threads);
   gateway.signature.timestamp_tolerance = absl::GetFlag(FLAGS_signature_tolerance);
-  options->signing_secrets = absl::GetFlag(FLAGS_signing_secret);
+  options->comma_separated_signing_secrets = absl::GetFlag(FLAGS_signing_secret);
   if (!absl::GetFlag(FLAGS_signing_secret_file).empty()) {
     options->signing_secret_file = ResolveUserPath(absl::GetFlag(FLAGS_signing_secret_file));
   }

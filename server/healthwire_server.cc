@@ -124,7 +124,7 @@ absl::Status HealthwireServer::StartStore() {
 absl::Status HealthwireServer::StartGateway() {
   WebhookGateway::Options gateway_options = options_.gateway;
   absl::StatusOr<ResolvedSigningSecrets> secrets = ResolveSigningSecrets(
-      {options_.signing_secrets, options_.signing_secret_file, options_.data_dir});
+      {options_.comma_separated_signing_secrets, options_.signing_secret_file, options_.data_dir});
   if (!secrets.ok()) return secrets.status();
   gateway_options.signing_secrets = std::move(secrets->secrets);
   if (secrets->generated.has_value()) {

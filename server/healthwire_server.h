@@ -49,10 +49,11 @@ class HealthwireServer {
     bool run_gateway = true;
     // Without run_store: host:port of the healthwire_store to commit to.
     std::string store_address;
-    WebhookGateway::Options gateway;  // signing_secrets filled from below
-    // Comma-separated secrets and/or a file of them; neither: a secret
+    WebhookGateway::Options gateway;  // signing_secrets resolved from below
+    // Where the signing secrets come from: a comma-separated list (as
+    // --signing_secret takes them) and/or a file of them; neither: a secret
     // generated in data_dir (see ResolveSigningSecrets).
-    std::string signing_secrets;
+    std::string comma_separated_signing_secrets;
     std::string signing_secret_file;
 
     // When non-empty, written once everything listens: one `key=value` per

@@ -1,6 +1,6 @@
 // Where the gateway's webhook signing secrets come from.
 //
-// - a comma-separated flag value (`--terra_signing_secrets=a,b`);
+// - a comma-separated flag value (`--signing_secret=a,b`);
 // - a file with one secret per line (for secrets kept out of argv/ps);
 // - when nothing is configured: a generated secret, persisted under the data
 //   folder so that it survives restarts and can be pasted into Terra's
@@ -47,8 +47,8 @@ absl::StatusOr<GeneratedSecret> LoadOrCreateGeneratedSecret(const std::string& d
 
 // Where a binary's flags say the secrets are.
 struct SigningSecretSources {
-  std::string comma_separated;  // e.g. --terra_signing_secrets
-  std::string file;             // e.g. --terra_signing_secrets_file
+  std::string comma_separated;  // --signing_secret
+  std::string file;             // --signing_secret_file
   std::string data_dir;         // where a generated secret is kept
 };
 

@@ -1,32 +1,13 @@
 // WebhookGateway: the HTTP server Terra delivers webhooks to.
 //
-// For every POST to the webhook path it checks the signature, converts the
-// body into typed events (ConvertTerraWebhook) and hands them to an Ingestor;
-// the HTTP answer is written once the ingestor reports the commit durable (or
-// failed). The status-code table lives here, once, above the Ingestor
-// interface:
+// Assembles three parts: the listener and io threads (here), one HttpSession
+// per connection (HTTP/1.1 mechanics: keep-alive, 100-continue, timeouts,
+// drain, linger) and one WebhookHandler that decides every answer (signature,
+// conversion, ingest; the status-code table is in webhook_handler.h).
 //
-//   200  committed (stored / identical / stale: the body says which), unknown
-//        types, schema-drift records (stored raw and flagged), and bodies that
-//        carry no events (healthcheck; the ingestor is not called)
-//   400  an envelope the converter cannot understand (its message is the error)
-//   401  missing / malformed / non-matching signature, or expired timestamp
-//   404  unknown path; 405 (with Allow) wrong method
-//   413  body over Options::max_body_bytes
-//   503  the store failed or did not answer in time (Retry-After: 5)
-//
-// Every answer is JSON with a "status" member; errors carry "error" with a
-// clear reason and never internal details (those go to the stderr log line
-// written for every non-2xx answer, with the delivery's trace id; secrets and
-// bodies are never logged).
-//
-// Also serves GET /healthz (liveness), GET /readyz (Ingestor::CheckReady) and
-// GET /metrics (Prometheus text, see GatewayMetrics).
-//
-// Built on Boost.Beast/Asio: async accept, HTTP/1.1 keep-alive, a small io
-// thread pool with one strand per connection. No io thread ever waits for
-// disk or network: Ingest is asynchronous and its callback posts back to the
-// connection's strand.
+// Built on Boost.Beast/Asio: async accept, a small io thread pool with one
+// strand per connection. No io thread ever waits for disk or network: Ingest
+// is asynchronous and its answer posts back to the connection's strand.
 //
 // Thread-safe: port(), metrics() and Shutdown() may be called from any thread
 // except the gateway's own io threads (Shutdown waits for them).

@@ -20,7 +20,8 @@
 //   GetLatest and ListRecords.
 //
 // Reads use a RocksDB snapshot, so the store_revision they return is exactly
-// the state they read.
+// the state they read. Queries and results are the store's own types
+// (store_queries.h); the gRPC service adapts the wire messages to them.
 //
 // Thread-safe: every method may be called from any thread.
 #ifndef HEALTHWIRE_STORAGE_EVENT_STORE_H_
@@ -36,6 +37,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "proto/healthwire.pb.h"
+#include "storage/store_queries.h"
 #include "storage/subscription_hub.h"
 
 namespace rocksdb {
@@ -105,17 +107,17 @@ class EventStore {
   // Blocking form of IngestAsync. Not from inside an IngestAsync callback.
   absl::StatusOr<v1::IngestResponse> Ingest(std::vector<v1::Event> events);
 
-  // The record of request.type with the greatest metadata.start_time.
+  // The record of query.type with the greatest metadata.start_time.
   // InvalidArgument names a missing/invalid field; NotFound says what was
   // looked for.
-  absl::StatusOr<v1::GetLatestResponse> GetLatest(const v1::GetLatestRequest& request) const;
+  absl::StatusOr<LatestResult> GetLatest(const LatestQuery& query) const;
 
-  // Records of one type, newest start_time first, paged. page_size 0 means
-  // 100, more than 1000 means 1000, negative is InvalidArgument; a page_token
-  // not issued for this (subject, type) is InvalidArgument ("page_token is not
-  // valid"). Records whose start_time does not parse are listed last and are
-  // outside any start_time range. Nothing found is an empty page, not NotFound.
-  absl::StatusOr<v1::ListRecordsResponse> ListRecords(const v1::ListRecordsRequest& request) const;
+  // Records of one type, newest start_time first, paged (see ListQuery). A
+  // page_token not issued for this (subject, type) is InvalidArgument
+  // ("page_token is not valid"). Records whose start_time does not parse are
+  // listed last and are outside any start_time range. Nothing found is an
+  // empty page, not NotFound.
+  absl::StatusOr<ListResult> ListRecords(const ListQuery& query) const;
 
   // The change log: every committed version in revision order, starting at
   // `from_revision` (0 reads from the first), at most `max_events` of them,
@@ -134,16 +136,16 @@ class EventStore {
   // The connection record of a user_id, or of every connection of a
   // reference_id (see connection_tracker.h). NotFound when there is none;
   // InvalidArgument when the subject is missing.
-  absl::StatusOr<v1::GetUserResponse> GetUser(const v1::GetUserRequest& request) const;
+  absl::StatusOr<UserResult> GetUser(const StoreSubject& subject) const;
 
   // The revision of the last durable commit (0 for an empty store).
   uint64_t CurrentRevision() const;
 
-  // A RocksDB checkpoint of the whole store in Options::checkpoint_dir/<name>
-  // (see CreateCheckpointRequest). InvalidArgument for a bad name,
+  // A RocksDB checkpoint of the whole store in Options::checkpoint_dir/<name>.
+  // `name` is a plain folder name (letters, digits, '-', '_', '.'); empty
+  // picks "revision-<N>-<unix seconds>". InvalidArgument for a bad name,
   // AlreadyExists when that checkpoint exists.
-  absl::StatusOr<v1::CreateCheckpointResponse> CreateCheckpoint(
-      const v1::CreateCheckpointRequest& request);
+  absl::StatusOr<CheckpointResult> CreateCheckpoint(const std::string& name);
 
   // The oldest revision ReadChangeLog can still return (1 until retention
   // removed something).

@@ -71,19 +71,21 @@ compile "$LIB_SAN" "$WORK/gen/proto/terra.pb.cc" "$WORK/obj/terra.pb.o" & pids+=
 compile "$LIB_SAN" "$WORK/gen/proto/healthwire.pb.cc" "$WORK/obj/healthwire.pb.o" & pids+=($!)
 for pid in "${pids[@]}"; do wait "$pid"; done
 pids=()
-compile "$SAN" server/terra_converter.cc "$WORK/obj/terra_converter.o" & pids+=($!)
-compile "$SAN" server/record_key.cc "$WORK/obj/record_key.o" & pids+=($!)
-for pid in "${pids[@]}"; do wait "$pid"; done
-pids=()
-compile "$SAN" server/signature_verifier.cc "$WORK/obj/signature_verifier.o" & pids+=($!)
+# The converter's sources (server/BUILD: terra_converter and its deps).
+CONVERTER_SRCS=(terra_converter json_body_parser raw_json_slices lenient_json_to_proto record_key)
+CONVERTER_OBJS=()
+for src in "${CONVERTER_SRCS[@]}" signature_verifier; do
+  compile "$SAN" "server/$src.cc" "$WORK/obj/$src.o" & pids+=($!)
+  if [ "${#pids[@]}" -ge 2 ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
+done
+for src in "${CONVERTER_SRCS[@]}"; do CONVERTER_OBJS+=("$WORK/obj/$src.o"); done
 compile "$SAN" tools/fuzz/terra_converter_fuzzer.cc "$WORK/obj/terra_converter_fuzzer.o" & pids+=($!)
 for pid in "${pids[@]}"; do wait "$pid"; done
 compile "$SAN" tools/fuzz/signature_header_fuzzer.cc "$WORK/obj/signature_header_fuzzer.o"
 
 # shellcheck disable=SC2086
 "$CXX" $SAN -o "$WORK/bin/terra_converter_fuzzer" "$WORK/obj/terra_converter_fuzzer.o" \
-  "$WORK/obj/terra_converter.o" "$WORK/obj/record_key.o" "$WORK/obj/healthwire.pb.o" \
-  "$WORK/obj/terra.pb.o" $LIBS
+  "${CONVERTER_OBJS[@]}" "$WORK/obj/healthwire.pb.o" "$WORK/obj/terra.pb.o" $LIBS
 # shellcheck disable=SC2086
 "$CXX" $SAN -o "$WORK/bin/signature_header_fuzzer" "$WORK/obj/signature_header_fuzzer.o" \
   "$WORK/obj/signature_verifier.o" $LIBS

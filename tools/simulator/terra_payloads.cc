@@ -441,63 +441,100 @@ const std::vector<ActivityKind>& ActivityKinds() {
   return *kinds;
 }
 
-terra::Activity SimulateActivity(const RecordContext& c) {
+// The shape of one workout, drawn before any of it is written: what kind, when,
+// how long, how fast, how hard. Every later step derives its values from it.
+struct ActivityPlan {
+  const ActivityKind* kind;
+  bool morning;
+  absl::Time start;
+  absl::Duration span;
+  absl::Time end;
+  double duration;  // seconds
+  double speed;     // m/s; 0 for stationary activities
+  double distance;  // meters
+  double avg_hr;
+  double calories;  // net, for the activity
+  double bmr_part;  // basal calories during the activity
+  double cadence;   // steps or pedal strokes per minute; 0 when not counted
+  double steps;
+};
+
+// Draws the plan. The order of the random draws here and in the steps below
+// is the generator's output: changing it changes every activity's bytes.
+ActivityPlan PlanActivity(const RecordContext& c) {
   Random& random = *c.random;
   const Person& person = *c.person;
-  const ActivityKind& kind = random.Pick(ActivityKinds());
-  terra::Activity activity;
+  ActivityPlan plan;
+  plan.kind = &random.Pick(ActivityKinds());
+  const ActivityKind& kind = *plan.kind;
 
   // Morning workouts start 06:30-08:31 and evening ones 17:30-19:31, and
   // last at most 75 minutes: they are over by 09:47 / 20:47. Today's evening
   // workout only once that has passed (the morning one: see kActivityOverBy).
-  bool morning = random.Chance(0.5);
+  plan.morning = random.Chance(0.5);
   const absl::CivilMinute local_now = absl::ToCivilMinute(c.now, c.zone);
   if (absl::CivilDay(local_now) == c.day &&
       local_now.hour() * 60 + local_now.minute() < 20 * 60 + 48) {
-    morning = true;
+    plan.morning = true;
   }
   const absl::CivilMinute start_minute =
-      absl::CivilMinute(c.day) + (morning ? 6 * 60 + 30 : 17 * 60 + 30) + random.Int(0, 120);
-  const absl::Time start = absl::FromCivil(start_minute, c.zone) + absl::Seconds(random.Int(0, 59));
-  const double duration = std::round(random.Uniform(25 * 60, 75 * 60));
-  const absl::Duration span = absl::Seconds(duration);
-  const absl::Time end = start + span;
-  const double speed = kind.speed_high > 0 ? random.Uniform(kind.speed_low, kind.speed_high) : 0;
-  const double distance = Round(speed * duration, 1);
-  const double avg_hr = std::round(random.Uniform(kind.hr_low, kind.hr_high));
-  const double calories = Round(kind.met * person.weight_kg * duration / 3600, 1);
-  const double bmr_part = Round(person.bmr_calories * duration / 86400, 1);
-  const double cadence = kind.on_foot ? (kind.type == terra::ACTIVITY_TYPE_RUNNING ? 166 : 108)
-                                      : (kind.cycling ? 86 : 0);
-  const double steps =
-      kind.on_foot ? std::round(cadence * duration / 60 * random.Uniform(0.95, 1.02)) : 0;
+      absl::CivilMinute(c.day) + (plan.morning ? 6 * 60 + 30 : 17 * 60 + 30) + random.Int(0, 120);
+  plan.start = absl::FromCivil(start_minute, c.zone) + absl::Seconds(random.Int(0, 59));
+  plan.duration = std::round(random.Uniform(25 * 60, 75 * 60));
+  plan.span = absl::Seconds(plan.duration);
+  plan.end = plan.start + plan.span;
+  plan.speed = kind.speed_high > 0 ? random.Uniform(kind.speed_low, kind.speed_high) : 0;
+  plan.distance = Round(plan.speed * plan.duration, 1);
+  plan.avg_hr = std::round(random.Uniform(kind.hr_low, kind.hr_high));
+  plan.calories = Round(kind.met * person.weight_kg * plan.duration / 3600, 1);
+  plan.bmr_part = Round(person.bmr_calories * plan.duration / 86400, 1);
+  plan.cadence = kind.on_foot ? (kind.type == terra::ACTIVITY_TYPE_RUNNING ? 166 : 108)
+                              : (kind.cycling ? 86 : 0);
+  plan.steps = kind.on_foot
+                   ? std::round(plan.cadence * plan.duration / 60 * random.Uniform(0.95, 1.02))
+                   : 0;
+  return plan;
+}
 
-  auto* metadata = activity.mutable_metadata();
-  metadata->set_summary_id(random.Uuid());
-  metadata->set_name(absl::StrCat(morning ? "Morning " : "Evening ", kind.name));
+void FillActivityMetadata(const RecordContext& c, const ActivityPlan& plan,
+                          terra::Activity* activity) {
+  const ActivityKind& kind = *plan.kind;
+  auto* metadata = activity->mutable_metadata();
+  metadata->set_summary_id(c.random->Uuid());
+  metadata->set_name(absl::StrCat(plan.morning ? "Morning " : "Evening ", kind.name));
   metadata->set_type(kind.type);
   metadata->set_upload_type(terra::UPLOAD_TYPE_AUTOMATIC);
-  metadata->set_start_time(TerraTime(start, c.zone));
-  metadata->set_end_time(TerraTime(end, c.zone));
+  metadata->set_start_time(TerraTime(plan.start, c.zone));
+  metadata->set_end_time(TerraTime(plan.end, c.zone));
   metadata->set_timestamp_localization(terra::TIMESTAMP_LOCALIZATION_LOCAL);
   if (kind.outdoor) {
-    metadata->set_city(person.city);
-    metadata->set_country(person.country);
+    metadata->set_city(c.person->city);
+    metadata->set_country(c.person->country);
   }
+}
 
-  auto* active = activity.mutable_active_durations_data();
+// Active durations, calorie totals, heart rate (samples and zones) and the
+// MET summary. Returns the seconds of vigorous intensity, which the samples
+// follow.
+double FillActivityEffort(const RecordContext& c, const ActivityPlan& plan,
+                          terra::Activity* activity) {
+  Random& random = *c.random;
+  const Person& person = *c.person;
+  const double duration = plan.duration;
+
+  auto* active = activity->mutable_active_durations_data();
   active->set_activity_seconds(duration);
   const double vigorous = std::round(duration * random.Uniform(0.2, 0.6));
   active->set_vigorous_intensity_seconds(vigorous);
   active->set_moderate_intensity_seconds(duration - vigorous);
 
-  auto* calories_data = activity.mutable_calories_data();
+  auto* calories_data = activity->mutable_calories_data();
   calories_data->set_bmr_calories(person.bmr_calories);
-  calories_data->set_total_burned_calories(Round(calories + bmr_part, 1));
-  calories_data->set_net_activity_calories(calories);
+  calories_data->set_total_burned_calories(Round(plan.calories + plan.bmr_part, 1));
+  calories_data->set_net_activity_calories(plan.calories);
 
-  auto* hr = activity.mutable_heart_rate_data();
-  FillHeartRateSamples(c, start, span, avg_hr, 8, /*with_timer=*/true, hr);
+  auto* hr = activity->mutable_heart_rate_data();
+  FillHeartRateSamples(c, plan.start, plan.span, plan.avg_hr, 8, /*with_timer=*/true, hr);
   hr->mutable_summary()->set_resting_hr_bpm(person.resting_hr_bpm);
   hr->mutable_summary()->set_user_max_hr_bpm(person.max_hr_bpm);
   static const std::vector<std::pair<const char*, double>>* const kZones =
@@ -516,133 +553,178 @@ terra::Activity SimulateActivity(const RecordContext& c) {
     zone_left -= seconds;
   }
 
-  auto* met = activity.mutable_met_data();
-  met->set_avg_level(Round(kind.met * random.Uniform(0.9, 1.1), 1));
+  auto* met = activity->mutable_met_data();
+  met->set_avg_level(Round(plan.kind->met * random.Uniform(0.9, 1.1), 1));
   met->set_num_high_intensity_minutes(std::round(vigorous / 60));
   met->set_num_moderate_intensity_minutes(std::round((duration - vigorous) / 60));
   met->set_num_low_intensity_minutes(0);
   met->set_num_inactive_minutes(0);
+  return vigorous;
+}
+
+// Distance, steps, elevation, laps and speed summaries, for activities that
+// move (distance > 0).
+void FillActivityDistanceSummary(const RecordContext& c, const ActivityPlan& plan,
+                                 terra::Activity* activity) {
+  if (plan.distance <= 0) return;
+  Random& random = *c.random;
+  const ActivityKind& kind = *plan.kind;
+  const double distance = plan.distance;
+  auto* summary = activity->mutable_distance_data()->mutable_summary();
+  summary->set_distance_meters(distance);
+  if (plan.steps > 0) summary->set_steps(static_cast<int32_t>(plan.steps));
+  if (kind.outdoor) {
+    auto* elevation = summary->mutable_elevation();
+    const double gain = Round(distance / 1000 * random.Uniform(3, 15), 1);
+    elevation->set_gain_actual_meters(gain);
+    elevation->set_loss_actual_meters(Round(gain * random.Uniform(0.9, 1.0), 1));
+    elevation->set_min_meters(Round(random.Uniform(5, 40), 1));
+    elevation->set_max_meters(Round(elevation->min_meters() + gain / 2 + random.Uniform(2, 20), 1));
+    elevation->set_avg_meters(Round((elevation->min_meters() + elevation->max_meters()) / 2, 1));
+  }
+  if (kind.swimming) {
+    auto* swimming = summary->mutable_swimming();
+    swimming->set_pool_length_meters(25);
+    swimming->set_num_laps(static_cast<int32_t>(distance / 25));
+    swimming->set_num_strokes(static_cast<int32_t>(distance / 25 * random.Uniform(14, 20)));
+  }
+  auto* movement = activity->mutable_movement_data();
+  movement->set_avg_speed_meters_per_second(Round(plan.speed, 2));
+  movement->set_max_speed_meters_per_second(Round(plan.speed * random.Uniform(1.15, 1.4), 2));
+  movement->set_avg_pace_minutes_per_kilometer(Round(1000 / plan.speed / 60, 2));
+  if (plan.cadence > 0) movement->set_avg_cadence_rpm(plan.cadence);
+}
+
+// Sample i of c.samples of every per-sample array the activity has (calories,
+// MET, intensity, distance, steps, speed, cadence, position, elevation,
+// power), all at the same instant. One sample of every array at a time, in
+// this order, because that is the order of the random draws.
+void AddActivitySample(const RecordContext& c, const ActivityPlan& plan, double vigorous, int i,
+                       double calorie_part, terra::Activity* activity) {
+  Random& random = *c.random;
+  const ActivityKind& kind = *plan.kind;
+  const double duration = plan.duration;
+  const double distance = plan.distance;
+  const double elapsed = duration * (i + 1) / c.samples;
+  const std::string at = TerraTime(plan.start + absl::Seconds(elapsed), c.zone);
+  const double progress = static_cast<double>(i + 1) / c.samples;
+
+  auto* calorie = activity->mutable_calories_data()->add_calorie_samples();
+  calorie->set_timestamp(at);
+  calorie->set_calories(calorie_part);
+  calorie->set_timer_duration_seconds(std::round(elapsed));
+
+  auto* level = activity->mutable_met_data()->add_met_samples();
+  level->set_timestamp(at);
+  level->set_level(Round(kind.met * random.Uniform(0.8, 1.2), 1));
+
+  auto* intensity = activity->mutable_active_durations_data()->add_activity_levels_samples();
+  intensity->set_timestamp(at);
+  intensity->set_activity_level(random.Chance(vigorous / duration)
+                                    ? terra::ACTIVITY_LEVEL_HIGH_INTENSITY
+                                    : terra::ACTIVITY_LEVEL_MEDIUM_INTENSITY);
+  intensity->set_timer_duration_seconds(std::round(elapsed));
 
   if (distance > 0) {
-    auto* summary = activity.mutable_distance_data()->mutable_summary();
-    summary->set_distance_meters(distance);
-    if (steps > 0) summary->set_steps(static_cast<int32_t>(steps));
-    if (kind.outdoor) {
-      auto* elevation = summary->mutable_elevation();
-      const double gain = Round(distance / 1000 * random.Uniform(3, 15), 1);
-      elevation->set_gain_actual_meters(gain);
-      elevation->set_loss_actual_meters(Round(gain * random.Uniform(0.9, 1.0), 1));
-      elevation->set_min_meters(Round(random.Uniform(5, 40), 1));
-      elevation->set_max_meters(
-          Round(elevation->min_meters() + gain / 2 + random.Uniform(2, 20), 1));
-      elevation->set_avg_meters(Round((elevation->min_meters() + elevation->max_meters()) / 2, 1));
+    auto* detailed = activity->mutable_distance_data()->mutable_detailed();
+    auto* distance_sample = detailed->add_distance_samples();
+    distance_sample->set_timestamp(at);
+    distance_sample->set_distance_meters(Round(distance * progress, 1));
+    distance_sample->set_timer_duration_seconds(std::round(elapsed));
+    if (plan.steps > 0) {
+      auto* step = detailed->add_step_samples();
+      step->set_timestamp(at);
+      step->set_steps(std::round(plan.steps * progress));
+      step->set_timer_duration_seconds(std::round(elapsed));
     }
-    if (kind.swimming) {
-      auto* swimming = summary->mutable_swimming();
-      swimming->set_pool_length_meters(25);
-      swimming->set_num_laps(static_cast<int32_t>(distance / 25));
-      swimming->set_num_strokes(static_cast<int32_t>(distance / 25 * random.Uniform(14, 20)));
-    }
-    auto* movement = activity.mutable_movement_data();
-    movement->set_avg_speed_meters_per_second(Round(speed, 2));
-    movement->set_max_speed_meters_per_second(Round(speed * random.Uniform(1.15, 1.4), 2));
-    movement->set_avg_pace_minutes_per_kilometer(Round(1000 / speed / 60, 2));
-    if (cadence > 0) movement->set_avg_cadence_rpm(cadence);
-  }
-
-  std::vector<double> calorie_weights;
-  for (int i = 0; i < c.samples; ++i) calorie_weights.push_back(random.Uniform(0.8, 1.2));
-  const std::vector<double> calorie_parts = SplitProportionally(calories, calorie_weights, 1);
-  for (int i = 0; i < c.samples; ++i) {
-    const double elapsed = duration * (i + 1) / c.samples;
-    const std::string at = TerraTime(start + absl::Seconds(elapsed), c.zone);
-    const double progress = static_cast<double>(i + 1) / c.samples;
-
-    auto* calorie = calories_data->add_calorie_samples();
-    calorie->set_timestamp(at);
-    calorie->set_calories(calorie_parts[i]);
-    calorie->set_timer_duration_seconds(std::round(elapsed));
-
-    auto* level = met->add_met_samples();
-    level->set_timestamp(at);
-    level->set_level(Round(kind.met * random.Uniform(0.8, 1.2), 1));
-
-    auto* intensity = active->add_activity_levels_samples();
-    intensity->set_timestamp(at);
-    intensity->set_activity_level(random.Chance(vigorous / duration)
-                                      ? terra::ACTIVITY_LEVEL_HIGH_INTENSITY
-                                      : terra::ACTIVITY_LEVEL_MEDIUM_INTENSITY);
-    intensity->set_timer_duration_seconds(std::round(elapsed));
-
-    if (distance > 0) {
-      auto* detailed = activity.mutable_distance_data()->mutable_detailed();
-      auto* distance_sample = detailed->add_distance_samples();
-      distance_sample->set_timestamp(at);
-      distance_sample->set_distance_meters(Round(distance * progress, 1));
-      distance_sample->set_timer_duration_seconds(std::round(elapsed));
-      if (steps > 0) {
-        auto* step = detailed->add_step_samples();
-        step->set_timestamp(at);
-        step->set_steps(std::round(steps * progress));
-        step->set_timer_duration_seconds(std::round(elapsed));
-      }
-      auto* movement = activity.mutable_movement_data();
-      auto* speed_sample = movement->add_speed_samples();
-      speed_sample->set_timestamp(at);
-      speed_sample->set_speed_meters_per_second(Round(speed * random.Uniform(0.85, 1.15), 2));
-      speed_sample->set_timer_duration_seconds(std::round(elapsed));
-      if (cadence > 0) {
-        auto* cadence_sample = movement->add_cadence_samples();
-        cadence_sample->set_timestamp(at);
-        cadence_sample->set_cadence_rpm(std::round(cadence * random.Uniform(0.93, 1.07)));
-        cadence_sample->set_timer_duration_seconds(std::round(elapsed));
-      }
-    }
-    if (kind.outdoor) {
-      // A loop out from home and back.
-      const double angle = 2 * kPi * progress;
-      const double radius_deg = distance / (2 * kPi) / 111320;
-      auto* position = activity.mutable_position_data()->add_position_samples();
-      position->set_timestamp(at);
-      position->add_coords_lat_lng_deg(Round(person.home_lat + radius_deg * std::sin(angle), 6));
-      position->add_coords_lat_lng_deg(
-          Round(person.home_lng + radius_deg * (1 - std::cos(angle)), 6));
-      position->set_timer_duration_seconds(std::round(elapsed));
-      auto* elevation =
-          activity.mutable_distance_data()->mutable_detailed()->add_elevation_samples();
-      elevation->set_timestamp(at);
-      elevation->set_elev_meters(Round(
-          activity.distance_data().summary().elevation().avg_meters() + random.Around(0, 8), 1));
-      elevation->set_timer_duration_seconds(std::round(elapsed));
-    }
-    if (kind.cycling) {
-      auto* power = activity.mutable_power_data()->add_power_samples();
-      power->set_timestamp(at);
-      power->set_watts(std::round(random.Around(185, 60)));
-      power->set_timer_duration_seconds(std::round(elapsed));
+    auto* movement = activity->mutable_movement_data();
+    auto* speed_sample = movement->add_speed_samples();
+    speed_sample->set_timestamp(at);
+    speed_sample->set_speed_meters_per_second(Round(plan.speed * random.Uniform(0.85, 1.15), 2));
+    speed_sample->set_timer_duration_seconds(std::round(elapsed));
+    if (plan.cadence > 0) {
+      auto* cadence_sample = movement->add_cadence_samples();
+      cadence_sample->set_timestamp(at);
+      cadence_sample->set_cadence_rpm(std::round(plan.cadence * random.Uniform(0.93, 1.07)));
+      cadence_sample->set_timer_duration_seconds(std::round(elapsed));
     }
   }
   if (kind.outdoor) {
-    auto* position = activity.mutable_position_data();
+    // A loop out from home and back.
+    const Person& person = *c.person;
+    const double angle = 2 * kPi * progress;
+    const double radius_deg = distance / (2 * kPi) / 111320;
+    auto* position = activity->mutable_position_data()->add_position_samples();
+    position->set_timestamp(at);
+    position->add_coords_lat_lng_deg(Round(person.home_lat + radius_deg * std::sin(angle), 6));
+    position->add_coords_lat_lng_deg(
+        Round(person.home_lng + radius_deg * (1 - std::cos(angle)), 6));
+    position->set_timer_duration_seconds(std::round(elapsed));
+    auto* elevation =
+        activity->mutable_distance_data()->mutable_detailed()->add_elevation_samples();
+    elevation->set_timestamp(at);
+    elevation->set_elev_meters(Round(
+        activity->distance_data().summary().elevation().avg_meters() + random.Around(0, 8), 1));
+    elevation->set_timer_duration_seconds(std::round(elapsed));
+  }
+  if (kind.cycling) {
+    auto* power = activity->mutable_power_data()->add_power_samples();
+    power->set_timestamp(at);
+    power->set_watts(std::round(random.Around(185, 60)));
+    power->set_timer_duration_seconds(std::round(elapsed));
+  }
+}
+
+// Every sample array; the calories of the samples add up to the net total.
+void AddActivitySamples(const RecordContext& c, const ActivityPlan& plan, double vigorous,
+                        terra::Activity* activity) {
+  std::vector<double> calorie_weights;
+  for (int i = 0; i < c.samples; ++i) calorie_weights.push_back(c.random->Uniform(0.8, 1.2));
+  const std::vector<double> calorie_parts = SplitProportionally(plan.calories, calorie_weights, 1);
+  for (int i = 0; i < c.samples; ++i) {
+    AddActivitySample(c, plan, vigorous, i, calorie_parts[i], activity);
+  }
+}
+
+// Start/end/center positions, power and work, VO2max, strain and the device.
+void FillActivityTotals(const RecordContext& c, const ActivityPlan& plan,
+                        terra::Activity* activity) {
+  Random& random = *c.random;
+  const Person& person = *c.person;
+  const ActivityKind& kind = *plan.kind;
+  if (kind.outdoor) {
+    auto* position = activity->mutable_position_data();
     position->add_start_pos_lat_lng_deg(Round(person.home_lat, 6));
     position->add_start_pos_lat_lng_deg(Round(person.home_lng, 6));
     position->add_end_pos_lat_lng_deg(Round(person.home_lat, 6));
     position->add_end_pos_lat_lng_deg(Round(person.home_lng, 6));
     position->add_center_pos_lat_lng_deg(Round(person.home_lat, 6));
-    position->add_center_pos_lat_lng_deg(Round(person.home_lng + distance / (2 * kPi) / 111320, 6));
+    position->add_center_pos_lat_lng_deg(
+        Round(person.home_lng + plan.distance / (2 * kPi) / 111320, 6));
   }
   if (kind.cycling) {
-    auto* power = activity.mutable_power_data();
+    auto* power = activity->mutable_power_data();
     power->set_avg_watts(std::round(random.Around(185, 30)));
     power->set_max_watts(std::round(power->avg_watts() * random.Uniform(1.8, 2.6)));
-    activity.mutable_work_data()->set_work_kilojoules(
-        Round(power->avg_watts() * duration / 1000, 1));
+    activity->mutable_work_data()->set_work_kilojoules(
+        Round(power->avg_watts() * plan.duration / 1000, 1));
   }
   if (kind.type == terra::ACTIVITY_TYPE_RUNNING) {
-    activity.mutable_oxygen_data()->set_vo2max_ml_per_min_per_kg(std::round(random.Around(47, 6)));
+    activity->mutable_oxygen_data()->set_vo2max_ml_per_min_per_kg(
+        std::round(random.Around(47, 6)));
   }
-  activity.mutable_strain_data()->set_strain_level(Round(random.Uniform(5, 18), 1));
-  FillDevice(*c.provider, activity.mutable_device_data());
+  activity->mutable_strain_data()->set_strain_level(Round(random.Uniform(5, 18), 1));
+  FillDevice(*c.provider, activity->mutable_device_data());
+}
+
+terra::Activity SimulateActivity(const RecordContext& c) {
+  const ActivityPlan plan = PlanActivity(c);
+  terra::Activity activity;
+  FillActivityMetadata(c, plan, &activity);
+  const double vigorous = FillActivityEffort(c, plan, &activity);
+  FillActivityDistanceSummary(c, plan, &activity);
+  AddActivitySamples(c, plan, vigorous, &activity);
+  FillActivityTotals(c, plan, &activity);
   return activity;
 }
 

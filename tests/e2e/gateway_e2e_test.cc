@@ -48,7 +48,7 @@
 #include "gtest/gtest.h"
 #include "proto/healthwire.grpc.pb.h"
 #include "server/signature_verifier.h"
-#include "tests/server_process.h"
+#include "tests/util/server_process.h"
 
 namespace healthwire {
 namespace {

@@ -131,14 +131,13 @@ TEST(CheckpointTest, ACheckpointOpensAsAStoreWithEverythingCommittedBeforeIt) {
   {
     auto store = Open(options);
     for (int i = 1; i <= 3; ++i) ASSERT_TRUE(store->Ingest({Sleep(i)}).ok());
-    v1::CreateCheckpointRequest request;
-    request.set_name("nightly");
-    absl::StatusOr<v1::CreateCheckpointResponse> made = store->CreateCheckpoint(request);
+    absl::StatusOr<CheckpointResult> made = store->CreateCheckpoint("nightly");
     ASSERT_TRUE(made.ok()) << made.status();
-    EXPECT_EQ(made->store_revision(), 3u);
-    EXPECT_EQ(made->path(), options.path + ".checkpoints/nightly");
-    checkpoint_path = made->path();
-    EXPECT_EQ(store->CreateCheckpoint(request).status().code(), absl::StatusCode::kAlreadyExists);
+    EXPECT_EQ(made->store_revision, 3u);
+    EXPECT_EQ(made->path, options.path + ".checkpoints/nightly");
+    checkpoint_path = made->path;
+    EXPECT_EQ(store->CreateCheckpoint("nightly").status().code(),
+              absl::StatusCode::kAlreadyExists);
   }
   EventStore::Options restored_options;
   restored_options.path = checkpoint_path;
@@ -151,9 +150,8 @@ TEST(CheckpointTest, ANameThatIsAPathIsInvalidArgument) {
   EventStore::Options options;
   options.path = FreshDir();
   auto store = Open(options);
-  v1::CreateCheckpointRequest request;
-  request.set_name("../escape");
-  EXPECT_EQ(store->CreateCheckpoint(request).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->CreateCheckpoint("../escape").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -23,7 +23,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/healthwire.grpc.pb.h"
-#include "tests/server_process.h"
+#include "tests/util/server_process.h"
 
 namespace healthwire {
 namespace {

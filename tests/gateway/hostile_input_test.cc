@@ -49,7 +49,7 @@
 #include "server/record_key.h"
 #include "server/signature_verifier.h"
 #include "server/terra_converter.h"
-#include "tests/server_process.h"
+#include "tests/util/server_process.h"
 
 namespace healthwire {
 namespace {

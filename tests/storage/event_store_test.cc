@@ -84,39 +84,33 @@ std::string Night(int day) { return absl::StrCat("2026-07-0", day, "T22:00:00+00
 
 // ---- Requests ---------------------------------------------------------------
 
-v1::GetLatestRequest LatestFor(const std::string& user_id,
+LatestQuery LatestFor(const std::string& user_id, v1::EventType type = v1::EVENT_TYPE_SLEEP) {
+  LatestQuery query;
+  query.subject = StoreSubject::UserId(user_id);
+  query.type = type;
+  return query;
+}
+
+LatestQuery LatestForReference(const std::string& reference_id,
                                v1::EventType type = v1::EVENT_TYPE_SLEEP) {
-  v1::GetLatestRequest request;
-  request.mutable_subject()->set_user_id(user_id);
-  request.set_type(type);
-  return request;
+  LatestQuery query;
+  query.subject = StoreSubject::ReferenceId(reference_id);
+  query.type = type;
+  return query;
 }
 
-v1::GetLatestRequest LatestForReference(const std::string& reference_id,
-                                        v1::EventType type = v1::EVENT_TYPE_SLEEP) {
-  v1::GetLatestRequest request;
-  request.mutable_subject()->set_reference_id(reference_id);
-  request.set_type(type);
-  return request;
+ListQuery ListFor(const std::string& user_id, v1::EventType type = v1::EVENT_TYPE_SLEEP) {
+  ListQuery query;
+  query.subject = StoreSubject::UserId(user_id);
+  query.type = type;
+  return query;
 }
 
-v1::ListRecordsRequest ListFor(const std::string& user_id,
-                               v1::EventType type = v1::EVENT_TYPE_SLEEP) {
-  v1::ListRecordsRequest request;
-  request.mutable_subject()->set_user_id(user_id);
-  request.set_type(type);
-  return request;
-}
+absl::Time Seconds(int64_t seconds) { return absl::FromUnixSeconds(seconds); }
 
-google::protobuf::Timestamp Seconds(int64_t seconds) {
-  google::protobuf::Timestamp timestamp;
-  timestamp.set_seconds(seconds);
-  return timestamp;
-}
-
-std::vector<std::string> KeysOf(const v1::ListRecordsResponse& response) {
+std::vector<std::string> KeysOf(const ListResult& response) {
   std::vector<std::string> keys;
-  for (const v1::Event& event : response.events()) keys.push_back(event.record_key());
+  for (const v1::Event& event : response.events) keys.push_back(event.record_key());
   return keys;
 }
 
@@ -202,16 +196,16 @@ class EventStoreTest : public ::testing::Test {
     return response.ok() ? *response : v1::IngestResponse();
   }
 
-  v1::Event MustGetLatest(const v1::GetLatestRequest& request) {
-    absl::StatusOr<v1::GetLatestResponse> response = store_->GetLatest(request);
+  v1::Event MustGetLatest(const LatestQuery& request) {
+    absl::StatusOr<LatestResult> response = store_->GetLatest(request);
     EXPECT_TRUE(response.ok()) << response.status();
-    return response.ok() ? response->event() : v1::Event();
+    return response.ok() ? response->event : v1::Event();
   }
 
-  v1::ListRecordsResponse MustList(const v1::ListRecordsRequest& request) {
-    absl::StatusOr<v1::ListRecordsResponse> response = store_->ListRecords(request);
+  ListResult MustList(const ListQuery& request) {
+    absl::StatusOr<ListResult> response = store_->ListRecords(request);
     EXPECT_TRUE(response.ok()) << response.status();
-    return response.ok() ? *response : v1::ListRecordsResponse();
+    return response.ok() ? *response : ListResult();
   }
 
   std::vector<v1::Event> MustReadChangeLog(uint64_t from, size_t max = 1000) {
@@ -266,10 +260,10 @@ TEST_F(EventStoreTest, GetLatestReturnsGreatestStartTimeNotLastReceived) {
   MustIngest({Sleep("u1", "newer", Night(5))});
   MustIngest({Sleep("u1", "older", Night(2))});  // received last
 
-  absl::StatusOr<v1::GetLatestResponse> latest = store_->GetLatest(LatestFor("u1"));
+  absl::StatusOr<LatestResult> latest = store_->GetLatest(LatestFor("u1"));
   ASSERT_TRUE(latest.ok()) << latest.status();
-  EXPECT_EQ(latest->event().record_key(), "newer");
-  EXPECT_EQ(latest->store_revision(), 2u);
+  EXPECT_EQ(latest->event.record_key(), "newer");
+  EXPECT_EQ(latest->store_revision, 2u);
 }
 
 TEST_F(EventStoreTest, GetLatestComparesInstantsNotTimestampText) {
@@ -301,8 +295,8 @@ TEST_F(EventStoreTest, ChangedStartTimeOrReferenceMovesTheIndexEntry) {
   MustIngest({WithReference(Sleep("u1", "s1", Night(3)), "new-ref")});
 
   EXPECT_THAT(KeysOf(MustList(ListFor("u1"))), ElementsAre("s1"));
-  v1::ListRecordsRequest before_day3 = ListFor("u1");
-  *before_day3.mutable_start_time_to() = Seconds(1782900000);  // 2026-07-01T10:00Z
+  ListQuery before_day3 = ListFor("u1");
+  before_day3.start_time_to = Seconds(1782900000);  // 2026-07-01T10:00Z
   EXPECT_THAT(KeysOf(MustList(before_day3)), ElementsAre());
   EXPECT_EQ(store_->GetLatest(LatestForReference("old-ref")).status().code(),
             absl::StatusCode::kNotFound);
@@ -311,8 +305,8 @@ TEST_F(EventStoreTest, ChangedStartTimeOrReferenceMovesTheIndexEntry) {
 
 TEST_F(EventStoreTest, GetLatestOmitRawJsonLeavesItOut) {
   MustIngest({Sleep("u1", "s1", Night(1), "{\"big\":true}")});
-  v1::GetLatestRequest request = LatestFor("u1");
-  request.set_omit_raw_json(true);
+  LatestQuery request = LatestFor("u1");
+  request.omit_raw_json = true;
   const v1::Event latest = MustGetLatest(request);
   EXPECT_EQ(latest.raw_json(), "");
   EXPECT_EQ(latest.sleep().metadata().summary_id(), "s1");
@@ -320,24 +314,24 @@ TEST_F(EventStoreTest, GetLatestOmitRawJsonLeavesItOut) {
 
 TEST_F(EventStoreTest, GetLatestNotFoundSaysWhatWasLookedFor) {
   MustIngest({Sleep("u1", "s1", Night(1))});
-  absl::StatusOr<v1::GetLatestResponse> by_user = store_->GetLatest(LatestFor("nobody"));
+  absl::StatusOr<LatestResult> by_user = store_->GetLatest(LatestFor("nobody"));
   EXPECT_EQ(by_user.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(by_user.status().message(), "no sleep record for user_id \"nobody\"");
 
-  absl::StatusOr<v1::GetLatestResponse> by_type =
+  absl::StatusOr<LatestResult> by_type =
       store_->GetLatest(LatestFor("u1", v1::EVENT_TYPE_PLANNED_WORKOUT));
   EXPECT_EQ(by_type.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(by_type.status().message(), "no planned_workout record for user_id \"u1\"");
 
-  absl::StatusOr<v1::GetLatestResponse> by_reference =
+  absl::StatusOr<LatestResult> by_reference =
       store_->GetLatest(LatestForReference("ref-9"));
   EXPECT_EQ(by_reference.status().message(), "no sleep record for reference_id \"ref-9\"");
 }
 
 TEST_F(EventStoreTest, GetLatestRejectsMissingSubject) {
-  v1::GetLatestRequest no_subject;
-  no_subject.set_type(v1::EVENT_TYPE_SLEEP);
-  absl::StatusOr<v1::GetLatestResponse> response = store_->GetLatest(no_subject);
+  LatestQuery no_subject;
+  no_subject.type = v1::EVENT_TYPE_SLEEP;
+  absl::StatusOr<LatestResult> response = store_->GetLatest(no_subject);
   EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(response.status().message(), "subject: set user_id or reference_id");
 
@@ -348,7 +342,7 @@ TEST_F(EventStoreTest, GetLatestRejectsMissingSubject) {
 TEST_F(EventStoreTest, GetLatestRejectsNonDataTypes) {
   for (v1::EventType type :
        {v1::EVENT_TYPE_UNSPECIFIED, v1::EVENT_TYPE_AUTH, v1::EVENT_TYPE_UNKNOWN}) {
-    absl::StatusOr<v1::GetLatestResponse> response = store_->GetLatest(LatestFor("u1", type));
+    absl::StatusOr<LatestResult> response = store_->GetLatest(LatestFor("u1", type));
     EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_TRUE(absl::StartsWith(response.status().message(), "type: ")) << response.status();
   }
@@ -360,32 +354,32 @@ TEST_F(EventStoreTest, ListRecordsReturnsNewestStartTimeFirst) {
   MustIngest({Sleep("u1", "d2", Night(2)), Sleep("u1", "d4", Night(4)),
               Sleep("u1", "d1", Night(1)), Sleep("u1", "d3", Night(3)),
               Sleep("u2", "other", Night(9))});
-  const v1::ListRecordsResponse response = MustList(ListFor("u1"));
+  const ListResult response = MustList(ListFor("u1"));
   EXPECT_THAT(KeysOf(response), ElementsAre("d4", "d3", "d2", "d1"));
-  EXPECT_EQ(response.next_page_token(), "");
-  EXPECT_EQ(response.store_revision(), 5u);
+  EXPECT_EQ(response.next_page_token, "");
+  EXPECT_EQ(response.store_revision, 5u);
 }
 
 TEST_F(EventStoreTest, ListRecordsPagesWithTokensAcrossPages) {
   for (int day = 1; day <= 5; ++day) {
     MustIngest({Sleep("u1", absl::StrCat("d", day), Night(day))});
   }
-  v1::ListRecordsRequest request = ListFor("u1");
-  request.set_page_size(2);
+  ListQuery request = ListFor("u1");
+  request.page_size = 2;
 
-  const v1::ListRecordsResponse page1 = MustList(request);
+  const ListResult page1 = MustList(request);
   EXPECT_THAT(KeysOf(page1), ElementsAre("d5", "d4"));
-  ASSERT_NE(page1.next_page_token(), "");
+  ASSERT_NE(page1.next_page_token, "");
 
-  request.set_page_token(page1.next_page_token());
-  const v1::ListRecordsResponse page2 = MustList(request);
+  request.page_token = page1.next_page_token;
+  const ListResult page2 = MustList(request);
   EXPECT_THAT(KeysOf(page2), ElementsAre("d3", "d2"));
-  ASSERT_NE(page2.next_page_token(), "");
+  ASSERT_NE(page2.next_page_token, "");
 
-  request.set_page_token(page2.next_page_token());
-  const v1::ListRecordsResponse page3 = MustList(request);
+  request.page_token = page2.next_page_token;
+  const ListResult page3 = MustList(request);
   EXPECT_THAT(KeysOf(page3), ElementsAre("d1"));
-  EXPECT_EQ(page3.next_page_token(), "");
+  EXPECT_EQ(page3.next_page_token, "");
 }
 
 TEST_F(EventStoreTest, ListRecordsFiltersOnStartTimeFromInclusiveToExclusive) {
@@ -393,13 +387,13 @@ TEST_F(EventStoreTest, ListRecordsFiltersOnStartTimeFromInclusiveToExclusive) {
     MustIngest({Sleep("u1", absl::StrCat("d", day), Night(day))});
   }
   MustIngest({Sleep("u1", "undated", "")});
-  v1::ListRecordsRequest request = ListFor("u1");
+  ListQuery request = ListFor("u1");
   // 2026-07-02T22:00:00Z and 2026-07-04T22:00:00Z.
-  *request.mutable_start_time_from() = Seconds(1783029600);
-  *request.mutable_start_time_to() = Seconds(1783029600 + 2 * 86400);
+  request.start_time_from = Seconds(1783029600);
+  request.start_time_to = Seconds(1783029600 + 2 * 86400);
   EXPECT_THAT(KeysOf(MustList(request)), ElementsAre("d3", "d2"));
 
-  request.clear_start_time_from();
+  request.start_time_from.reset();
   EXPECT_THAT(KeysOf(MustList(request)), ElementsAre("d3", "d2", "d1"));
 }
 
@@ -407,50 +401,50 @@ TEST_F(EventStoreTest, ListRecordsRejectsAPageTokenItDidNotIssue) {
   for (int day = 1; day <= 3; ++day) {
     MustIngest({Sleep("u1", absl::StrCat("d", day), Night(day))});
   }
-  v1::ListRecordsRequest request = ListFor("u1");
+  ListQuery request = ListFor("u1");
   for (const std::string& bad :
        {std::string("not base64 !!"), absl::WebSafeBase64Escape("garbage")}) {
-    request.set_page_token(bad);
-    absl::StatusOr<v1::ListRecordsResponse> response = store_->ListRecords(request);
+    request.page_token = bad;
+    absl::StatusOr<ListResult> response = store_->ListRecords(request);
     EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(response.status().message(), "page_token is not valid");
   }
 
   // A real token, for another user's listing.
-  request.set_page_size(1);
-  request.clear_page_token();
-  const std::string token_of_u1 = MustList(request).next_page_token();
+  request.page_size = 1;
+  request.page_token.clear();
+  const std::string token_of_u1 = MustList(request).next_page_token;
   ASSERT_NE(token_of_u1, "");
-  v1::ListRecordsRequest other = ListFor("u2");
-  other.set_page_token(token_of_u1);
+  ListQuery other = ListFor("u2");
+  other.page_token = token_of_u1;
   EXPECT_EQ(store_->ListRecords(other).status().message(), "page_token is not valid");
 }
 
 TEST_F(EventStoreTest, ListRecordsWithNothingStoredIsAnEmptyPage) {
-  const v1::ListRecordsResponse response = MustList(ListFor("nobody"));
-  EXPECT_EQ(response.events_size(), 0);
-  EXPECT_EQ(response.next_page_token(), "");
-  EXPECT_EQ(response.store_revision(), 0u);
+  const ListResult response = MustList(ListFor("nobody"));
+  EXPECT_EQ(response.events.size(), 0u);
+  EXPECT_EQ(response.next_page_token, "");
+  EXPECT_EQ(response.store_revision, 0u);
 }
 
 TEST_F(EventStoreTest, ListRecordsPageSizeDefaultsClampsAndRejectsNegative) {
   MustIngest({Sleep("u1", "d1", Night(1)), Sleep("u1", "d2", Night(2))});
-  v1::ListRecordsRequest request = ListFor("u1");
-  request.set_page_size(5000);  // clamped to 1000, not an error
-  EXPECT_EQ(MustList(request).events_size(), 2);
+  ListQuery request = ListFor("u1");
+  request.page_size = 5000;  // clamped to 1000, not an error
+  EXPECT_EQ(MustList(request).events.size(), 2u);
 
-  request.set_page_size(-1);
-  absl::StatusOr<v1::ListRecordsResponse> response = store_->ListRecords(request);
+  request.page_size = -1;
+  absl::StatusOr<ListResult> response = store_->ListRecords(request);
   EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(response.status().message()), HasSubstr("page_size"));
 }
 
 TEST_F(EventStoreTest, ListRecordsValidatesSubjectAndType) {
-  v1::ListRecordsRequest no_subject;
-  no_subject.set_type(v1::EVENT_TYPE_SLEEP);
+  ListQuery no_subject;
+  no_subject.type = v1::EVENT_TYPE_SLEEP;
   EXPECT_EQ(store_->ListRecords(no_subject).status().message(),
             "subject: set user_id or reference_id");
-  absl::StatusOr<v1::ListRecordsResponse> bad_type =
+  absl::StatusOr<ListResult> bad_type =
       store_->ListRecords(ListFor("u1", v1::EVENT_TYPE_DEAUTH));
   EXPECT_EQ(bad_type.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(bad_type.status().message()), HasSubstr("EVENT_TYPE_DEAUTH"));
@@ -662,9 +656,10 @@ TEST_F(EventStoreTest, ConcurrentIngestAsyncGetsUniqueDenseRevisions) {
   EXPECT_LE(store_->GetStats().commits, static_cast<uint64_t>(kThreads * kCallsPerThread));
 
   for (int t = 0; t < kThreads; ++t) {
-    v1::ListRecordsRequest request = ListFor(absl::StrCat("user-", t));
-    request.set_page_size(1000);
-    EXPECT_EQ(MustList(request).events_size(), kCallsPerThread * kEventsPerCall);
+    ListQuery request = ListFor(absl::StrCat("user-", t));
+    request.page_size = 1000;
+    EXPECT_EQ(MustList(request).events.size(),
+              static_cast<size_t>(kCallsPerThread * kEventsPerCall));
   }
 }
 
@@ -678,13 +673,13 @@ TEST_F(EventStoreTest, ReadsRunWhileWritesCommit) {
   });
   uint64_t last_seen = 0;
   while (writing) {
-    absl::StatusOr<v1::ListRecordsResponse> page = store_->ListRecords(ListFor("u1"));
+    absl::StatusOr<ListResult> page = store_->ListRecords(ListFor("u1"));
     ASSERT_TRUE(page.ok()) << page.status();
     // A snapshot read: the page matches the revision it reports.
-    EXPECT_EQ(static_cast<uint64_t>(std::min(page->events_size(), 100)),
-              std::min<uint64_t>(page->store_revision(), 100));
-    EXPECT_GE(page->store_revision(), last_seen);
-    last_seen = page->store_revision();
+    EXPECT_EQ(static_cast<uint64_t>(std::min(static_cast<int>(page->events.size()), 100)),
+              std::min<uint64_t>(page->store_revision, 100));
+    EXPECT_GE(page->store_revision, last_seen);
+    last_seen = page->store_revision;
   }
   writer.join();
   EXPECT_EQ(store_->CurrentRevision(), 200u);

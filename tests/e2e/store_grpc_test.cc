@@ -14,7 +14,7 @@
 #include "gtest/gtest.h"
 #include "proto/healthwire.grpc.pb.h"
 #include "server/terra_converter.h"
-#include "tests/server_process.h"
+#include "tests/util/server_process.h"
 
 namespace healthwire {
 namespace {

@@ -6,8 +6,8 @@
 // file appears. The destructor kills a process that is still running.
 //
 // Not thread-safe: one test thread drives one ServerProcess.
-#ifndef HEALTHWIRE_TESTS_SERVER_PROCESS_H_
-#define HEALTHWIRE_TESTS_SERVER_PROCESS_H_
+#ifndef HEALTHWIRE_TESTS_UTIL_SERVER_PROCESS_H_
+#define HEALTHWIRE_TESTS_UTIL_SERVER_PROCESS_H_
 
 #include <sys/types.h>
 
@@ -59,4 +59,4 @@ class ServerProcess {
 }  // namespace testing
 }  // namespace healthwire
 
-#endif  // HEALTHWIRE_TESTS_SERVER_PROCESS_H_
+#endif  // HEALTHWIRE_TESTS_UTIL_SERVER_PROCESS_H_

@@ -48,12 +48,10 @@ class ConnectionTest : public ::testing::Test {
   }
 
   v1::Connection UserConnection(const std::string& user_id) {
-    v1::GetUserRequest request;
-    request.mutable_subject()->set_user_id(user_id);
-    absl::StatusOr<v1::GetUserResponse> response = store_->GetUser(request);
+    absl::StatusOr<UserResult> response = store_->GetUser(StoreSubject::UserId(user_id));
     EXPECT_TRUE(response.ok()) << response.status();
-    if (!response.ok() || response->connections_size() != 1) return v1::Connection();
-    return response->connections(0);
+    if (!response.ok() || response->connections.size() != 1) return v1::Connection();
+    return response->connections[0];
   }
 
   std::unique_ptr<EventStore> store_;
@@ -77,9 +75,9 @@ TEST_F(ConnectionTest, DeauthMarksTheConnectionDeauthorizedAndKeepsItsData) {
   EXPECT_EQ(UserConnection(kOuraUser).status(), v1::Connection::STATUS_DEAUTHORIZED);
   EXPECT_EQ(UserConnection(kOuraUser).status_message(), "User has deauthenticated");
 
-  v1::GetLatestRequest latest;
-  latest.mutable_subject()->set_user_id(kOuraUser);
-  latest.set_type(v1::EVENT_TYPE_SLEEP);
+  LatestQuery latest;
+  latest.subject = StoreSubject::UserId(kOuraUser);
+  latest.type = v1::EVENT_TYPE_SLEEP;
   EXPECT_TRUE(store_->GetLatest(latest).ok());
 }
 
@@ -118,12 +116,11 @@ TEST_F(ConnectionTest, UserReauthLinksTheOldUserToTheNewOne) {
 TEST_F(ConnectionTest, QueriesByReferenceIdSpanTheConnectionsBeforeAndAfterAReauth) {
   Deliver(ReadTestdata("auth_success.json"));
   Deliver(ReadTestdata("user_reauth.json"));
-  v1::GetUserRequest request;
-  request.mutable_subject()->set_reference_id("patient-20417");
-  absl::StatusOr<v1::GetUserResponse> response = store_->GetUser(request);
+  absl::StatusOr<UserResult> response =
+      store_->GetUser(StoreSubject::ReferenceId("patient-20417"));
   ASSERT_TRUE(response.ok()) << response.status();
-  ASSERT_EQ(response->connections_size(), 2);
-  EXPECT_EQ(response->store_revision(), 2u);
+  ASSERT_EQ(response->connections.size(), 2u);
+  EXPECT_EQ(response->store_revision, 2u);
 }
 
 TEST_F(ConnectionTest, AFailedReauthDoesNotDowngradeAnActiveConnection) {
@@ -144,9 +141,8 @@ TEST_F(ConnectionTest, AFailedFirstAuthLeavesAnErrorRecordWithTheReason) {
 TEST_F(ConnectionTest, AuthCancelledWithoutAUserIsKeptAndTouchesNoConnection) {
   Deliver(ReadTestdata("auth_cancelled.json"));
   EXPECT_EQ(store_->CurrentRevision(), 1u);
-  v1::GetUserRequest request;
-  request.mutable_subject()->set_reference_id("patient-20419");
-  EXPECT_EQ(store_->GetUser(request).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetUser(StoreSubject::ReferenceId("patient-20419")).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(ConnectionTest, DataEventsRefreshTheLastWebhookTime) {
@@ -162,15 +158,13 @@ TEST_F(ConnectionTest, DataEventsRefreshTheLastWebhookTime) {
 }
 
 TEST_F(ConnectionTest, GetUserOfAnUnknownUserIsNotFoundNamingIt) {
-  v1::GetUserRequest request;
-  request.mutable_subject()->set_user_id("nobody");
-  absl::Status status = store_->GetUser(request).status();
+  absl::Status status = store_->GetUser(StoreSubject::UserId("nobody")).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
   EXPECT_NE(status.message().find("nobody"), absl::string_view::npos);
 }
 
 TEST_F(ConnectionTest, GetUserWithoutSubjectIsInvalidArgument) {
-  EXPECT_EQ(store_->GetUser(v1::GetUserRequest()).status().code(),
+  EXPECT_EQ(store_->GetUser(StoreSubject()).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 

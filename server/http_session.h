@@ -1,0 +1,142 @@
+// HttpSession: one TCP connection of the webhook gateway, the HTTP/1.1
+// mechanics only: reading requests one after another (keep-alive), answering
+// "100 Continue", bounding every wait with a timeout, writing the answer,
+// draining on shutdown, and lingering after an error so the client reads the
+// answer instead of a reset. What to answer is WebhookHandler's decision; the
+// session answers by itself only what the handler never sees (413 while
+// reading, 431, a malformed request).
+//
+// Every HttpSession shares one HttpSessionContext with its gateway: the
+// handler, the HTTP limits and the registry of live sessions that Shutdown
+// walks. Everything a session does runs on its own strand; the object lives as
+// long as an asynchronous operation (or a pending answer timer) holds it.
+//
+// Thread-safety: Start, BeginDrain and ForceClose must run on the session's
+// strand (post them to executor()); PostReply may be called from any thread.
+#ifndef HEALTHWIRE_SERVER_HTTP_SESSION_H_
+#define HEALTHWIRE_SERVER_HTTP_SESSION_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/http_reply.h"
+#include "server/webhook_handler.h"
+
+namespace healthwire {
+
+class HttpSession;
+
+// What every connection of one gateway shares; outlives the gateway object
+// while callbacks still hold it.
+struct HttpSessionContext {
+  struct Limits {
+    uint64_t max_body_bytes = 64ull << 20;
+    // A connection that sends or receives nothing for this long is closed.
+    absl::Duration io_timeout = absl::Seconds(30);
+    // How long a session waits for the handler's answer before it answers
+    // 503 itself (a broken ingestor must not pin a connection forever).
+    absl::Duration answer_timeout = absl::Seconds(6);
+  };
+
+  HttpSessionContext(Limits limits_in, std::shared_ptr<WebhookHandler> handler_in)
+      : limits(limits_in), handler(std::move(handler_in)) {}
+
+  const Limits limits;
+  const std::shared_ptr<WebhookHandler> handler;
+
+  absl::Mutex mu;
+  // Set once the io threads are stopping: handler answers no longer post.
+  bool stopped ABSL_GUARDED_BY(mu) = false;
+  // Every live connection. A session removes itself in its destructor.
+  std::unordered_map<const HttpSession*, std::weak_ptr<HttpSession>> sessions ABSL_GUARDED_BY(mu);
+};
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(boost::asio::ip::tcp::socket socket, std::shared_ptr<HttpSessionContext> context);
+  ~HttpSession();
+
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
+
+  boost::asio::any_io_executor executor() { return stream_.get_executor(); }
+
+  // Registers the session and starts reading.
+  void Start();
+
+  // Shutdown, step 1: an idle keep-alive connection closes now; one in the
+  // middle of a request closes after answering it.
+  void BeginDrain();
+
+  // Shutdown, step 2 (after the grace period): cut the connection. A request
+  // waiting for its answer ends when the answer or the answer timer comes.
+  void ForceClose();
+
+ private:
+  enum class State { kIdle, kReading, kProcessing, kWriting, kClosing, kClosed };
+
+  // Called from any thread with the handler's answer: hop onto the strand.
+  static void PostReply(const std::shared_ptr<HttpSessionContext>& context,
+                        const std::weak_ptr<HttpSession>& weak, uint64_t request_number,
+                        HttpReply reply);
+
+  void ReadHeader();
+  void OnHeader(boost::beast::error_code ec, std::size_t bytes);
+  void ReadBody();
+  void OnReadError(boost::beast::error_code ec);
+  void Process();
+  void OnReply(uint64_t request_number, HttpReply reply);
+  void OnAnswerTimeout(boost::beast::error_code ec);
+  // close: no keep-alive after this answer; linger: read what the client
+  // still sends before closing.
+  void Send(HttpReply reply, bool close = false, bool linger = false);
+  void LogFailure(const HttpReply& reply);
+  void OnWritten(boost::beast::error_code ec, std::size_t bytes);
+  void CloseNow();
+  void Linger();
+  void DiscardUntilClosed();
+
+  const std::shared_ptr<HttpSessionContext> context_;
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  boost::beast::http::response<boost::beast::http::empty_body> continue_response_;
+  boost::beast::http::response<boost::beast::http::string_body> response_;
+  boost::asio::steady_timer answer_timer_;
+  std::string remote_ = "-";
+
+  // What the log line and the metrics need of the request being answered
+  // (the parser's message is moved to the handler).
+  std::string method_ = "-";
+  std::string target_ = "-";
+  std::string trace_id_ = "-";
+  unsigned version_ = 11;
+  bool keep_alive_requested_ = false;
+
+  State state_ = State::kIdle;
+  bool close_after_response_ = false;
+  bool linger_ = false;
+  // Numbers the requests of this connection, so that a late answer to a
+  // request the answer timer already answered is dropped.
+  uint64_t request_number_ = 0;
+  bool awaiting_answer_ = false;
+  absl::Time request_started_;
+  uint64_t request_bytes_ = 0;
+};
+
+}  // namespace healthwire
+
+#endif  // HEALTHWIRE_SERVER_HTTP_SESSION_H_

@@ -1,0 +1,230 @@
+#include "server/webhook_handler.h"
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "server/terra_converter.h"
+
+namespace healthwire {
+namespace {
+
+constexpr char kStoreUnavailable[] = "store unavailable, retry later";
+
+// The metrics reason for a SignatureVerifier failure (its messages are fixed).
+std::string SignatureFailureReason(absl::string_view message) {
+  if (absl::StartsWith(message, "missing")) return "missing_signature";
+  if (absl::StartsWith(message, "malformed")) return "malformed_signature";
+  if (absl::StartsWith(message, "signature timestamp")) return "expired_signature";
+  return "signature_mismatch";
+}
+
+std::string StoreFailureReason(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+      return "store_unavailable";
+    case absl::StatusCode::kDeadlineExceeded:
+      return "store_deadline_exceeded";
+    case absl::StatusCode::kResourceExhausted:
+      return "store_resource_exhausted";
+    default:
+      return "store_error";
+  }
+}
+
+HttpReply StoreFailureReply(const absl::Status& status) {
+  HttpReply reply = ErrorReply(503, StoreFailureReason(status), kStoreUnavailable);
+  reply.retry_after = true;
+  reply.log_detail = status.ToString();
+  return reply;
+}
+
+HttpReply MethodNotAllowed(absl::string_view allow, absl::string_view error, ReplyKind kind) {
+  HttpReply reply = ErrorReply(405, "method_not_allowed", error);
+  reply.allow = std::string(allow);
+  reply.kind = kind;
+  return reply;
+}
+
+std::string OkJson(size_t events, int stored, int identical, int stale, uint64_t revision,
+                   int schema_problems) {
+  return absl::StrCat("{\"status\":\"ok\",\"events\":", events, ",\"stored\":", stored,
+                      ",\"identical\":", identical, ",\"stale\":", stale,
+                      ",\"revision\":", revision, ",\"schema_problems\":", schema_problems, "}");
+}
+
+}  // namespace
+
+absl::string_view WebhookRequest::Header(absl::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (absl::EqualsIgnoreCase(key, name)) return value;
+  }
+  return "";
+}
+
+absl::StatusOr<std::shared_ptr<WebhookHandler>> WebhookHandler::Create(Options options,
+                                                                      Ingestor* ingestor) {
+  if (ingestor == nullptr) return absl::InvalidArgumentError("no ingestor");
+  if (options.max_body_bytes == 0) {
+    return absl::InvalidArgumentError("max_body_bytes must be positive");
+  }
+  if (options.ingest_deadline <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ingest deadline must be positive (got ", absl::FormatDuration(options.ingest_deadline),
+        "): with no time to commit, every webhook would be answered 503"));
+  }
+  if (!absl::StartsWith(options.webhook_path, "/")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("webhook path '", options.webhook_path, "' must start with '/'"));
+  }
+  absl::StatusOr<SignatureVerifier> verifier =
+      SignatureVerifier::Create(options.signing_secrets, options.signature);
+  if (!verifier.ok()) return verifier.status();
+  return std::shared_ptr<WebhookHandler>(
+      new WebhookHandler(std::move(options), *std::move(verifier), ingestor));
+}
+
+WebhookHandler::WebhookHandler(Options options, SignatureVerifier verifier, Ingestor* ingestor)
+    : options_(std::move(options)), verifier_(std::move(verifier)), ingestor_(ingestor) {}
+
+void WebhookHandler::Handle(WebhookRequest request, ReplyCallback done) {
+  const absl::string_view target = request.target;
+  const absl::string_view path = target.substr(0, target.find('?'));
+
+  if (path == options_.webhook_path) {
+    if (request.method != "POST") {
+      done(MethodNotAllowed("POST", "method not allowed; webhooks are POSTed",
+                            ReplyKind::kWebhook));
+      return;
+    }
+    HandleWebhook(std::move(request), std::move(done));
+    return;
+  }
+  if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
+    if (request.method != "GET") {
+      done(MethodNotAllowed("GET", "method not allowed", ReplyKind::kProbe));
+      return;
+    }
+    done(Probe(path));
+    return;
+  }
+  HttpReply reply = ErrorReply(404, "not_found", "not found");
+  reply.kind = ReplyKind::kOther;
+  done(std::move(reply));
+}
+
+HttpReply WebhookHandler::Probe(absl::string_view path) {
+  HttpReply reply;
+  reply.kind = ReplyKind::kProbe;
+  if (path == "/healthz") {
+    reply.body = "{\"status\":\"ok\"}";
+    return reply;
+  }
+  if (path == "/readyz") {
+    if (draining()) {
+      reply = ErrorReply(503, "not_ready", "shutting down");
+    } else if (const absl::Status ready = ingestor_->CheckReady(); !ready.ok()) {
+      reply = ErrorReply(503, "not_ready", absl::StrCat("not ready: ", ready.message()));
+      reply.log_detail = ready.ToString();
+    } else {
+      reply.body = "{\"status\":\"ok\"}";
+    }
+    reply.kind = ReplyKind::kProbe;
+    return reply;
+  }
+  reply.body = metrics_.RenderPrometheusText(ingestor_->CurrentRevision());
+  if (options_.extra_metrics) reply.body += options_.extra_metrics();
+  reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return reply;
+}
+
+void WebhookHandler::HandleWebhook(WebhookRequest request, ReplyCallback done) {
+  if (request.body.size() > options_.max_body_bytes) {
+    done(ErrorReply(413, "body_too_large", absl::StrCat("request body larger than ",
+                                                        options_.max_body_bytes, " bytes")));
+    return;
+  }
+  absl::string_view signature = request.Header("terra-signature");
+  if (absl::StripAsciiWhitespace(signature).empty()) {
+    signature = request.Header("X-Terra-Signature");
+  }
+  const absl::Time now = request.received_at;
+  const absl::Status verified = verifier_.Verify(signature, request.body, now);
+  if (!verified.ok()) {
+    if (absl::IsUnauthenticated(verified)) {
+      done(ErrorReply(401, SignatureFailureReason(verified.message()), verified.message()));
+    } else {  // OpenSSL itself failed: not the sender's fault
+      HttpReply reply = ErrorReply(503, "signature_check_failed",
+                                   "could not check the signature, retry later");
+      reply.retry_after = true;
+      reply.log_detail = verified.ToString();
+      done(std::move(reply));
+    }
+    return;
+  }
+
+  DeliveryContext context;
+  context.received_at = now;
+  int64_t ordering_timestamp_ms = 0;
+  // Unparseable: delivered without ordering information, not rejected.
+  if (absl::SimpleAtoi(request.Header("x-terra-ordering-timestamp"), &ordering_timestamp_ms)) {
+    context.ordering_timestamp_ms = ordering_timestamp_ms;
+  }
+  context.trace_id = std::string(request.Header("X-Terra-Trace-Id"));
+
+  absl::StatusOr<ConvertedWebhook> converted = ConvertTerraWebhook(request.body, context);
+  if (!converted.ok()) {
+    if (absl::IsInvalidArgument(converted.status())) {
+      done(ErrorReply(400, "invalid_envelope", converted.status().message()));
+    } else {
+      HttpReply reply = ErrorReply(500, "conversion_failed", "could not convert the webhook");
+      reply.log_detail = converted.status().ToString();
+      done(std::move(reply));
+    }
+    return;
+  }
+  if (converted->events.empty()) {  // healthcheck: nothing to commit
+    HttpReply reply;
+    reply.reason = "no_events";
+    reply.body = OkJson(0, 0, 0, 0, ingestor_->CurrentRevision(), 0);
+    done(std::move(reply));
+    return;
+  }
+
+  std::vector<v1::EventType> event_types;
+  event_types.reserve(converted->events.size());
+  for (const v1::Event& event : converted->events) event_types.push_back(event.type());
+  const int events_with_problems = converted->events_with_problems;
+  ingestor_->Ingest(std::move(converted->events), now + options_.ingest_deadline,
+                    [self = shared_from_this(), event_types = std::move(event_types),
+                     events_with_problems,
+                     done = std::move(done)](absl::StatusOr<v1::IngestResponse> result) mutable {
+                      self->OnIngested(std::move(event_types), events_with_problems,
+                                       std::move(result), done);
+                    });
+}
+
+void WebhookHandler::OnIngested(std::vector<v1::EventType> event_types, int events_with_problems,
+                                absl::StatusOr<v1::IngestResponse> result,
+                                const ReplyCallback& done) {
+  if (!result.ok()) {
+    done(StoreFailureReply(result.status()));
+    return;
+  }
+  int stored = 0, identical = 0, stale = 0;
+  for (const v1::IngestResult& r : result->results()) {
+    stored += r.outcome() == v1::IngestResult::OUTCOME_STORED;
+    identical += r.outcome() == v1::IngestResult::OUTCOME_IDENTICAL;
+    stale += r.outcome() == v1::IngestResult::OUTCOME_STALE;
+  }
+  metrics_.RecordIngested(event_types, *result);
+  metrics_.RecordSchemaProblemEvents(events_with_problems);
+  HttpReply reply;
+  reply.body = OkJson(event_types.size(), stored, identical, stale, result->store_revision(),
+                      events_with_problems);
+  done(std::move(reply));
+}
+
+}  // namespace healthwire

@@ -1,0 +1,278 @@
+// The apply rules (see apply_batch.h). Key encodings live in keys.h, the
+// data_enrichment rule in coalesce.h, connection records in
+// connection_tracker.h.
+#include "storage/apply_batch.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "storage/coalesce.h"
+#include "storage/connection_tracker.h"
+#include "storage/keys.h"
+
+namespace healthwire {
+namespace {
+
+// The index keys an event is filed under: by its user_id, and by its user's
+// reference_id when it has one, so queries by either are straight scans.
+// Only data records are indexed (GetLatest/ListRecords serve data types).
+std::vector<std::string> StartIndexKeysOf(const v1::Event& event) {
+  if (!IsDataType(event.type())) return {};
+  const int64_t start = keys::StartInstantMicros(event.start_time());
+  const std::string& user_id = event.user().user_id();
+  std::vector<std::string> index_keys;
+  index_keys.push_back(keys::StartIndexKey(keys::SubjectKind::kUserId, user_id,
+                                           TypeNumber(event.type()), start, user_id,
+                                           event.record_key()));
+  if (!event.user().reference_id().empty()) {
+    index_keys.push_back(keys::StartIndexKey(
+        keys::SubjectKind::kReferenceId, event.user().reference_id(),
+        TypeNumber(event.type()), start, user_id, event.record_key()));
+  }
+  return index_keys;
+}
+
+// What an event means, without how and when it was delivered.
+v1::Event ContentOf(const v1::Event& event) {
+  v1::Event content = event;
+  content.clear_revision();
+  content.clear_received_at();
+  content.clear_ordering_timestamp_ms();
+  content.clear_trace_id();
+  content.clear_user();
+  return content;
+}
+
+// Whether `incoming` is a re-delivery of `stored` that would change nothing.
+// The raw JSON is what Terra sent, so equal raw JSON is the same record (the
+// typed payload is derived from it). The reference_id is compared too: it is
+// not part of a data record's JSON but decides where the record is indexed.
+bool IsIdenticalRedelivery(const v1::Event& stored, const v1::Event& incoming) {
+  if (stored.type() != incoming.type() ||
+      stored.record_key() != incoming.record_key() ||
+      stored.user().reference_id() != incoming.user().reference_id()) {
+    return false;
+  }
+  if (!stored.raw_json().empty() || !incoming.raw_json().empty()) {
+    return stored.raw_json() == incoming.raw_json();
+  }
+  // Neither carries raw JSON (events built in code): compare the content.
+  return google::protobuf::util::MessageDifferencer::Equals(ContentOf(stored),
+                                                            ContentOf(incoming));
+}
+
+absl::Status ValidateEvent(const v1::Event& event, size_t index) {
+  // Data records belong to a user; connection and unknown events may come
+  // without one (auth_cancelled, an unknown type) and are still kept.
+  if (IsDataType(event.type()) && event.user().user_id().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("events[", index, "].user.user_id: must not be empty"));
+  }
+  if (event.type() <= v1::EVENT_TYPE_UNSPECIFIED) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "events[", index, "].type: must be set (got ", static_cast<int>(event.type()),
+        ")"));
+  }
+  if (event.record_key().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("events[", index, "].record_key: must not be empty"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+ApplyBatch::ApplyBatch(rocksdb::DB* db, const StoreFamilies& families, uint64_t base_revision,
+                       bool collect_committed)
+    : db_(db),
+      families_(families),
+      base_revision_(base_revision),
+      collect_committed_(collect_committed),
+      last_revision_(base_revision) {}
+
+absl::StatusOr<std::optional<v1::Connection>> ApplyBatch::LookupConnection(
+    const ConnectionOverlay& call_connections, const std::string& user_id) const {
+  if (auto it = call_connections.find(user_id); it != call_connections.end()) return it->second;
+  if (auto it = connections_.find(user_id); it != connections_.end()) return it->second;
+  std::string value;
+  const rocksdb::Status read =
+      db_->Get(rocksdb::ReadOptions(), families_.users, keys::UserKey(user_id), &value);
+  if (read.IsNotFound()) return std::nullopt;
+  if (!read.ok()) return FromRocksDb(read, "cannot read a connection record");
+  v1::Connection stored;
+  if (!stored.ParseFromString(value)) {
+    return absl::DataLossError("a stored connection does not parse as healthwire.v1.Connection");
+  }
+  return stored;
+}
+
+absl::Status ApplyBatch::UpdateConnections(const v1::Event& event,
+                                           ConnectionOverlay& call_connections) {
+  for (const std::string& user_id : ConnectionsTouchedBy(event)) {
+    absl::StatusOr<std::optional<v1::Connection>> stored =
+        LookupConnection(call_connections, user_id);
+    if (!stored.ok()) return stored.status();
+    const std::string previous_reference =
+        stored->has_value() ? (*stored)->reference_id() : std::string();
+    std::optional<v1::Connection> updated = *stored;
+    ApplyEventToConnection(event, user_id, &updated);
+    if (!updated.has_value()) continue;
+    rocksdb::Status status =
+        batch_.Put(families_.users, keys::UserKey(user_id), updated->SerializeAsString());
+    if (status.ok() && updated->reference_id() != previous_reference) {
+      if (!previous_reference.empty()) {
+        status = batch_.Delete(families_.user_refs,
+                               keys::UserReferenceKey(previous_reference, user_id));
+      }
+      if (status.ok() && !updated->reference_id().empty()) {
+        status = batch_.Put(families_.user_refs,
+                            keys::UserReferenceKey(updated->reference_id(), user_id),
+                            rocksdb::Slice());
+      }
+    }
+    if (!status.ok()) return FromRocksDb(status, "cannot add a connection to the write batch");
+    call_connections.insert_or_assign(user_id, *std::move(updated));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<v1::Event>> ApplyBatch::Lookup(const Overlay& call_overlay,
+                                                            const std::string& record_key) const {
+  if (auto it = call_overlay.find(record_key); it != call_overlay.end()) {
+    return it->second;
+  }
+  if (auto it = overlay_.find(record_key); it != overlay_.end()) return it->second;
+
+  std::string value;
+  const rocksdb::Status read =
+      db_->Get(rocksdb::ReadOptions(), families_.records, record_key, &value);
+  if (read.IsNotFound()) return std::nullopt;
+  if (!read.ok()) return FromRocksDb(read, "cannot read the stored version of a record");
+  v1::Event stored;
+  if (!stored.ParseFromString(value)) {
+    return absl::DataLossError("a stored record does not parse as healthwire.v1.Event");
+  }
+  return stored;
+}
+
+absl::Status ApplyBatch::PutVersion(const v1::Event& event, const std::string& record_key,
+                                    const v1::Event* previous) {
+  std::string value;
+  if (!event.SerializeToString(&value)) {
+    return absl::InternalError(absl::StrCat("cannot serialize the event for record \"",
+                                            absl::CEscape(event.record_key()), "\""));
+  }
+  rocksdb::Status status = batch_.Put(families_.records, record_key, value);
+
+  // Index entries move when the start instant or the reference_id changed.
+  const std::vector<std::string> new_index_keys = StartIndexKeysOf(event);
+  std::vector<std::string> old_index_keys;
+  if (previous != nullptr) old_index_keys = StartIndexKeysOf(*previous);
+  auto contains = [](const std::vector<std::string>& keys, const std::string& key) {
+    return std::find(keys.begin(), keys.end(), key) != keys.end();
+  };
+  for (const std::string& old_key : old_index_keys) {
+    if (status.ok() && !contains(new_index_keys, old_key)) {
+      status = batch_.Delete(families_.by_start, old_key);
+    }
+  }
+  for (const std::string& new_key : new_index_keys) {
+    if (status.ok() && !contains(old_index_keys, new_key)) {
+      status = batch_.Put(families_.by_start, new_key, rocksdb::Slice());
+    }
+  }
+
+  if (status.ok()) {
+    status = batch_.Put(families_.changelog, keys::RevisionKey(event.revision()), value);
+  }
+  return FromRocksDb(status, "cannot add the record to the write batch");
+}
+
+absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>& events) {
+  // Validate everything first: an invalid event anywhere rejects the call.
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (absl::Status valid = ValidateEvent(events[i], i); !valid.ok()) return valid;
+  }
+
+  batch_.SetSavePoint();
+  const uint64_t revision_before = last_revision_;
+  const Tally tally_before = tally_;
+  Overlay call_overlay;
+  ConnectionOverlay call_connections;
+  v1::IngestResponse response;
+  const size_t committed_before = committed_.size();
+
+  absl::Status failure;
+  for (v1::Event& event : events) {
+    const std::string record_key = keys::RecordKey(
+        event.user().user_id(), TypeNumber(event.type()), event.record_key());
+    absl::StatusOr<std::optional<v1::Event>> stored = Lookup(call_overlay, record_key);
+    if (!stored.ok()) {
+      failure = stored.status();
+      break;
+    }
+    v1::IngestResult* result = response.add_results();
+    const std::optional<v1::Event>& previous = *stored;
+
+    // Ordering guard: a stale retry must not replace newer data.
+    if (previous.has_value() && previous->has_ordering_timestamp_ms() &&
+        event.has_ordering_timestamp_ms() &&
+        event.ordering_timestamp_ms() < previous->ordering_timestamp_ms()) {
+      result->set_outcome(v1::IngestResult::OUTCOME_STALE);
+      result->set_revision(previous->revision());
+      ++tally_.stale;
+      continue;
+    }
+    if (previous.has_value() && IsIdenticalRedelivery(*previous, event)) {
+      result->set_outcome(v1::IngestResult::OUTCOME_IDENTICAL);
+      result->set_revision(previous->revision());
+      ++tally_.identical;
+      continue;
+    }
+
+    if (previous.has_value()) CoalesceDataEnrichment(*previous, &event);
+    event.set_revision(++last_revision_);
+    if (absl::Status put = PutVersion(event, record_key,
+                                      previous.has_value() ? &*previous : nullptr);
+        !put.ok()) {
+      failure = put;
+      break;
+    }
+    if (absl::Status tracked = UpdateConnections(event, call_connections); !tracked.ok()) {
+      failure = tracked;
+      break;
+    }
+    result->set_outcome(v1::IngestResult::OUTCOME_STORED);
+    result->set_revision(event.revision());
+    ++tally_.stored;
+    if (collect_committed_) committed_.push_back(event);
+    call_overlay.insert_or_assign(record_key, std::move(event));
+  }
+
+  if (!failure.ok()) {
+    batch_.RollbackToSavePoint().PermitUncheckedError();
+    last_revision_ = revision_before;
+    tally_ = tally_before;
+    committed_.resize(committed_before);
+    return failure;
+  }
+  batch_.PopSavePoint().PermitUncheckedError();
+  for (auto& [key, version] : call_overlay) {
+    overlay_.insert_or_assign(key, std::move(version));
+  }
+  for (auto& [user_id, connection] : call_connections) {
+    connections_.insert_or_assign(user_id, std::move(connection));
+  }
+  return response;
+}
+
+absl::Status ApplyBatch::Seal() {
+  return FromRocksDb(batch_.Put(families_.meta, ToSlice(keys::kLastRevisionMetaKey),
+                                keys::EncodeRevision(last_revision_)),
+                     "cannot add the revision counter to the write batch");
+}
+
+}  // namespace healthwire

@@ -1,0 +1,138 @@
+// ApplyBatch: the store's apply rules, as one unit. It takes the prior state
+// (the database at the last durable commit), applies calls (each a list of
+// events) to it in order, and fills one rocksdb::WriteBatch with everything
+// they change. It writes nothing itself: a feeder writes the sealed batch and
+// publishes it (EventStore::Impl::CommitApplied). Today's feeder is the group
+// commit writer thread (Ingest calls); a log consumer that applies a
+// replicated log in sequence order is meant to be the second, adding its own
+// bookkeeping (e.g. the last applied log sequence) to the same batch().
+//
+// The rules, per record (user_id, type, record_key):
+// - ordering guard: when the stored and the incoming version both carry an
+//   ordering timestamp and the incoming one is older: STALE, no change;
+// - identical re-delivery (same raw JSON, same reference_id): IDENTICAL, no
+//   revision;
+// - data_enrichment COALESCE (coalesce.h) against the stored version;
+// - the next dense revision, the record, its start-time index entries (by
+//   user_id and reference_id) and its change-log entry;
+// - the connection records it touches (connection_tracker.h).
+// A call is all-or-nothing: an invalid event anywhere, or an error, leaves
+// nothing of it in the batch and hands its revisions to the next call.
+//
+// Deterministic: the outcome is a function of the prior state and the events
+// alone. No wall clock and no randomness: when a record was received is the
+// event's own received_at, set by whoever received the delivery, so two
+// replicas applying the same calls to the same state fill the same batch and
+// assign the same revisions.
+//
+// Thread-compatible: one ApplyBatch is used by one thread. The prior state
+// must not change while it is in use (only the feeder writes).
+#ifndef HEALTHWIRE_STORAGE_APPLY_BATCH_H_
+#define HEALTHWIRE_STORAGE_APPLY_BATCH_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "proto/healthwire.pb.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+#include "storage/store_db.h"
+
+namespace healthwire {
+
+class ApplyBatch {
+ public:
+  // Outcome counts of the calls applied so far.
+  struct Tally {
+    uint64_t stored = 0;
+    uint64_t identical = 0;
+    uint64_t stale = 0;
+  };
+
+  // `db`/`families`: the prior state, read at its latest version.
+  // `base_revision`: the revision of the last durable commit; the first
+  // stored version gets base_revision + 1. `collect_committed`: keep a copy of
+  // every stored version (for the subscription hub; only worth it when
+  // someone is subscribed).
+  ApplyBatch(rocksdb::DB* db, const StoreFamilies& families, uint64_t base_revision,
+             bool collect_committed);
+
+  ApplyBatch(const ApplyBatch&) = delete;
+  ApplyBatch& operator=(const ApplyBatch&) = delete;
+
+  // Applies one call's events on top of the prior state and every call
+  // applied before it; assigns the revisions of the stored versions into
+  // `events`. On error nothing of the call remains. The response's
+  // store_revision is left for the feeder to fill in once the batch is
+  // durable.
+  absl::StatusOr<v1::IngestResponse> ApplyCall(std::vector<v1::Event>& events);
+
+  // Whether the calls assigned revisions (and so there is a batch to write).
+  bool HasChanges() const { return last_revision_ != base_revision_; }
+
+  // Adds the revision counter to the batch: it becomes durable exactly when
+  // the changes it counts do. Call once, after the last ApplyCall.
+  absl::Status Seal();
+
+  // The batch. Feeders may add their own bookkeeping to it (after the last
+  // ApplyCall), so it is durable together with the changes.
+  rocksdb::WriteBatch* batch() { return &batch_; }
+
+  uint64_t base_revision() const { return base_revision_; }
+  // The revision of the last stored version (base_revision() when none).
+  uint64_t last_revision() const { return last_revision_; }
+  const Tally& tally() const { return tally_; }
+  bool collects_committed() const { return collect_committed_; }
+  // The versions stored, in revision order (when collected).
+  std::vector<v1::Event> TakeCommitted() { return std::move(committed_); }
+
+ private:
+  using Overlay = absl::flat_hash_map<std::string, v1::Event>;
+  using ConnectionOverlay = absl::flat_hash_map<std::string, v1::Connection>;
+
+  // The stored version of `record_key` as this batch sees it: the call's own
+  // writes, then earlier calls', then the prior state. nullopt when absent.
+  absl::StatusOr<std::optional<v1::Event>> Lookup(const Overlay& call_overlay,
+                                                  const std::string& record_key) const;
+  // Puts `event` (revision assigned) as the latest version of its record:
+  // the record, its index entries and its change-log entry.
+  absl::Status PutVersion(const v1::Event& event, const std::string& record_key,
+                          const v1::Event* previous);
+
+  // The connection record of `user_id` as this batch sees it; nullopt when
+  // the user has none.
+  absl::StatusOr<std::optional<v1::Connection>> LookupConnection(
+      const ConnectionOverlay& call_connections, const std::string& user_id) const;
+  // Applies a stored event to the connection records it touches: the
+  // records and their reference_id links go into the same batch.
+  absl::Status UpdateConnections(const v1::Event& event, ConnectionOverlay& call_connections);
+
+  rocksdb::DB* const db_;
+  const StoreFamilies families_;
+  const uint64_t base_revision_;
+  const bool collect_committed_;
+
+  rocksdb::WriteBatch batch_;
+  Overlay overlay_;
+  ConnectionOverlay connections_;
+  uint64_t last_revision_;
+  Tally tally_;
+  std::vector<v1::Event> committed_;
+};
+
+// Whether an event's type is a data type (served by GetLatest/ListRecords).
+inline bool IsDataType(v1::EventType type) {
+  return type >= v1::EVENT_TYPE_ACTIVITY && type <= v1::EVENT_TYPE_HEALTH_OBSERVATION;
+}
+
+// The number a type is stored under in keys (keys.h).
+inline uint32_t TypeNumber(v1::EventType type) { return static_cast<uint32_t>(type); }
+
+}  // namespace healthwire
+
+#endif  // HEALTHWIRE_STORAGE_APPLY_BATCH_H_

@@ -1,0 +1,145 @@
+// EventStore::Impl: the store's state and the declarations its parts share.
+// Private to storage/. The parts, one file each (etcd's mvcc layout):
+//   event_store_open.cc        open (options, column families, counters), close
+//   apply_batch.{h,cc}         the apply rules: prior state + events -> WriteBatch
+//   event_store_commit.cc      CommitApplied: write an applied batch, advance
+//                              the revision, publish; shared by every feeder
+//   event_store_group_commit.cc  feeder 1: IngestAsync -> queue -> writer thread
+//   event_store_retention.cc   change-log trimming by count and age
+//   event_store_read.cc        GetLatest, ListRecords, GetUser, ReadChangeLog
+//   event_store_checkpoint.cc  CreateCheckpoint
+//   event_store.cc             the public EventStore, forwarding here
+//
+// Thread-safety as in event_store.h; which thread owns which member is said
+// beside it.
+#ifndef HEALTHWIRE_STORAGE_EVENT_STORE_IMPL_H_
+#define HEALTHWIRE_STORAGE_EVENT_STORE_IMPL_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "rocksdb/db.h"
+#include "storage/apply_batch.h"
+#include "storage/event_store.h"
+#include "storage/store_db.h"
+#include "storage/subscription_hub.h"
+
+namespace healthwire {
+
+class EventStore::Impl {
+ public:
+  static absl::StatusOr<std::unique_ptr<Impl>> Open(const Options& options);
+  ~Impl();
+
+  // ---- group commit (event_store_group_commit.cc) ----
+  void IngestAsync(std::vector<v1::Event> events, IngestCallback done);
+
+  // ---- reads (event_store_read.cc) ----
+  absl::StatusOr<LatestResult> GetLatest(const LatestQuery& query) const;
+  absl::StatusOr<ListResult> ListRecords(const ListQuery& query) const;
+  absl::StatusOr<UserResult> GetUser(const StoreSubject& subject) const;
+  absl::Status ReadChangeLog(uint64_t from_revision, size_t max_events,
+                             std::vector<v1::Event>* out) const;
+  absl::Status ReadChangeLogBytes(uint64_t from_revision, size_t max_events,
+                                  std::vector<std::string>* out) const;
+
+  // ---- checkpoints (event_store_checkpoint.cc) ----
+  absl::StatusOr<CheckpointResult> CreateCheckpoint(const std::string& name);
+
+  uint64_t CurrentRevision() const {
+    return current_revision_.load(std::memory_order_acquire);
+  }
+  uint64_t OldestRetainedRevision() const {
+    return oldest_retained_.load(std::memory_order_acquire);
+  }
+  SubscriptionHub* subscription_hub() { return &hub_; }
+  Stats GetStats() const;
+
+ private:
+  // One IngestAsync call waiting for the writer.
+  struct PendingCall {
+    std::vector<v1::Event> events;
+    IngestCallback done;
+  };
+
+  Impl(const Options& options, std::unique_ptr<rocksdb::DB> db,
+       std::vector<rocksdb::ColumnFamilyHandle*> handles, StoreFamilies families,
+       uint64_t last_revision, uint64_t oldest_retained);
+
+  // ---- the commit path (event_store_commit.cc) ----
+  // A batch for the next commit, on top of the last durable one. Feeder
+  // thread only (there is one feeder thread at a time).
+  ApplyBatch NewApplyBatch() const;
+  // Seals and writes `batch` (synced when Options::sync_writes) when it has
+  // changes; on success advances the revision, counts, publishes the stored
+  // versions to the subscription hub (before the feeder answers anyone) and
+  // applies count retention. On failure nothing of it is durable and the
+  // revision does not advance, so the next batch reuses its revisions.
+  // Returns the store revision after the commit, or the error.
+  absl::StatusOr<uint64_t> CommitApplied(ApplyBatch& batch);
+
+  // ---- group commit: feeder 1 (event_store_group_commit.cc) ----
+  void WriterLoop();
+  void CommitGroup(std::vector<PendingCall> calls);
+
+  // ---- change-log retention (event_store_retention.cc) ----
+  // Removes change-log entries below `new_oldest` (one range tombstone) and
+  // records the new oldest revision.
+  void TrimChangeLog(uint64_t new_oldest);
+  // Feeder thread, after a commit: keeps at most changelog_max_entries.
+  void ApplyCountRetention();
+  // Retention thread: drops entries older than changelog_max_age.
+  void RetentionLoop();
+
+  // ---- read helpers (event_store_read.cc) ----
+  absl::StatusOr<uint64_t> ReadLastRevision(const rocksdb::ReadOptions& read) const;
+  // Loads the record an index entry points at.
+  absl::StatusOr<v1::Event> LoadIndexedRecord(const rocksdb::ReadOptions& read,
+                                              absl::string_view index_key,
+                                              bool omit_raw_json) const;
+
+  const Options options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; closed in ~Impl
+  const StoreFamilies families_;
+
+  // The revision of the last durable commit. Written by the feeder thread
+  // after each successful write, read by anyone.
+  std::atomic<uint64_t> current_revision_;
+  // The oldest change-log revision still kept. Only TrimChangeLog raises it.
+  std::atomic<uint64_t> oldest_retained_;
+  std::mutex trim_mu_;  // serializes TrimChangeLog (feeder and retention threads)
+
+  SubscriptionHub hub_;
+  // Feeder-thread state: the revision the next batch builds on. Equal to
+  // current_revision_ between commits; a failed write leaves it unchanged, so
+  // the revisions the failed batch had assigned are handed out again.
+  uint64_t durable_revision_;
+
+  std::atomic<uint64_t> stored_{0};
+  std::atomic<uint64_t> identical_{0};
+  std::atomic<uint64_t> stale_{0};
+  std::atomic<uint64_t> commits_{0};
+
+  // std::mutex rather than absl::Mutex: ThreadSanitizer understands it even
+  // when Abseil is built without TSan annotations (Debian's is).
+  std::mutex mu_;
+  std::condition_variable queue_changed_;
+  std::vector<PendingCall> queue_;  // guarded by mu_
+  bool stopping_ = false;           // guarded by mu_
+  std::thread writer_;
+  std::condition_variable retention_wake_;  // with mu_; signalled when stopping
+  std::thread retention_;
+};
+
+}  // namespace healthwire
+
+#endif  // HEALTHWIRE_STORAGE_EVENT_STORE_IMPL_H_

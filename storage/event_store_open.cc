@@ -1,0 +1,186 @@
+// EventStore open and close: RocksDB options, the column families, the
+// counters a store continues from, the writer and retention threads.
+#include <algorithm>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/convenience.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "storage/event_store_impl.h"
+#include "storage/keys.h"
+
+namespace healthwire {
+namespace {
+
+// Bloom filter bits per key, as RocksDB's tuning guide recommends (~1% false
+// positives): point lookups of records that do not exist skip the SST files.
+constexpr double kBloomBitsPerKey = 10;
+
+// Options for every column family the store uses: bloom filters on a shared
+// LRU block cache; LZ4 above the bottommost level (cheap, fast) and ZSTD at
+// the bottommost level (where most data lives, written once), each falling
+// back to what this RocksDB build supports.
+rocksdb::ColumnFamilyOptions StoreFamilyOptions(
+    const std::shared_ptr<rocksdb::Cache>& block_cache) {
+  const std::vector<rocksdb::CompressionType> supported =
+      rocksdb::GetSupportedCompressions();
+  auto first_supported = [&supported](std::initializer_list<rocksdb::CompressionType>
+                                          preferred) {
+    for (rocksdb::CompressionType type : preferred) {
+      if (std::find(supported.begin(), supported.end(), type) != supported.end()) {
+        return type;
+      }
+    }
+    return rocksdb::kNoCompression;
+  };
+
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(kBloomBitsPerKey));
+  table.block_cache = block_cache;
+
+  rocksdb::ColumnFamilyOptions options;
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  options.compression =
+      first_supported({rocksdb::kLZ4Compression, rocksdb::kSnappyCompression});
+  options.bottommost_compression = first_supported(
+      {rocksdb::kZSTD, rocksdb::kLZ4Compression, rocksdb::kSnappyCompression});
+  // Keys of one family share long prefixes (the encoded user id); scans use
+  // iterate_lower_bound/iterate_upper_bound, which let RocksDB stop at the
+  // prefix's end without a prefix extractor (the prefixes are variable-length).
+  return options;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
+    const Options& options) {
+  if (options.path.empty()) {
+    return absl::InvalidArgumentError("EventStore::Options.path: must not be empty");
+  }
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  if (options.env != nullptr) db_options.env = options.env;
+
+  const std::shared_ptr<rocksdb::Cache> block_cache =
+      rocksdb::NewLRUCache(options.block_cache_bytes);
+  const rocksdb::ColumnFamilyOptions family_options = StoreFamilyOptions(block_cache);
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, family_options},
+      {kRecordsFamily, family_options},
+      {kByStartFamily, family_options},
+      {kChangelogFamily, family_options},
+      {kMetaFamily, family_options},
+      {kUsersFamily, family_options},
+      {kUserRefsFamily, family_options},
+  };
+
+  rocksdb::DB* raw_db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  const rocksdb::Status opened =
+      rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw_db);
+  if (!opened.ok()) {
+    std::string context = absl::StrCat("cannot open the event store at \"",
+                                       options.path, "\"");
+    if (opened.IsIOError() && absl::StrContains(opened.ToString(), "lock")) {
+      absl::StrAppend(&context,
+                      " (the folder is locked: is another healthwire process, or "
+                      "another EventStore in this process, using it?)");
+    }
+    return FromRocksDb(opened, context);
+  }
+  std::unique_ptr<rocksdb::DB> db(raw_db);
+  const StoreFamilies families{handles[1], handles[2], handles[3],
+                               handles[4], handles[5], handles[6]};
+
+  // Revisions continue where the last run stopped.
+  std::string value;
+  uint64_t last_revision = 0;
+  const rocksdb::Status read = db->Get(rocksdb::ReadOptions(), families.meta,
+                                       ToSlice(keys::kLastRevisionMetaKey), &value);
+  absl::Status failure;
+  if (read.ok()) {
+    if (!keys::DecodeRevision(value, &last_revision)) {
+      failure = absl::DataLossError(absl::StrCat(
+          "event store at \"", options.path, "\": meta \"",
+          keys::kLastRevisionMetaKey, "\" is corrupt (", value.size(), " bytes)"));
+    }
+  } else if (!read.IsNotFound()) {
+    failure = FromRocksDb(read, absl::StrCat("cannot read the last revision of the "
+                                             "event store at \"",
+                                             options.path, "\""));
+  }
+  uint64_t oldest_retained = 1;
+  if (failure.ok()) {
+    const rocksdb::Status oldest = db->Get(rocksdb::ReadOptions(), families.meta,
+                                           ToSlice(keys::kOldestRetainedMetaKey), &value);
+    if (oldest.ok() && !keys::DecodeRevision(value, &oldest_retained)) {
+      failure = absl::DataLossError(absl::StrCat("event store at \"", options.path, "\": meta \"",
+                                                 keys::kOldestRetainedMetaKey, "\" is corrupt"));
+    } else if (!oldest.ok() && !oldest.IsNotFound()) {
+      failure = FromRocksDb(oldest, absl::StrCat("cannot read the change-log retention state of "
+                                                 "the event store at \"",
+                                                 options.path, "\""));
+    }
+  }
+  if (!failure.ok()) {
+    for (rocksdb::ColumnFamilyHandle* handle : handles) {
+      db->DestroyColumnFamilyHandle(handle);
+    }
+    return failure;
+  }
+  return std::unique_ptr<Impl>(new Impl(options, std::move(db), std::move(handles), families,
+                                        last_revision, oldest_retained));
+}
+
+EventStore::Impl::Impl(const Options& options, std::unique_ptr<rocksdb::DB> db,
+                       std::vector<rocksdb::ColumnFamilyHandle*> handles,
+                       StoreFamilies families, uint64_t last_revision,
+                       uint64_t oldest_retained)
+    : options_(options),
+      db_(std::move(db)),
+      handles_(std::move(handles)),
+      families_(families),
+      current_revision_(last_revision),
+      oldest_retained_(oldest_retained),
+      hub_(SubscriptionHub::Options{options.max_buffered_updates_per_subscriber}, last_revision),
+      durable_revision_(last_revision) {
+  writer_ = std::thread([this] { WriterLoop(); });
+  if (options_.changelog_max_age > absl::ZeroDuration()) {
+    retention_ = std::thread([this] { RetentionLoop(); });
+  }
+}
+
+EventStore::Impl::~Impl() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  queue_changed_.notify_one();
+  retention_wake_.notify_all();
+  writer_.join();  // the writer drains the queue before it exits
+  if (retention_.joinable()) retention_.join();
+  for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+    db_->DestroyColumnFamilyHandle(handle);
+  }
+  db_->Close().PermitUncheckedError();
+}
+
+EventStore::Stats EventStore::Impl::GetStats() const {
+  Stats stats;
+  stats.stored = stored_.load(std::memory_order_relaxed);
+  stats.identical = identical_.load(std::memory_order_relaxed);
+  stats.stale = stale_.load(std::memory_order_relaxed);
+  stats.commits = commits_.load(std::memory_order_relaxed);
+  return stats;
+}
+
+}  // namespace healthwire
