@@ -67,4 +67,12 @@ SubscriptionHub* EventStore::subscription_hub() { return impl_->subscription_hub
 
 EventStore::Stats EventStore::GetStats() const { return impl_->GetStats(); }
 
+absl::StatusOr<EventStore::LogApplyResult> EventStore::ApplyLogCalls(std::vector<LogCall> calls) {
+  return impl_->ApplyLogCalls(std::move(calls));
+}
+
+absl::StatusOr<EventStore::LogPosition> EventStore::ReadLogPosition() const {
+  return impl_->ReadLogPosition();
+}
+
 }  // namespace healthwire

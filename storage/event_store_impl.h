@@ -8,6 +8,7 @@
 //   event_store_retention.cc   change-log trimming by count and age
 //   event_store_read.cc        GetLatest, ListRecords, GetUser, ReadChangeLog
 //   event_store_checkpoint.cc  CreateCheckpoint
+//   event_store_log_feeder.cc  feeder 2 (cluster replicas): ApplyLogCalls
 //   event_store.cc             the public EventStore, forwarding here
 //
 // Thread-safety as in event_store.h; which thread owns which member is said
@@ -62,6 +63,10 @@ class EventStore::Impl {
   }
   SubscriptionHub* subscription_hub() { return &hub_; }
   Stats GetStats() const;
+
+  // ---- cluster mode: the log feeder (event_store_log_feeder.cc) ----
+  absl::StatusOr<LogApplyResult> ApplyLogCalls(std::vector<LogCall> calls);
+  absl::StatusOr<LogPosition> ReadLogPosition() const;
 
  private:
   // One IngestAsync call waiting for the writer.
