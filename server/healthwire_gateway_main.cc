@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "server/log_flags.h"
 #include "server/run_server.h"
 #include "server/server_flags.h"
 
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
       "[--signing_secret_file=FILE] ...",
       [](healthwire::HealthwireServer::Options* options) {
         healthwire::ApplyCommonFlags(options);
+        healthwire::ApplyLogFlags(options);
         healthwire::ApplyGatewayFlags(options);
         options->run_store = false;
         options->store_address = absl::GetFlag(FLAGS_store);

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -15,8 +16,10 @@
 #include "server/event_store_service.h"
 #include "server/local_ingestor.h"
 #include "server/process_util.h"
+#include "server/log_ingestor.h"
 #include "server/remote_ingestor.h"
 #include "server/signing_secrets.h"
+#include "storage/replica/store_replica.h"
 
 namespace healthwire {
 namespace {
@@ -124,7 +127,8 @@ absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStar
   if (!options.run_store && !options.run_gateway) {
     return absl::InvalidArgumentError("nothing to run: neither the store nor the gateway");
   }
-  if (!options.run_store && options.run_gateway && options.store_address.empty()) {
+  if (!options.run_store && options.run_gateway && options.store_address.empty() &&
+      options.log.servers.empty()) {
     return absl::InvalidArgumentError(
         "the gateway without a local store needs --store=host:port of a healthwire_store");
   }
@@ -147,7 +151,12 @@ absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStar
   if (server->grpc_port_ != 0) {
     absl::StrAppend(&where, " grpc=", options.grpc_address, ":", server->grpc_port_);
   }
-  if (!options.run_store) absl::StrAppend(&where, " store=", options.store_address);
+  if (!options.log.servers.empty()) {
+    absl::StrAppend(&where, " log=", absl::StrJoin(options.log.servers, ","), " stream=",
+                    options.log.stream);
+  } else if (!options.run_store) {
+    absl::StrAppend(&where, " store=", options.store_address);
+  }
   if (options.run_store) absl::StrAppend(&where, " data_dir=", options.data_dir);
   std::fprintf(stderr, "healthwire ready:%s\n", where.c_str());
 
@@ -165,9 +174,20 @@ absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStar
 absl::Status HealthwireServer::StartStore() {
   EventStore::Options store_options = options_.store;
   store_options.path = options_.data_dir;
+  store_options.log_replica = !options_.log.servers.empty();
   absl::StatusOr<std::unique_ptr<EventStore>> store = EventStore::Open(store_options);
   if (!store.ok()) return store.status();
   store_ = *std::move(store);
+  if (store_options.log_replica) {
+    // Cluster mode: the store follows the log (creating the stream when it
+    // does not exist) before it serves anything.
+    StoreReplica::Options replica_options;
+    replica_options.log = options_.log;
+    absl::StatusOr<std::unique_ptr<StoreReplica>> replica =
+        StoreReplica::Start(store_.get(), replica_options);
+    if (!replica.ok()) return replica.status();
+    replica_ = *std::move(replica);
+  }
   service_ = std::make_unique<EventStoreService>(store_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -217,6 +237,11 @@ absl::Status HealthwireServer::StartGateway() {
     EventStore* store = store_.get();
     gateway_options.extra_metrics = [store] { return StoreMetricsText(*store); };
     ingestor_ = std::make_unique<LocalIngestor>(store_.get());
+  } else if (!options_.log.servers.empty()) {
+    absl::StatusOr<std::unique_ptr<LogIngestor>> ingestor =
+        LogIngestor::Create(options_.log, /*ensure_stream=*/true, absl::Seconds(60));
+    if (!ingestor.ok()) return ingestor.status();
+    ingestor_ = *std::move(ingestor);
   } else {
     ingestor_ = std::make_unique<RemoteIngestor>(options_.store_address);
   }
@@ -246,6 +271,7 @@ void HealthwireServer::Shutdown(absl::Duration grace) {
     grpc_server_->Wait();
   }
   service_.reset();
+  replica_.reset();  // stops applying before the store closes
   store_.reset();  // drains queued commits, closes RocksDB
 }
 

@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/webhook_gateway.h"
+#include "storage/commit_log/commit_log.h"
 #include "storage/event_store.h"
 
 namespace grpc {
@@ -31,6 +32,7 @@ namespace healthwire {
 
 class EventStoreService;
 class Ingestor;
+class StoreReplica;
 
 class HealthwireServer {
  public:
@@ -62,6 +64,11 @@ class HealthwireServer {
     // line (grpc_port, http_port, data_dir, signing_secret_file) so scripts
     // and tests learn the ports picked for port 0.
     std::string ready_file;
+
+    // --- cluster mode (--log): empty log.servers = not in cluster mode ---
+    // With a store: the store is a replica of the log (StoreReplica). With a
+    // gateway and no store: the gateway publishes to the log (LogIngestor).
+    CommitLogOptions log;
   };
 
   static absl::StatusOr<std::unique_ptr<HealthwireServer>> BuildAndStart(const Options& options);
@@ -87,6 +94,7 @@ class HealthwireServer {
 
   Options options_;
   std::unique_ptr<EventStore> store_;
+  std::unique_ptr<StoreReplica> replica_;  // cluster mode
   std::unique_ptr<EventStoreService> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int grpc_port_ = 0;

@@ -1,5 +1,6 @@
 // healthwire_store: the store alone (RocksDB + gRPC EventStore service), for
 // split deployments where healthwire_gateway processes commit through Ingest.
+#include "server/log_flags.h"
 #include "server/run_server.h"
 #include "server/server_flags.h"
 
@@ -10,6 +11,7 @@ int main(int argc, char** argv) {
       "Usage: healthwire_store [--data_dir=DIR] [--grpc_port=50051] ...",
       [](healthwire::HealthwireServer::Options* options) {
         healthwire::ApplyCommonFlags(options);
+        healthwire::ApplyLogFlags(options);
         healthwire::ApplyStoreFlags(options);
         options->run_gateway = false;
       });

@@ -276,6 +276,12 @@ void WebhookHandler::OnIngested(std::vector<v1::EventType> event_types, int even
   HttpReply reply;
   reply.body = OkJson(event_types.size(), stored, identical, stale, result->store_revision(),
                       events_with_problems);
+  if (result->log_sequence() != 0) {
+    // Cluster mode: where the delivery is in the commit log (read your own
+    // write on any replica once it has applied this sequence).
+    reply.body.insert(reply.body.size() - 1,
+                      absl::StrCat(",\"log_sequence\":", result->log_sequence()));
+  }
   done(std::move(reply));
 }
 

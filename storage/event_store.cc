@@ -71,4 +71,12 @@ EventStore::Stats EventStore::GetStats() const { return impl_->GetStats(); }
 
 absl::Status EventStore::Health() const { return impl_->Health(); }
 
+absl::StatusOr<EventStore::LogApplyResult> EventStore::ApplyLogCalls(std::vector<LogCall> calls) {
+  return impl_->ApplyLogCalls(std::move(calls));
+}
+
+absl::StatusOr<EventStore::LogPosition> EventStore::ReadLogPosition() const {
+  return impl_->ReadLogPosition();
+}
+
 }  // namespace healthwire

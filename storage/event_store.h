@@ -87,6 +87,12 @@ class EventStore {
     // How often a store whose writes stopped after a failed write retries
     // its recovery (RocksDB's DB::Resume) while no commit asks for it.
     absl::Duration write_recovery_interval = absl::Seconds(1);
+
+    // Cluster mode: this store is a replica of the commit log; its only
+    // writer is ApplyLogCalls (storage/replica), and IngestAsync answers
+    // FailedPrecondition (a write that bypassed the log would make the
+    // replicas diverge).
+    bool log_replica = false;
   };
 
   // Counts since the store was opened.
@@ -186,6 +192,41 @@ class EventStore {
   // stopped writing after a failed write (with its error) and the store is
   // retrying its recovery. Cheap (one statvfs); for readiness probes.
   absl::Status Health() const;
+
+  // ---- Cluster mode: the log feeder (storage/replica; event_store_log_feeder.cc) ----
+
+  // What a replica has applied of the commit log; durable in the same
+  // WriteBatch as the changes it made.
+  struct LogPosition {
+    // The stream sequence of the last log entry applied (0: none).
+    uint64_t applied_sequence = 0;
+    // SHA-256 chain over every stored version in revision order:
+    // digest = SHA-256(digest || revision || user_id || type || record_key ||
+    // SHA-256(raw_json)). Empty before the first stored version. Equal on two
+    // replicas exactly when they stored the same versions under the same
+    // revisions.
+    std::string digest;
+  };
+  // One log entry to apply: a delivery's events.
+  struct LogCall {
+    uint64_t sequence = 0;
+    std::vector<v1::Event> events;
+  };
+  struct LogApplyResult {
+    // One per call, as IngestAsync would have answered it (InvalidArgument
+    // for a call the rules refuse; nothing of it is applied).
+    std::vector<absl::StatusOr<v1::IngestResponse>> results;
+    LogPosition position;  // after the calls
+    uint64_t store_revision = 0;
+  };
+  // Applies `calls` (in increasing sequence order, all after the stored
+  // position) with IngestAsync's rules into one WriteBatch together with the
+  // new LogPosition, and commits it. A pure function of the prior state and
+  // the calls. An error writes nothing (retry the same calls). Only for a
+  // store opened with log_replica, from one thread.
+  absl::StatusOr<LogApplyResult> ApplyLogCalls(std::vector<LogCall> calls);
+  // The durable LogPosition (zero/empty for a store that applied nothing).
+  absl::StatusOr<LogPosition> ReadLogPosition() const;
 
  private:
   class Impl;

@@ -10,6 +10,11 @@
 namespace healthwire {
 
 void EventStore::Impl::IngestAsync(std::vector<v1::Event> events, IngestCallback done) {
+  if (options_.log_replica) {
+    done(absl::FailedPreconditionError(
+        "this store is a replica of the commit log: send webhooks to a gateway with --log"));
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {

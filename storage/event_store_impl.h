@@ -9,6 +9,7 @@
 //   event_store_read.cc        GetLatest, ListRecords, GetUser, ReadChangeLog
 //   event_store_checkpoint.cc  CreateCheckpoint
 //   event_store_health.cc      disk reserve, write recovery, Health()
+//   event_store_log_feeder.cc  feeder 2 (cluster replicas): ApplyLogCalls
 //   event_store.cc             the public EventStore, forwarding here
 //
 // Thread-safety as in event_store.h; which thread owns which member is said
@@ -67,6 +68,9 @@ class EventStore::Impl {
 
   // ---- health (event_store_health.cc) ----
   absl::Status Health() const;
+  // ---- cluster mode: the log feeder (event_store_log_feeder.cc) ----
+  absl::StatusOr<LogApplyResult> ApplyLogCalls(std::vector<LogCall> calls);
+  absl::StatusOr<LogPosition> ReadLogPosition() const;
 
  private:
   // One IngestAsync call waiting for the writer.

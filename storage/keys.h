@@ -146,6 +146,9 @@ inline constexpr absl::string_view kTimelineMetaKey = "timeline_id";
 inline constexpr absl::string_view kNewTimelineMarkerFile = "HEALTHWIRE_NEW_TIMELINE";
 std::string EncodeRevision(uint64_t revision);
 bool DecodeRevision(absl::string_view value, uint64_t* revision);
+// Cluster replicas: the last applied commit-log sequence and the running
+// digest (EventStore::LogPosition; encoded in event_store_log_feeder.cc).
+inline constexpr absl::string_view kLogPositionMetaKey = "log_position";
 
 // ---- Helpers for range scans -------------------------------------------------
 

@@ -1,0 +1,135 @@
+// Feeder 2 of the commit path (cluster mode): a store replica applies the
+// commit log's deliveries in stream order (storage/replica). Same rules as
+// feeder 1 (ApplyBatch), same commit step (CommitApplied); what it adds to
+// the batch is its LogPosition, so the data and "how far in the log it is"
+// become durable together: after a crash the replica resumes exactly after
+// the last entry whose changes survived.
+//
+// The running digest is chained here over the versions the batch stored, in
+// revision order, so two replicas that applied the same log compare equal,
+// and one that diverged shows it.
+#include <openssl/evp.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "rocksdb/options.h"
+#include "storage/event_store_impl.h"
+#include "storage/keys.h"
+
+namespace healthwire {
+namespace {
+
+void AppendUint64(uint64_t value, std::string* out) {
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(value >> shift));
+}
+
+void AppendField(const std::string& value, std::string* out) {
+  AppendUint64(value.size(), out);
+  out->append(value);
+}
+
+std::string Sha256(const std::string& bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+// value = 8-byte big-endian applied sequence, then the digest bytes.
+std::string EncodeLogPosition(const EventStore::LogPosition& position) {
+  std::string out;
+  AppendUint64(position.applied_sequence, &out);
+  out += position.digest;
+  return out;
+}
+
+bool DecodeLogPosition(absl::string_view value, EventStore::LogPosition* position) {
+  if (value.size() < 8) return false;
+  uint64_t sequence = 0;
+  for (int i = 0; i < 8; ++i) sequence = (sequence << 8) | static_cast<unsigned char>(value[i]);
+  position->applied_sequence = sequence;
+  position->digest = std::string(value.substr(8));
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<EventStore::LogPosition> EventStore::Impl::ReadLogPosition() const {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), families_.meta, ToSlice(keys::kLogPositionMetaKey), &value);
+  if (s.IsNotFound()) return LogPosition{};
+  if (!s.ok()) return FromRocksDb(s, "cannot read the log position");
+  LogPosition position;
+  if (!DecodeLogPosition(value, &position)) {
+    return absl::DataLossError("the stored log position is malformed");
+  }
+  return position;
+}
+
+absl::StatusOr<EventStore::LogApplyResult> EventStore::Impl::ApplyLogCalls(
+    std::vector<LogCall> calls) {
+  if (!options_.log_replica) {
+    return absl::FailedPreconditionError("ApplyLogCalls needs a store opened with log_replica");
+  }
+  absl::StatusOr<LogPosition> prior = ReadLogPosition();
+  if (!prior.ok()) return prior.status();
+  LogApplyResult out;
+  out.position = *std::move(prior);
+  ApplyBatch batch = NewApplyBatch();
+  std::string chain;
+  for (LogCall& call : calls) {
+    if (call.sequence <= out.position.applied_sequence) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("log sequence ", call.sequence, " is not after the applied ",
+                       out.position.applied_sequence));
+    }
+    absl::StatusOr<v1::IngestResponse> result = batch.ApplyCall(call.events);
+    if (result.ok()) {
+      for (int i = 0; i < result->results_size() && i < static_cast<int>(call.events.size());
+           ++i) {
+        if (result->results(i).outcome() != v1::IngestResult::OUTCOME_STORED) continue;
+        const v1::Event& event = call.events[i];
+        chain = out.position.digest;
+        AppendUint64(result->results(i).revision(), &chain);
+        AppendField(event.user().user_id(), &chain);
+        AppendUint64(static_cast<uint64_t>(event.type()), &chain);
+        AppendField(event.record_key(), &chain);
+        chain += Sha256(event.raw_json());
+        out.position.digest = Sha256(chain);
+      }
+    }
+    out.position.applied_sequence = call.sequence;
+    out.results.push_back(std::move(result));
+  }
+  batch.batch()->Put(families_.meta, ToSlice(keys::kLogPositionMetaKey),
+                     ToSlice(EncodeLogPosition(out.position)));
+
+  absl::StatusOr<uint64_t> committed;
+  if (batch.HasChanges()) {
+    committed = CommitApplied(batch);
+  } else {
+    // Only re-deliveries: no revision, but the position still moves (so a
+    // restart does not re-read them). The batch holds just the position.
+    rocksdb::WriteOptions write_options;
+    write_options.sync = options_.sync_writes;
+    absl::Status written =
+        FromRocksDb(db_->Write(write_options, batch.batch()), "cannot write the log position");
+    if (written.ok()) {
+      committed = CommitApplied(batch);  // counts identical/stale, writes nothing
+    } else {
+      committed = written;
+    }
+  }
+  if (!committed.ok()) return committed.status();
+  out.store_revision = *committed;
+  for (absl::StatusOr<v1::IngestResponse>& result : out.results) {
+    if (result.ok()) result->set_store_revision(*committed);
+  }
+  return out;
+}
+
+}  // namespace healthwire

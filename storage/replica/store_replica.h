@@ -1,0 +1,93 @@
+// StoreReplica: keeps an EventStore equal to the commit log (cluster mode).
+//
+// One thread consumes the log in stream-sequence order (LogConsumer) and
+// applies the deliveries in batches through EventStore::ApplyLogCalls: the
+// embedded store's rules, deterministic, with the last applied sequence and
+// the running digest in the same WriteBatch. Every replica of one log
+// therefore has the same records under the same dense revisions, and the
+// same digest at the same sequence.
+//
+// After a failed apply (disk full, I/O error) nothing of the batch is
+// durable; the replica drops its consumer and reads the log again from the
+// last applied sequence, so nothing is skipped. On restart it resumes from
+// the stored position; an empty store replays the stream from the start.
+//
+// Thread-safe: GetStatus and the Wait calls may be used from any thread. The
+// store (opened with log_replica) must outlive the replica.
+#ifndef HEALTHWIRE_STORAGE_REPLICA_STORE_REPLICA_H_
+#define HEALTHWIRE_STORAGE_REPLICA_STORE_REPLICA_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "storage/commit_log/commit_log.h"
+#include "storage/event_store.h"
+
+namespace healthwire {
+
+class StoreReplica {
+ public:
+  struct Options {
+    CommitLogOptions log;
+    // Create the stream when missing / check its settings when present.
+    bool ensure_stream = true;
+    // How long Start waits for JetStream (a new cluster elects a leader).
+    absl::Duration ready_timeout = absl::Seconds(60);
+    // Deliveries and bytes applied in one WriteBatch (one commit).
+    size_t max_batch_deliveries = 512;
+    size_t max_batch_bytes = 64 << 20;
+  };
+
+  struct Status {
+    uint64_t applied_sequence = 0;  // last log entry applied
+    // Commit entries in the log after the last applied one, as the server
+    // said when it sent that one (0 = caught up).
+    uint64_t behind = 0;
+    std::string digest_hex;  // EventStore::LogPosition::digest, hex
+    uint64_t store_revision = 0;
+    bool log_connected = false;
+    uint64_t deliveries_applied = 0;  // since start
+    uint64_t batches_applied = 0;
+    uint64_t malformed_skipped = 0;
+    uint64_t apply_errors = 0;
+    // Log storage time -> applied, of the last applied entry.
+    absl::Duration last_apply_lag;
+    std::string last_error;  // empty while healthy
+  };
+
+  static absl::StatusOr<std::unique_ptr<StoreReplica>> Start(EventStore* store,
+                                                             const Options& options);
+  ~StoreReplica();
+  StoreReplica(const StoreReplica&) = delete;
+  StoreReplica& operator=(const StoreReplica&) = delete;
+
+  Status GetStatus() const;
+  // Wait until the replica applied at least `sequence` (or its store reached
+  // `revision`); false when `deadline` came first.
+  bool WaitForSequence(uint64_t sequence, absl::Time deadline) const;
+  bool WaitForRevision(uint64_t revision, absl::Time deadline) const;
+
+ private:
+  StoreReplica(EventStore* store, const Options& options) : store_(store), options_(options) {}
+  void Run();
+
+  EventStore* const store_;
+  const Options options_;
+  std::unique_ptr<CommitLog> log_;
+
+  mutable absl::Mutex mu_;
+  Status status_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace healthwire
+
+#endif  // HEALTHWIRE_STORAGE_REPLICA_STORE_REPLICA_H_
