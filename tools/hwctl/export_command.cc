@@ -63,6 +63,21 @@ class LineSink {
   std::FILE* file_ = nullptr;
 };
 
+// Writes `event` to `sink` as one NDJSON line. False, with the reason in
+// `*error`, stops the read that called it.
+bool WriteExportLine(const v1::Event& event, LineSink& sink, std::string* error) {
+  absl::StatusOr<std::string> line = ExportLine(event);
+  if (!line.ok()) {
+    *error = std::string(line.status().message());
+    return false;
+  }
+  if (!sink.Write(*line)) {
+    *error = "cannot write the output";
+    return false;
+  }
+  return true;
+}
+
 int ExportRecords(const Subcommand& command, const ParsedArguments& arguments) {
   std::vector<std::string> rest(arguments.positional.begin() + 1, arguments.positional.end());
   absl::StatusOr<v1::ListRecordsRequest> request = ListRequestFromFlags(rest);
@@ -73,16 +88,7 @@ int ExportRecords(const Subcommand& command, const ParsedArguments& arguments) {
   StoreConnection store = ConnectToStore();
   std::string error;
   const PagedRead read = ForEachRecord(store, *request, INT64_MAX, [&](const v1::Event& event) {
-    absl::StatusOr<std::string> line = ExportLine(event);
-    if (!line.ok()) {
-      error = std::string(line.status().message());
-      return false;
-    }
-    if (!sink.Write(*line)) {
-      error = "cannot write the output";
-      return false;
-    }
-    return true;
+    return WriteExportLine(event, sink, &error);
   });
   if (!error.empty()) return Fail(kExitServerError, error);
   if (!read.status.ok()) return ReportRpcError(read.status, store.address);
@@ -121,16 +127,7 @@ int ExportChanges(const Subcommand& command, const ParsedArguments& arguments) {
   InterruptWatcher watcher([&follower] { follower.Cancel(); });
   std::string error;
   const FollowResult result = follower.Run([&](const v1::Event& event) {
-    absl::StatusOr<std::string> line = ExportLine(event);
-    if (!line.ok()) {
-      error = std::string(line.status().message());
-      return false;
-    }
-    if (!sink.Write(*line)) {
-      error = "cannot write the output";
-      return false;
-    }
-    return true;
+    return WriteExportLine(event, sink, &error);
   });
   watcher.Stop();
   if (!error.empty()) return Fail(kExitServerError, error);
