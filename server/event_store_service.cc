@@ -189,7 +189,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::StreamUpdates(
                                              "StreamUpdatesRequest could not be parsed"));
   }
   context->AddInitialMetadata(std::string(kStoreTimelineMetadataKey), store_->TimelineId());
-  return UpdateStream::Start(store_, &stream_executor_, parsed);
+  return UpdateStream::Start(store_, &stream_executor_, parsed, context->peer());
 }
 
 }  // namespace healthwire

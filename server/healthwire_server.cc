@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <fstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/logging.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -158,7 +158,7 @@ absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStar
     absl::StrAppend(&where, " store=", options.store_address);
   }
   if (options.run_store) absl::StrAppend(&where, " data_dir=", options.data_dir);
-  std::fprintf(stderr, "healthwire ready:%s\n", where.c_str());
+  logging::Info(absl::StrCat("healthwire ready:", where));
 
   if (!options.ready_file.empty()) {
     absl::Status written = WriteReadyFile(
@@ -225,12 +225,12 @@ absl::Status HealthwireServer::StartGateway() {
     // one (kept in the data folder) makes the embedded default run out of the
     // box without ever accepting unsigned webhooks.
     generated_secret_path_ = secrets->generated->path;
-    std::fprintf(stderr,
-                 "healthwire: no signing secret configured; %s webhook signing secret in %s "
-                 "(mode 0600). Production needs Terra's secret: --signing_secret or "
-                 "--signing_secret_file.\n",
-                 secrets->generated->created ? "generated a" : "using the generated",
-                 secrets->generated->path.c_str());
+    logging::Warning(absl::StrCat(
+        "healthwire: no signing secret configured; ",
+        secrets->generated->created ? "generated a" : "using the generated",
+        " webhook signing secret in ", secrets->generated->path,
+        " (mode 0600). Production needs Terra's secret: --signing_secret or "
+        "--signing_secret_file."));
   }
 
   if (store_ != nullptr) {
