@@ -144,7 +144,8 @@ grpc::Status ChangeLogOutOfRange(uint64_t start_revision, uint64_t oldest_retain
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* UpdateStream::Start(
     EventStore* store, Executor* executor, const v1::StreamUpdatesRequest& request,
-    std::string peer) {
+    grpc::CallbackServerContext* context, const char* timeline_metadata_key) {
+  std::string peer = context != nullptr ? context->peer() : std::string("-");
   absl::StatusOr<StreamFilter> filter = StreamFilter::FromRequest(request);
   grpc::Status refusal;
   if (!filter.ok()) {
@@ -189,7 +190,10 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* UpdateStream::Start(
   stream->self_ = stream;
   // The timeline (initial metadata) now, not with the first change: a client
   // (the HTTP read API among them) knows at once that the call was accepted.
-  stream->StartSendInitialMetadata();
+  if (context != nullptr) {
+    context->AddInitialMetadata(timeline_metadata_key, store->TimelineId());
+    stream->StartSendInitialMetadata();
+  }
 
   std::weak_ptr<UpdateStream> weak = stream;
   std::optional<uint64_t> start;

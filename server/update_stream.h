@@ -35,12 +35,15 @@ class UpdateStream : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   // Validates `request` and starts streaming; returns the reactor for gRPC.
   // A bad request finishes the call at once with INVALID_ARGUMENT (a bad
   // filter or revision) or OUT_OF_RANGE (start_revision no longer retained).
-  // `peer` names the client in the connect/disconnect log lines. A started
-  // stream sends its initial metadata (the store timeline) at once, so a
-  // client learns it was accepted before the first change arrives.
-  static grpc::ServerWriteReactor<grpc::ByteBuffer>* Start(EventStore* store, Executor* executor,
-                                                           const v1::StreamUpdatesRequest& request,
-                                                           std::string peer = "-");
+  // A started stream sends its initial metadata at once, with the store
+  // timeline under `timeline_metadata_key` (a refused one has none), so a
+  // client learns it was accepted before the first change arrives. `context`
+  // may be null (no metadata then); its peer names the client in the
+  // connect/disconnect log lines.
+  static grpc::ServerWriteReactor<grpc::ByteBuffer>* Start(
+      EventStore* store, Executor* executor, const v1::StreamUpdatesRequest& request,
+      grpc::CallbackServerContext* context = nullptr,
+      const char* timeline_metadata_key = "healthwire-store-timeline");
 
   // A reactor that finishes the call at once with `status`.
   static grpc::ServerWriteReactor<grpc::ByteBuffer>* Refuse(grpc::Status status);
