@@ -63,6 +63,7 @@ class ReadApiServer::Impl {
   }
 
   int port() const { return port_; }
+  int max_connections() const { return options_.max_connections; }
   Metrics& metrics() { return metrics_; }
 
   void Shutdown() {
@@ -369,6 +370,9 @@ std::string ReadApiServer::MetricsText() const {
       "# HELP healthwire_read_api_connections Open read API connections.\n"
       "# TYPE healthwire_read_api_connections gauge\n"
       "healthwire_read_api_connections ", m.open_connections.load(), "\n",
+      "# HELP healthwire_read_api_max_connections The cap (--read_api_max_connections).\n"
+      "# TYPE healthwire_read_api_max_connections gauge\n"
+      "healthwire_read_api_max_connections ", impl_->max_connections(), "\n",
       "# HELP healthwire_read_api_streams Open read API streams (SSE / NDJSON).\n"
       "# TYPE healthwire_read_api_streams gauge\n"
       "healthwire_read_api_streams ", m.open_streams.load(), "\n",
