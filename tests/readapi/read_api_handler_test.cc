@@ -18,7 +18,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "proto/healthwire.grpc.pb.h"
+#include "healthwire/v1/healthwire.grpc.pb.h"
 #include "proto/message_limits.h"
 #include "server/event_store_service.h"
 #include "server/terra_converter.h"

@@ -7,6 +7,12 @@
 # are added, never changed: ports are picked free (tests run in parallel), so
 # hwctl is pointed at them with --store/--url; and the "other terminal"
 # commands (the server, watch) run in the background.
+#
+# Then the curl commands of the "HTTP/JSON read API" section
+# (<!-- readapi:begin --> ... <!-- readapi:end -->) run against the same
+# server, which was started with that section's --read_api_port (on a free
+# port, which replaces 8081 in the curl URLs); the streaming one is stopped
+# after 3 s, as Ctrl-C would.
 set -euo pipefail
 
 readme="README.md"
@@ -21,6 +27,12 @@ mapfile -t commands < <(sed -n '/<!-- quickstart:begin -->/,/<!-- quickstart:end
   grep -E '^bazel run //' || true)
 [ "${#commands[@]}" -ge 5 ] || fail "found ${#commands[@]} quickstart commands in $readme"
 
+mapfile -t readapi < <(sed -n '/<!-- readapi:begin -->/,/<!-- readapi:end -->/p' "$OLDPWD/$readme" |
+  grep -E '^(bazel run|curl) ' || true)
+[ "${readapi[0]:-}" = "bazel run //server:healthwire -- --read_api_port=8081" ] ||
+  fail "the read API section does not start with the server command this test runs: ${readapi[0]:-none}"
+[ "${#readapi[@]}" -ge 5 ] || fail "found ${#readapi[@]} read API commands in $readme"
+
 server_pid=""; watch_pid=""
 cleanup() { [ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null; [ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null; true; }
 trap cleanup EXIT
@@ -31,11 +43,12 @@ for line in "${commands[@]}"; do
     "bazel run //server:healthwire"*)
       args="${line#bazel run //server:healthwire}"; args="${args# --}"
       # shellcheck disable=SC2086
-      "$healthwire" $args --http_port=0 --grpc_port=0 --ready_file="$work/ready" >server.log 2>&1 &
+      "$healthwire" $args --http_port=0 --grpc_port=0 --read_api_port=0 --ready_file="$work/ready" >server.log 2>&1 &
       server_pid=$!
       for _ in $(seq 1 300); do [ -f ready ] && break; sleep 0.1; done
       [ -f ready ] || fail "healthwire did not become ready"
       grpc_port=$(sed -n 's/^grpc_port=//p' ready); http_port=$(sed -n 's/^http_port=//p' ready)
+      read_api_port=$(sed -n 's/^read_api_port=//p' ready)
       grep -q "healthwire ready:" server.log || fail "no ready line in the log"
       [ -f healthwire-data/webhook-signing-secret ] || fail "no generated secret in ./healthwire-data"
       ;;
@@ -76,6 +89,30 @@ grep -q activity watch.out || fail "watch did not print the activity update"
 kill -INT "$watch_pid"; wait "$watch_pid" || fail "watch exited non-zero after Ctrl-C"
 watch_pid=""
 grep -q "last revision" watch.err || fail "watch did not print the revision to resume from"
+
+# The read API section's curl commands, as written (8081 -> the free port).
+for line in "${readapi[@]:1}"; do
+  cmd="${line//127.0.0.1:8081/127.0.0.1:$read_api_port}"
+  echo "+ $line"
+  case "$cmd" in
+    "curl -sN "*)
+      out=$(eval "timeout 3 $cmd" 2>&1) && fail "'$line' ended by itself: $out"
+      echo "$out" | grep -q "^event: update" || fail "'$line' streamed no update: $out"
+      echo "$out" | grep -q "^id: 1$" || fail "'$line' has no id: 1 event: $out"
+      ;;
+    "curl -s "*)
+      out=$(eval "$cmd" 2>&1) || fail "'$line' exited $?: $out"
+      echo "$out" | cut -c1-160
+      case "$cmd" in
+        */latest/sleep*) echo "$out" | grep -q '"type":"EVENT_TYPE_SLEEP"' || fail "no sleep record: $out" ;;
+        */records/activity*) echo "$out" | grep -q '"type":"EVENT_TYPE_ACTIVITY"' || fail "no activity: $out" ;;
+        *) echo "$out" | grep -q '"status":"STATUS_ACTIVE"' || fail "no active connection: $out" ;;
+      esac
+      ;;
+    *) fail "unknown read API command: $line" ;;
+  esac
+  ran=$((ran + 1))
+done
 
 kill -TERM "$server_pid"; wait "$server_pid" || fail "healthwire exited non-zero on SIGTERM"
 server_pid=""
