@@ -29,12 +29,13 @@ int RunServer(int argc, char** argv, const char* usage,
   usage_config.version_string = [] { return VersionLine("healthwire"); };
   absl::SetFlagsUsageConfig(usage_config);
   absl::ParseCommandLine(argc, argv);
+  // Before any thread starts (the log writer's included), so only
+  // WaitForTerminationSignal sees them.
+  BlockTerminationSignals();
   if (absl::Status logging_started = ApplyLoggingFlags(); !logging_started.ok()) {
     logging::Error(absl::StrCat("healthwire: cannot start: ", logging_started.message()));
     return 1;
   }
-  // Before any thread starts, so only WaitForTerminationSignal sees them.
-  BlockTerminationSignals();
 
   // Before anything opens files: RocksDB, gRPC and the HTTP connection cap
   // (sized from this limit) share it.
