@@ -1,5 +1,6 @@
 #include "server/read_api_server.h"
 
+#include <functional>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -36,6 +37,8 @@ class ReadApiServer::Impl {
  public:
   Impl(Options options, std::shared_ptr<ReadApiHandler> handler)
       : options_(std::move(options)), handler_(std::move(handler)), acceptor_(ioc_) {}
+
+  void set_metrics_text(std::function<std::string()> text) { metrics_text_ = std::move(text); }
 
   ~Impl() { Shutdown(); }
 
@@ -252,7 +255,14 @@ class ReadApiServer::Impl {
         ServeStream(c, request, remote, started);
         break;  // a stream ends its connection
       }
-      const ReadApiReply reply = handler_->Handle(request);
+      ReadApiReply reply;
+      if (request.target == "/metrics" && request.method == "GET") {
+        // Its own metrics here too: healthwire_store has no webhook port.
+        reply.content_type = "text/plain; version=0.0.4";
+        reply.body = metrics_text_();
+      } else {
+        reply = handler_->Handle(request);
+      }
       const bool keep_alive = message.keep_alive() && !c.stopping.load();
       Count(reply.status);
       ec = WriteRaw(c, Head(reply.status, reply.content_type, keep_alive, reply.body.size()) +
@@ -334,6 +344,7 @@ class ReadApiServer::Impl {
 
   const Options options_;
   const std::shared_ptr<ReadApiHandler> handler_;
+  std::function<std::string()> metrics_text_;  // set before Listen
   Metrics metrics_;
   net::io_context ioc_;
   tcp::acceptor acceptor_;
@@ -355,8 +366,12 @@ absl::StatusOr<std::unique_ptr<ReadApiServer>> ReadApiServer::Start(
         "--read_api_idle_timeout and --read_api_write_timeout must be positive");
   }
   auto impl = std::make_unique<Impl>(std::move(options), std::move(handler));
-  if (absl::Status listening = impl->Listen(); !listening.ok()) return listening;
-  return std::unique_ptr<ReadApiServer>(new ReadApiServer(std::move(impl)));
+  Impl* raw = impl.get();
+  std::unique_ptr<ReadApiServer> server(new ReadApiServer(std::move(impl)));
+  ReadApiServer* self = server.get();
+  raw->set_metrics_text([self] { return self->MetricsText(); });
+  if (absl::Status listening = raw->Listen(); !listening.ok()) return listening;
+  return server;
 }
 
 ReadApiServer::ReadApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -14,6 +14,9 @@
 // catches up from the change log, as any lagging subscriber), and a reader
 // that takes nothing for Options::write_timeout is cut.
 //
+// GET /metrics on this port answers MetricsText (healthwire_store has no
+// webhook port to show them on).
+//
 // Thread-safe. Shutdown closes the listener, cancels streams and closes
 // connections, then joins their threads.
 #ifndef HEALTHWIRE_SERVER_READ_API_SERVER_H_

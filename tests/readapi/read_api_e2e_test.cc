@@ -140,6 +140,30 @@ TEST_F(ReadApiE2eTest, ReadApiAnswersOnItsOwnPortAndNeverOnTheWebhookPort) {
                                                         read_api_port())));
 }
 
+TEST_F(ReadApiE2eTest, SplitGatewayReadsFromItsRemoteStoreAndTheStoreServesItToo) {
+  TempDir store_dir("read-api-split-store");
+  absl::StatusOr<std::unique_ptr<ServerProcess>> store = ServerProcess::Start(
+      "server/healthwire_store",
+      {"--data_dir=" + store_dir.path(), "--grpc_port=0", "--read_api_port=0"});
+  ASSERT_TRUE(store.ok()) << store.status();
+  absl::StatusOr<std::unique_ptr<ServerProcess>> gateway = ServerProcess::Start(
+      "server/healthwire_gateway",
+      {"--data_dir=" + data_dir_.path(), "--http_port=0", "--read_api_port=0",
+       "--store=" + (*store)->grpc_target(), absl::StrCat("--signing_secret=", kSecret)});
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  server_ = *std::move(gateway);
+  Post(SleepBody("s-1", "user-1"));
+  // Through the gateway's read API (gRPC to the store) ...
+  HttpResponse via_gateway = Reader().Get("/v1/users/user-1/latest/sleep");
+  EXPECT_EQ(via_gateway.status, 200) << via_gateway;
+  EXPECT_THAT(via_gateway.body, HasSubstr("\"record_key\":\"s-1\""));
+  // ... and the store's own (in-process), with its metrics on that port.
+  HttpTestClient on_store(std::stoi((*store)->ReadyValue("read_api_port")));
+  EXPECT_EQ(on_store.Get("/v1/users/user-1/latest/sleep").body, via_gateway.body);
+  EXPECT_THAT(on_store.Get("/metrics").body,
+              HasSubstr("healthwire_read_api_requests_total{code=\"2xx\"} 1"));
+}
+
 TEST_F(ReadApiE2eTest, ReadApiIsOffUnlessAPortIsGiven) {
   Start();
   EXPECT_EQ(server_->ReadyValue("read_api_port"), "0");
