@@ -123,7 +123,14 @@ async function main() {
     console.error(`subscriber.js: ${error.message}\n${USAGE}`);
     return 2;
   }
-  const EventStore = loadEventStore(args.protoRoot);
+  let EventStore;
+  try {
+    EventStore = loadEventStore(args.protoRoot);
+  } catch (error) {
+    console.error(`subscriber.js: cannot load healthwire/v1/healthwire.proto from --proto-root ` +
+                  `${args.protoRoot}: ${error.message}`);
+    return 2;
+  }
   const client = new EventStore(args.store, grpc.credentials.createInsecure(), {
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
   });
