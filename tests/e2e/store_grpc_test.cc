@@ -15,7 +15,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "proto/healthwire.grpc.pb.h"
+#include "healthwire/v1/healthwire.grpc.pb.h"
 #include "server/terra_converter.h"
 #include "tests/util/deployment.h"
 #include "tests/util/server_process.h"
