@@ -124,7 +124,7 @@ run_consumer_block() {  # $1: block name
   (cd languages && bash -c "$command") >"$name.out" 2>"$name.err" &
   local pid=$!
   for _ in $(seq 1 300); do grep -q "^latest rev [0-9]* sleep key " "$name.out" 2>/dev/null && break; sleep 0.1; done
-  grep -q "^latest rev [0-9]* sleep key " "$name.out" || { kill -9 $pid; fail "$name: no latest line: $(cat "$name.out" "$name.err")"; }
+  grep -q "^latest rev [0-9]* sleep key " "$name.out" || { kill -9 $pid 2>/dev/null || true; fail "$name: no latest line: $(cat "$name.out" "$name.err")"; }
   sleep_seed=$((sleep_seed + 1))
   "$hwctl" simulate --type sleep --count 1 --seed "$sleep_seed" --url="http://127.0.0.1:$http_port/webhooks/terra" >/dev/null 2>&1 ||
     fail "simulate for the $name subscriber"

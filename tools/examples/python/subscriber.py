@@ -12,7 +12,7 @@ protos' import root proto/:
   protoc -Iproto --python_out=gen --grpc_python_out=gen \
       --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin \
       proto/healthwire/v1/healthwire.proto proto/healthwire/terra/terra.proto
-  PYTHONPATH=gen python3 tools/examples/python/subscriber.py --user ID
+  PYTHONPATH=gen /usr/bin/python3 tools/examples/python/subscriber.py --user ID
 
 The modules are `healthwire.v1.healthwire_pb2` and
 `healthwire.v1.healthwire_pb2_grpc`, named after the proto package.
