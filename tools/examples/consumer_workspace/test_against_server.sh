@@ -45,4 +45,6 @@ wait $sub_pid || fail "sleep_subscriber exited $?"
 sub_pid=""
 grep -Eq "^update rev 2 sleep key [^ ]+ start 20" sub.out || fail "no update line"
 cat sub.out
+kill -TERM "$server_pid"; wait "$server_pid" || fail "healthwire exited $? on SIGTERM"
+server_pid=""
 echo "consumer workspace: PASS"
