@@ -12,6 +12,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "healthwire/v1/healthwire.grpc.pb.h"
 #include "proto/message_limits.h"
 #include "server/event_store_service.h"
 #include "server/local_ingestor.h"
@@ -194,6 +195,10 @@ absl::Status HealthwireServer::StartStore() {
   EventStore::Options store_options = options_.store;
   store_options.path = options_.data_dir;
   store_options.log_replica = !options_.log.servers.empty();
+  // A checkpoint restored as a data folder keeps the generated signing secret
+  // (when the gateway generated one there), so webhooks signed for the old
+  // store are accepted by the restored one.
+  store_options.checkpoint_extra_files.push_back(kGeneratedSecretFileName);
   absl::StatusOr<std::unique_ptr<EventStore>> store = EventStore::Open(store_options);
   if (!store.ok()) return store.status();
   store_ = *std::move(store);
@@ -226,6 +231,12 @@ absl::Status HealthwireServer::StartStore() {
     return absl::UnavailableError(
         absl::StrCat("cannot listen for gRPC on ", address, " (port in use?)"));
   }
+  // The health service knows only "" (the whole server) by itself and
+  // answers NOT_FOUND for a service name; probes (grpc_health_probe
+  // -service=healthwire.v1.EventStore, Kubernetes' grpc probe) ask by name.
+  // gRPC sets every name NOT_SERVING on Shutdown.
+  grpc_server_->GetHealthCheckService()->SetServingStatus(
+      v1::EventStore::service_full_name(), true);
   return absl::OkStatus();
 }
 
