@@ -178,6 +178,32 @@ grpc::ServerUnaryReactor* EventStoreService::CreateCheckpoint(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* EventStoreService::EraseUser(grpc::CallbackServerContext* context,
+                                                       const v1::EraseUserRequest* request,
+                                                       v1::EraseUserResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (queued_erasures_.fetch_add(1) >= kMaxQueuedErasures) {
+    queued_erasures_.fetch_sub(1);
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 absl::StrCat("more than ", kMaxQueuedErasures,
+                                              " erasures are waiting; retry later")));
+    return reactor;
+  }
+  // Commit + compaction can take seconds: not on a gRPC thread.
+  const StoreSubject subject = SubjectOf(request->subject());
+  erase_executor_.Schedule([this, reactor, response, subject] {
+    absl::StatusOr<EventStore::EraseResult> erased = store_->EraseUser(subject);
+    queued_erasures_.fetch_sub(1);
+    if (!erased.ok()) {
+      reactor->Finish(ToGrpcStatus(erased.status()));
+      return;
+    }
+    *response = std::move(erased->response);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
 grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::StreamUpdates(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
   v1::StreamUpdatesRequest parsed;

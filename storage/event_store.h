@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,10 @@ class EventStore {
     // FailedPrecondition (a write that bypassed the log would make the
     // replicas diverge).
     bool log_replica = false;
+
+    // A stored deauth or access_revoked event also erases that user_id's
+    // data (as EraseUser does, in the same commit as the event).
+    bool erase_on_deauth = false;
   };
 
   // Counts since the store was opened.
@@ -105,6 +110,11 @@ class EventStore {
     // reached, and commits whose RocksDB write failed.
     uint64_t refused_disk_full = 0;
     uint64_t write_failures = 0;
+    // Erasures that wrote a tombstone (EraseUser and erase_on_deauth), and
+    // compactions of erased ranges that failed (they are also retried by
+    // RocksDB's own compactions).
+    uint64_t erasures = 0;
+    uint64_t erasure_compaction_failures = 0;
   };
 
   using IngestCallback = std::function<void(absl::StatusOr<v1::IngestResponse>)>;
@@ -160,6 +170,24 @@ class EventStore {
   // InvalidArgument when the subject is missing.
   absl::StatusOr<UserResult> GetUser(const StoreSubject& subject) const;
 
+  // ---- Erasure (event_store_erasure.cc; rules in apply_batch.h) ----
+
+  // What EraseUser did.
+  struct EraseResult {
+    v1::EraseUserResponse response;  // counts, tombstone_revision, store_revision
+  };
+  // Erases every record, index entry, connection record and change-log
+  // entry holding the subject's data (a user_id, or every connection of a
+  // reference_id) in one atomic commit through the commit path, ordered with
+  // the Ingest calls around it; the tombstone (EVENT_TYPE_ERASURE) is a new
+  // revision and is published to subscribers. Then flushes and compacts the
+  // affected key ranges of every family (CompactRange), so the bytes leave
+  // the SST files and the WAL. Blocks for both; not from the writer thread
+  // or an IngestAsync callback. Idempotent: nothing left to erase answers
+  // zero counts and writes nothing. InvalidArgument for a missing/too long
+  // id; FailedPrecondition on a log replica (erase through the log there).
+  absl::StatusOr<EraseResult> EraseUser(const StoreSubject& subject);
+
   // The revision of the last durable commit (0 for an empty store).
   uint64_t CurrentRevision() const;
 
@@ -207,10 +235,14 @@ class EventStore {
     // revisions.
     std::string digest;
   };
-  // One log entry to apply: a delivery's events.
+  // One log entry to apply: a delivery's events, or an erasure.
   struct LogCall {
     uint64_t sequence = 0;
     std::vector<v1::Event> events;
+    // Set for an erasure entry (events then empty). `received_at` travels
+    // in the entry, so every replica writes the same tombstone.
+    std::optional<StoreSubject> erase_subject;
+    google::protobuf::Timestamp erase_received_at;
   };
   struct LogApplyResult {
     // One per call, as IngestAsync would have answered it (InvalidArgument
