@@ -6,9 +6,6 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,15 +17,17 @@
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
-#include "rocksdb/sst_file_reader.h"
 #include "storage/event_store.h"
+#include "tests/util/database_scan.h"
 #include "tests/util/faulty_wal_file_system.h"
 #include "tests/util/temp_dir.h"
 
 namespace healthwire {
 namespace {
 
+using ::healthwire::testing::DatabaseBytes;
 using ::healthwire::testing::FaultyWalFileSystem;
+using ::healthwire::testing::ScanDatabase;
 using ::healthwire::testing::TempDir;
 
 // Every byte of this person's data carries one of these markers, so a scan
@@ -126,65 +125,10 @@ std::vector<v1::Event> WholeChangeLog(const EventStore& store) {
   return events;
 }
 
-// Every key and value of every column family of the RocksDB folder (the
-// store must be closed); every key and value each SST file holds on its own
-// (so a value a later file deleted still shows: what "left the SST files"
-// means); and every WAL file's bytes.
-struct DatabaseBytes {
-  std::vector<std::string> family_names;
-  std::string keys_and_values;
-  std::string sst_files;
-  std::string wal_files;
-};
-
-DatabaseBytes ScanDatabase(const std::string& path) {
-  DatabaseBytes out;
-  std::vector<std::string> names;
-  rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names);
-  EXPECT_TRUE(listed.ok()) << listed.ToString();
-  out.family_names = names;
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const std::string& name : names) {
-    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
-  }
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status opened =
-      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, descriptors, &handles, &raw);
-  EXPECT_TRUE(opened.ok()) << opened.ToString();
-  if (!opened.ok()) return out;
-  std::unique_ptr<rocksdb::DB> db(raw);
-  for (rocksdb::ColumnFamilyHandle* handle : handles) {
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handle));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      out.keys_and_values.append(it->key().data(), it->key().size());
-      out.keys_and_values.push_back('\n');
-      out.keys_and_values.append(it->value().data(), it->value().size());
-      out.keys_and_values.push_back('\n');
-    }
-    EXPECT_TRUE(it->status().ok());
-    db->DestroyColumnFamilyHandle(handle);
-  }
-  for (const auto& entry : std::filesystem::directory_iterator(path)) {
-    if (entry.path().extension() == ".sst") {
-      rocksdb::SstFileReader reader{rocksdb::Options()};
-      rocksdb::Status read = reader.Open(entry.path().string());
-      EXPECT_TRUE(read.ok()) << read.ToString();
-      if (!read.ok()) continue;
-      std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(rocksdb::ReadOptions()));
-      for (it->SeekToFirst(); it->Valid(); it->Next()) {
-        out.sst_files.append(it->key().data(), it->key().size());
-        out.sst_files.push_back('\n');
-        out.sst_files.append(it->value().data(), it->value().size());
-        out.sst_files.push_back('\n');
-      }
-      continue;
-    }
-    if (entry.path().extension() != ".log") continue;
-    std::ifstream file(entry.path(), std::ios::binary);
-    out.wal_files.append(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-  }
-  return out;
+DatabaseBytes Scan(const std::string& path) {
+  absl::StatusOr<DatabaseBytes> bytes = ScanDatabase(path);
+  EXPECT_TRUE(bytes.ok()) << bytes.status();
+  return bytes.ok() ? *std::move(bytes) : DatabaseBytes();
 }
 
 TEST(ErasureTest, ErasedUserIsNotFoundByAnyReadAndOtherPeopleAreUntouched) {
@@ -289,7 +233,7 @@ TEST(ErasureTest, AFullDatabaseScanAfterCompactionFindsNoIdOrPayloadOfThePerson)
     EXPECT_TRUE(erased->response.compacted()) << erased->response.compaction_error();
     EXPECT_EQ(erased->response.connections_erased(), 2u);
   }
-  const DatabaseBytes bytes = ScanDatabase(dir.path());
+  const DatabaseBytes bytes = Scan(dir.path());
   EXPECT_GE(bytes.family_names.size(), 8u);  // default + the store's seven
   // The scan does see data: the person kept is all there.
   EXPECT_TRUE(absl::StrContains(bytes.keys_and_values, kKeptPayload));
@@ -303,7 +247,7 @@ TEST(ErasureTest, AFullDatabaseScanAfterCompactionFindsNoIdOrPayloadOfThePerson)
     EXPECT_FALSE(absl::StrContains(bytes.wal_files, needle)) << needle << " in the WAL";
   }
   // A checkpoint taken before keeps the data (README says so).
-  const DatabaseBytes checkpoint = ScanDatabase(dir.path() + ".checkpoints/before");
+  const DatabaseBytes checkpoint = Scan(dir.path() + ".checkpoints/before");
   EXPECT_TRUE(absl::StrContains(checkpoint.keys_and_values, kErasedPayload));
 }
 
