@@ -124,6 +124,19 @@ void FinishWith(grpc::ServerUnaryReactor* reactor, absl::StatusOr<Response> resu
 
 }  // namespace
 
+EventStoreService::EventStoreService(EventStore* store, int stream_threads, Eraser eraser)
+    : store_(store),
+      eraser_(eraser != nullptr ? std::move(eraser)
+                                : Eraser([store](const StoreSubject& subject)
+                                             -> absl::StatusOr<v1::EraseUserResponse> {
+                                    absl::StatusOr<EventStore::EraseResult> erased =
+                                        store->EraseUser(subject);
+                                    if (!erased.ok()) return erased.status();
+                                    return std::move(erased->response);
+                                  })),
+      stream_executor_(stream_threads),
+      erase_executor_(1) {}
+
 grpc::ServerUnaryReactor* EventStoreService::Ingest(grpc::CallbackServerContext* context,
                                                     const v1::IngestRequest* request,
                                                     v1::IngestResponse* response) {
@@ -192,14 +205,9 @@ grpc::ServerUnaryReactor* EventStoreService::EraseUser(grpc::CallbackServerConte
   // Commit + compaction can take seconds: not on a gRPC thread.
   const StoreSubject subject = SubjectOf(request->subject());
   erase_executor_.Schedule([this, reactor, response, subject] {
-    absl::StatusOr<EventStore::EraseResult> erased = store_->EraseUser(subject);
+    absl::StatusOr<v1::EraseUserResponse> erased = eraser_(subject);
     queued_erasures_.fetch_sub(1);
-    if (!erased.ok()) {
-      reactor->Finish(ToGrpcStatus(erased.status()));
-      return;
-    }
-    *response = std::move(erased->response);
-    reactor->Finish(grpc::Status::OK);
+    FinishWith(reactor, std::move(erased), response);
   });
   return reactor;
 }

@@ -16,6 +16,7 @@
 #define HEALTHWIRE_SERVER_EVENT_STORE_SERVICE_H_
 
 #include <atomic>
+#include <functional>
 
 #include "proto/healthwire.grpc.pb.h"
 #include "server/executor.h"
@@ -38,10 +39,14 @@ using EventStoreCallbackBase = v1::EventStore::WithCallbackMethod_Ingest<
 
 class EventStoreService final : public EventStoreCallbackBase {
  public:
+  // How EraseUser erases: by default EventStore::EraseUser; cluster mode
+  // routes it through the commit log (StoreReplica::EraseThroughLog) so every
+  // replica applies it. Called on the service's erasure thread; may block.
+  using Eraser = std::function<absl::StatusOr<v1::EraseUserResponse>(const StoreSubject&)>;
+
   // `stream_threads`: threads that read the change log for catching-up
   // streams and send progress ticks.
-  EventStoreService(EventStore* store, int stream_threads = 2)
-      : store_(store), stream_executor_(stream_threads), erase_executor_(1) {}
+  EventStoreService(EventStore* store, int stream_threads = 2, Eraser eraser = nullptr);
 
   // EraseUser calls waiting or running at once; more are RESOURCE_EXHAUSTED.
   static constexpr int kMaxQueuedErasures = 16;
@@ -75,6 +80,7 @@ class EventStoreService final : public EventStoreCallbackBase {
 
  private:
   EventStore* const store_;
+  const Eraser eraser_;
   Executor stream_executor_;
   Executor erase_executor_;
   std::atomic<int> queued_erasures_{0};

@@ -188,7 +188,14 @@ absl::Status HealthwireServer::StartStore() {
     if (!replica.ok()) return replica.status();
     replica_ = *std::move(replica);
   }
-  service_ = std::make_unique<EventStoreService>(store_.get());
+  EventStoreService::Eraser eraser;
+  if (replica_ != nullptr) {
+    // Cluster mode: an erasure is a log entry every replica applies.
+    eraser = [replica = replica_.get()](const StoreSubject& subject) {
+      return replica->EraseThroughLog(subject, absl::Now() + absl::Seconds(60));
+    };
+  }
+  service_ = std::make_unique<EventStoreService>(store_.get(), 2, std::move(eraser));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

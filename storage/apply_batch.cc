@@ -194,6 +194,7 @@ absl::Status ApplyBatch::PutVersion(const v1::Event& event, const std::string& r
   if (status.ok()) {
     status = batch_.Put(families_.changelog, keys::RevisionKey(event.revision()), value);
   }
+  batch_received_at_[event.revision()] = event.received_at();
   // Which users this change names, so an erasure finds it without reading
   // the whole change log.
   for (const std::string& user_id : ConnectionsTouchedBy(event)) {

@@ -177,7 +177,6 @@ class ApplyBatch {
                             ErasureOutcome* outcome);
   // Rewrites the user's change-log entries as placeholders.
   absl::Status EraseChanges(const std::string& user_id, uint64_t tombstone_revision,
-                            const google::protobuf::Timestamp& received_at,
                             ErasureOutcome* outcome);
   // Deletes the user's connection record and its links.
   absl::Status EraseConnection(const std::string& user_id,
@@ -204,6 +203,9 @@ class ApplyBatch {
   absl::flat_hash_set<std::string> erased_users_;
   absl::flat_hash_set<uint64_t> redacted_revisions_;
   absl::flat_hash_map<std::string, std::vector<uint64_t>> batch_user_changes_;
+  // When each version this batch stored was received (a placeholder keeps
+  // it, whichever batch the change was in, so replicas agree).
+  absl::flat_hash_map<uint64_t, google::protobuf::Timestamp> batch_received_at_;
   // The same, of the call being applied (dropped when it fails).
   absl::flat_hash_map<std::string, std::vector<uint64_t>> call_user_changes_;
   std::vector<ErasureOutcome> erasures_;

@@ -186,7 +186,6 @@ absl::Status ApplyBatch::EraseRecords(const std::string& user_id, Overlay& call_
 }
 
 absl::Status ApplyBatch::EraseChanges(const std::string& user_id, uint64_t tombstone_revision,
-                                      const google::protobuf::Timestamp& received_at,
                                       ErasureOutcome* outcome) {
   std::set<uint64_t> revisions;
   rocksdb::Status status;
@@ -218,7 +217,9 @@ absl::Status ApplyBatch::EraseChanges(const std::string& user_id, uint64_t tombs
     v1::Event placeholder;
     if (revision > base_revision_) {
       // Written by this batch (a record stored and erased in one commit).
-      *placeholder.mutable_received_at() = received_at;
+      if (auto it = batch_received_at_.find(revision); it != batch_received_at_.end()) {
+        *placeholder.mutable_received_at() = it->second;
+      }
     } else {
       std::string value;
       const rocksdb::Status read = db_->Get(rocksdb::ReadOptions(), families_.changelog,
@@ -313,7 +314,7 @@ absl::StatusOr<ApplyBatch::ErasureOutcome> ApplyBatch::EraseUnpoisoned(
       return erased;
     }
     if (absl::Status erased =
-            EraseChanges(user_id, tombstone_revision, request.received_at, &outcome);
+            EraseChanges(user_id, tombstone_revision, &outcome);
         !erased.ok()) {
       return erased;
     }

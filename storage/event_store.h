@@ -248,11 +248,15 @@ class EventStore {
     // One per call, as IngestAsync would have answered it (InvalidArgument
     // for a call the rules refuse; nothing of it is applied).
     std::vector<absl::StatusOr<v1::IngestResponse>> results;
+    // One per call: what an erasure call erased (store_revision set), nullopt
+    // for deliveries. An erasure call's `results` entry is an empty response.
+    std::vector<std::optional<v1::EraseUserResponse>> erasures;
     LogPosition position;  // after the calls
     uint64_t store_revision = 0;
   };
   // Applies `calls` (in increasing sequence order, all after the stored
-  // position) with IngestAsync's rules into one WriteBatch together with the
+  // position; erasure calls with EraseUser's rules, compacted afterwards by
+  // the store's compaction thread) with IngestAsync's rules into one WriteBatch together with the
   // new LogPosition, and commits it. A pure function of the prior state and
   // the calls. An error writes nothing (retry the same calls). Only for a
   // store opened with log_replica, from one thread.
