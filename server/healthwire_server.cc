@@ -50,6 +50,15 @@ std::string StoreMetricsText(EventStore& store) {
       "# HELP healthwire_store_changelog_oldest_revision Oldest revision StreamUpdates can replay.\n"
       "# TYPE healthwire_store_changelog_oldest_revision gauge\n"
       "healthwire_store_changelog_oldest_revision ", store.OldestRetainedRevision(), "\n",
+      "# HELP healthwire_store_erasures_total Erasures that wrote a tombstone (EraseUser, "
+      "--erase_on_deauth).\n"
+      "# TYPE healthwire_store_erasures_total counter\n"
+      "healthwire_store_erasures_total ", stats.erasures, "\n",
+      "# HELP healthwire_store_erasure_compaction_failures_total Compactions of erased key ranges "
+      "that failed.\n"
+      "# TYPE healthwire_store_erasure_compaction_failures_total counter\n"
+      "healthwire_store_erasure_compaction_failures_total ", stats.erasure_compaction_failures,
+      "\n",
       "# HELP healthwire_stream_subscribers Open StreamUpdates calls.\n"
       "# TYPE healthwire_stream_subscribers gauge\n"
       "healthwire_stream_subscribers ", store.subscription_hub()->subscriber_count(), "\n");

@@ -23,6 +23,7 @@
 #include "tests/util/deployment.h"
 #include "tests/util/store_reads.h"
 #include "tests/util/stream_subscriber.h"
+#include "tests/util/text_scrapers.h"
 #include "tools/simulator/terra_payloads.h"
 #include "tools/simulator/webhook_bodies.h"
 
@@ -173,6 +174,12 @@ TEST_F(ErasureE2eTest, HwctlEraseRemovesThePersonFromEveryReadReplayAndFileAndSt
   EXPECT_FALSE(absl::StrContains(again.out, "tombstone_revision")) << again.out;  // 0: not printed
   EXPECT_TRUE(absl::StrContains(again.out, "\"store_revision\":\"7\"")) << again.out;
   EXPECT_EQ(StoreRevision(deployment_.stub()), 7u);
+
+  testing::HttpResponse metrics = client_->Get("/metrics");
+  ASSERT_EQ(metrics.status, 200) << metrics;
+  EXPECT_EQ(testing::MetricValue(metrics.body, "healthwire_store_erasures_total"), 1);
+  EXPECT_EQ(testing::MetricValue(metrics.body, "healthwire_store_erasure_compaction_failures_total"),
+            0);
 
   subscriber.Stop();
   absl::StatusOr<int> stopped = deployment_.store()->Stop(SIGTERM);
