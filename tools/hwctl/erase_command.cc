@@ -67,7 +67,9 @@ int RunErase(const ParsedArguments& arguments) {
                 static_cast<unsigned long long>(response.connections_erased()),
                 static_cast<unsigned long long>(response.tombstone_revision()));
   }
-  if (!response.compacted()) {
+  if (!response.compacted() && response.compaction_error().empty()) {
+    std::printf("every replica compacts the erased key ranges in the background\n");
+  } else if (!response.compacted()) {
     std::printf("compaction did not finish (%s): the bytes may stay in SST files until RocksDB "
                 "compacts them; run erase again to retry\n",
                 response.compaction_error().c_str());
