@@ -175,6 +175,21 @@ TEST_F(ErasureE2eTest, HwctlEraseRemovesThePersonFromEveryReadReplayAndFileAndSt
   EXPECT_TRUE(absl::StrContains(again.out, "\"store_revision\":\"7\"")) << again.out;
   EXPECT_EQ(StoreRevision(deployment_.stub()), 7u);
 
+  // An export of the changes after the erasure replays: the erasure lines
+  // carry no record and are skipped, the other person's re-deliveries are
+  // identical.
+  const std::string export_file = deployment_.data_dir() + "/../changes.ndjson";
+  HwctlResult exported =
+      RunHwctl({"export", "changes", "--output", export_file, StoreFlag()});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  HwctlResult replayed = RunHwctl(
+      {"replay", export_file, absl::StrCat("--secret=", kSecret),
+       absl::StrCat("--url=http://127.0.0.1:", deployment_.http_port(), "/webhooks/terra")});
+  ASSERT_EQ(replayed.exit_code, 0) << replayed.err << replayed.out;
+  EXPECT_TRUE(absl::StrContains(replayed.out, "replayed 3 record(s)")) << replayed.out;
+  EXPECT_TRUE(absl::StrContains(replayed.out, "skipped 4 erasure line(s)")) << replayed.out;
+  EXPECT_EQ(StoreRevision(deployment_.stub()), 7u);
+
   testing::HttpResponse metrics = client_->Get("/metrics");
   ASSERT_EQ(metrics.status, 200) << metrics;
   EXPECT_EQ(testing::MetricValue(metrics.body, "healthwire_store_erasures_total"), 1);
