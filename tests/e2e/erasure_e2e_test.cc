@@ -90,10 +90,13 @@ grpc::StatusCode GetLatestCode(v1::EventStore::Stub* stub, const std::string& us
   return testing::GetLatest(stub, user, v1::EVENT_TYPE_SLEEP, &response).error_code();
 }
 
-class ErasureE2eTest : public ::testing::Test {
+class ErasureDeploymentTest {
  protected:
+  explicit ErasureDeploymentTest(DeploymentMode mode) : deployment_(mode) {}
+
   void Start(std::vector<std::string> flags = {}) {
     deployment_.ForgetStore();
+    deployment_.ForgetGateway();
     flags.push_back(absl::StrCat("--signing_secret=", kSecret));
     absl::Status started = deployment_.Start(flags);
     ASSERT_TRUE(started.ok()) << started;
@@ -109,11 +112,28 @@ class ErasureE2eTest : public ::testing::Test {
 
   std::string StoreFlag() { return "--store=" + deployment_.store()->grpc_target(); }
 
-  Deployment deployment_{DeploymentMode::kEmbedded};
+  Deployment deployment_;
   std::unique_ptr<HttpTestClient> client_;
 };
 
-TEST_F(ErasureE2eTest, HwctlEraseRemovesThePersonFromEveryReadReplayAndFileAndStreamsATombstone) {
+// Embedded only (--erase_on_deauth is a store flag; kill -9 of the one process).
+class ErasureE2eTest : public ErasureDeploymentTest, public ::testing::Test {
+ protected:
+  ErasureE2eTest() : ErasureDeploymentTest(DeploymentMode::kEmbedded) {}
+};
+
+// Embedded and split (healthwire_store + healthwire_gateway).
+class ErasureBothModesTest : public ErasureDeploymentTest,
+                             public ::testing::TestWithParam<DeploymentMode> {
+ protected:
+  ErasureBothModesTest() : ErasureDeploymentTest(GetParam()) {}
+};
+
+INSTANTIATE_TEST_SUITE_P(BothModes, ErasureBothModesTest,
+                         ::testing::Values(DeploymentMode::kEmbedded, DeploymentMode::kSplit),
+                         testing::DeploymentModeName);
+
+TEST_P(ErasureBothModesTest, HwctlEraseRemovesThePersonFromEveryReadReplayAndFileAndStreamsATombstone) {
   Start();
   v1::StreamUpdatesRequest only_victim;
   only_victim.add_user_ids(kVictim);
@@ -190,11 +210,14 @@ TEST_F(ErasureE2eTest, HwctlEraseRemovesThePersonFromEveryReadReplayAndFileAndSt
   EXPECT_TRUE(absl::StrContains(replayed.out, "skipped 4 erasure line(s)")) << replayed.out;
   EXPECT_EQ(StoreRevision(deployment_.stub()), 7u);
 
-  testing::HttpResponse metrics = client_->Get("/metrics");
-  ASSERT_EQ(metrics.status, 200) << metrics;
-  EXPECT_EQ(testing::MetricValue(metrics.body, "healthwire_store_erasures_total"), 1);
-  EXPECT_EQ(testing::MetricValue(metrics.body, "healthwire_store_erasure_compaction_failures_total"),
-            0);
+  if (deployment_.mode() == DeploymentMode::kEmbedded) {  // store metrics: embedded only
+    testing::HttpResponse metrics = client_->Get("/metrics");
+    ASSERT_EQ(metrics.status, 200) << metrics;
+    EXPECT_EQ(testing::MetricValue(metrics.body, "healthwire_store_erasures_total"), 1);
+    EXPECT_EQ(
+        testing::MetricValue(metrics.body, "healthwire_store_erasure_compaction_failures_total"),
+        0);
+  }
 
   subscriber.Stop();
   absl::StatusOr<int> stopped = deployment_.store()->Stop(SIGTERM);
