@@ -124,7 +124,8 @@ void FinishWith(grpc::ServerUnaryReactor* reactor, absl::StatusOr<Response> resu
 
 }  // namespace
 
-EventStoreService::EventStoreService(EventStore* store, int stream_threads, Eraser eraser)
+EventStoreService::EventStoreService(EventStore* store, int stream_threads, Eraser eraser,
+                                     int max_queued_erasures)
     : store_(store),
       eraser_(eraser != nullptr ? std::move(eraser)
                                 : Eraser([store](const StoreSubject& subject)
@@ -135,6 +136,7 @@ EventStoreService::EventStoreService(EventStore* store, int stream_threads, Eras
                                     return std::move(erased->response);
                                   })),
       stream_executor_(stream_threads),
+      max_queued_erasures_(max_queued_erasures),
       erase_executor_(1) {}
 
 grpc::ServerUnaryReactor* EventStoreService::Ingest(grpc::CallbackServerContext* context,
@@ -195,11 +197,12 @@ grpc::ServerUnaryReactor* EventStoreService::EraseUser(grpc::CallbackServerConte
                                                        const v1::EraseUserRequest* request,
                                                        v1::EraseUserResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (queued_erasures_.fetch_add(1) >= kMaxQueuedErasures) {
+  if (queued_erasures_.fetch_add(1) >= max_queued_erasures_) {
     queued_erasures_.fetch_sub(1);
     reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                 absl::StrCat("more than ", kMaxQueuedErasures,
-                                              " erasures are waiting; retry later")));
+                                 absl::StrCat(max_queued_erasures_,
+                                              " erasures are already waiting (--erase_max_queued); "
+                                              "retry later")));
     return reactor;
   }
   // Commit + compaction can take seconds: not on a gRPC thread.

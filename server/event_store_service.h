@@ -7,7 +7,7 @@
 // the store's writer thread once the commit is durable. GetLatest and
 // ListRecords are short RocksDB reads at a snapshot and run inline. EraseUser
 // waits for its commit and its compaction, so it runs on its own thread
-// (erasures one at a time, at most kMaxQueuedErasures waiting).
+// (erasures one at a time, at most max_queued_erasures waiting).
 // StreamUpdates is registered as a raw (ByteBuffer) method so every
 // subscriber is sent the same serialized bytes (see UpdateStream).
 //
@@ -46,10 +46,13 @@ class EventStoreService final : public EventStoreCallbackBase {
 
   // `stream_threads`: threads that read the change log for catching-up
   // streams and send progress ticks.
-  EventStoreService(EventStore* store, int stream_threads = 2, Eraser eraser = nullptr);
+  // `max_queued_erasures`: EraseUser calls waiting or running at once; more
+  // are RESOURCE_EXHAUSTED.
+  EventStoreService(EventStore* store, int stream_threads = 2, Eraser eraser = nullptr,
+                    int max_queued_erasures = 16);
 
-  // EraseUser calls waiting or running at once; more are RESOURCE_EXHAUSTED.
-  static constexpr int kMaxQueuedErasures = 16;
+  // EraseUser calls waiting or running now (a metric).
+  int queued_erasures() const { return queued_erasures_.load(std::memory_order_relaxed); }
 
   grpc::ServerUnaryReactor* Ingest(grpc::CallbackServerContext* context,
                                    const v1::IngestRequest* request,
@@ -82,6 +85,7 @@ class EventStoreService final : public EventStoreCallbackBase {
   EventStore* const store_;
   const Eraser eraser_;
   Executor stream_executor_;
+  const int max_queued_erasures_;
   Executor erase_executor_;
   std::atomic<int> queued_erasures_{0};
 };

@@ -39,7 +39,7 @@ absl::Status WriteReadyFile(const std::string& path, const std::string& contents
 }
 
 // Prometheus text for the in-process store: what the gateway cannot see.
-std::string StoreMetricsText(EventStore& store) {
+std::string StoreMetricsText(EventStore& store, const EventStoreService& service) {
   const EventStore::Stats stats = store.GetStats();
   std::string text;
   absl::StrAppend(
@@ -59,6 +59,14 @@ std::string StoreMetricsText(EventStore& store) {
       "# TYPE healthwire_store_erasure_compaction_failures_total counter\n"
       "healthwire_store_erasure_compaction_failures_total ", stats.erasure_compaction_failures,
       "\n",
+      "# HELP healthwire_store_erasure_compactions_pending Erasures waiting for the compaction "
+      "thread.\n"
+      "# TYPE healthwire_store_erasure_compactions_pending gauge\n"
+      "healthwire_store_erasure_compactions_pending ", stats.erasure_compactions_pending, "\n",
+      "# HELP healthwire_store_erasures_queued EraseUser calls waiting or running (limit "
+      "--erase_max_queued).\n"
+      "# TYPE healthwire_store_erasures_queued gauge\n"
+      "healthwire_store_erasures_queued ", service.queued_erasures(), "\n",
       "# HELP healthwire_stream_subscribers Open StreamUpdates calls.\n"
       "# TYPE healthwire_stream_subscribers gauge\n"
       "healthwire_stream_subscribers ", store.subscription_hub()->subscriber_count(), "\n");
@@ -78,6 +86,10 @@ absl::Status CheckPort(absl::string_view flag, int port) {
 absl::Status ValidateOptions(const HealthwireServer::Options& options) {
   if (options.run_store) {
     if (absl::Status port = CheckPort("grpc_port", options.grpc_port); !port.ok()) return port;
+    if (options.max_queued_erasures < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--erase_max_queued=", options.max_queued_erasures, " must be at least 1"));
+    }
   }
   if (!options.run_gateway) return absl::OkStatus();
   const WebhookGateway::Options& gateway = options.gateway;
@@ -204,7 +216,8 @@ absl::Status HealthwireServer::StartStore() {
       return replica->EraseThroughLog(subject, absl::Now() + absl::Seconds(60));
     };
   }
-  service_ = std::make_unique<EventStoreService>(store_.get(), 2, std::move(eraser));
+  service_ = std::make_unique<EventStoreService>(store_.get(), 2, std::move(eraser),
+                                                 options_.max_queued_erasures);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -251,7 +264,8 @@ absl::Status HealthwireServer::StartGateway() {
 
   if (store_ != nullptr) {
     EventStore* store = store_.get();
-    gateway_options.extra_metrics = [store] { return StoreMetricsText(*store); };
+    const EventStoreService* service = service_.get();
+    gateway_options.extra_metrics = [store, service] { return StoreMetricsText(*store, *service); };
     ingestor_ = std::make_unique<LocalIngestor>(store_.get());
   } else if (!options_.log.servers.empty()) {
     absl::StatusOr<std::unique_ptr<LogIngestor>> ingestor =

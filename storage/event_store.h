@@ -115,6 +115,9 @@ class EventStore {
     // RocksDB's own compactions).
     uint64_t erasures = 0;
     uint64_t erasure_compaction_failures = 0;
+    // Erasures waiting for the compaction thread (at most 1024; beyond,
+    // it compacts the families whole).
+    uint64_t erasure_compactions_pending = 0;
   };
 
   using IngestCallback = std::function<void(absl::StatusOr<v1::IngestResponse>)>;

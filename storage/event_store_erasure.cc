@@ -158,6 +158,8 @@ void EventStore::Impl::ScheduleCompactions(const ApplyBatch& batch) {
       }
       compact_queue_.push_back(outcome);
     }
+    compactions_pending_.store(compact_everything_ ? kMaxPendingCompactions : compact_queue_.size(),
+                               std::memory_order_relaxed);
   }
   if (scheduled) compact_wake_.notify_one();
 }
@@ -175,6 +177,7 @@ void EventStore::Impl::CompactionLoop() {
       outcomes.swap(compact_queue_);
       everything = compact_everything_;
       compact_everything_ = false;
+      compactions_pending_.store(0, std::memory_order_relaxed);
     }
     absl::Status compacted;
     if (everything) {

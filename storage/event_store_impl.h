@@ -209,6 +209,7 @@ class EventStore::Impl {
   std::thread compactor_;
   std::atomic<uint64_t> erasures_{0};
   std::atomic<uint64_t> compaction_failures_{0};
+  std::atomic<uint64_t> compactions_pending_{0};
 };
 
 }  // namespace healthwire

@@ -251,6 +251,7 @@ EventStore::Stats EventStore::Impl::GetStats() const {
   stats.write_failures = write_failures_.load(std::memory_order_relaxed);
   stats.erasures = erasures_.load(std::memory_order_relaxed);
   stats.erasure_compaction_failures = compaction_failures_.load(std::memory_order_relaxed);
+  stats.erasure_compactions_pending = compactions_pending_.load(std::memory_order_relaxed);
   return stats;
 }
 

@@ -22,6 +22,7 @@
 #include "tests/util/database_scan.h"
 #include "tests/util/deployment.h"
 #include "tests/util/store_reads.h"
+#include "tests/util/temp_dir.h"
 #include "tests/util/stream_subscriber.h"
 #include "tests/util/text_scrapers.h"
 #include "tools/simulator/terra_payloads.h"
@@ -217,6 +218,9 @@ TEST_P(ErasureBothModesTest, HwctlEraseRemovesThePersonFromEveryReadReplayAndFil
     EXPECT_EQ(
         testing::MetricValue(metrics.body, "healthwire_store_erasure_compaction_failures_total"),
         0);
+    EXPECT_EQ(testing::MetricValue(metrics.body, "healthwire_store_erasures_queued"), 0);
+    EXPECT_EQ(testing::MetricValue(metrics.body, "healthwire_store_erasure_compactions_pending"),
+              0);
   }
 
   subscriber.Stop();
@@ -335,6 +339,19 @@ TEST_F(ErasureE2eTest, KillDuringAnErasureLeavesAllOfItOrNone) {
   HwctlResult erased = RunHwctl({"erase", "--user", kVictim, "--yes", StoreFlag()});
   ASSERT_EQ(erased.exit_code, 0) << erased.err;
   EXPECT_EQ(GetLatestCode(deployment_.stub(), kVictim), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST(ErasureFlagsTest, AnEraseQueueOfZeroIsRefusedWithOneLine) {
+  const testing::TempDir dir("erase-flags");
+  absl::StatusOr<std::unique_ptr<ChildProcess>> run = ChildProcess::Start(
+      "server/healthwire",
+      {"--data_dir=" + dir.path(), "--grpc_port=0", "--http_port=0", "--erase_max_queued=0"});
+  ASSERT_TRUE(run.ok()) << run.status();
+  absl::StatusOr<int> exit_code = (*run)->Wait(absl::Seconds(30));
+  ASSERT_TRUE(exit_code.ok());
+  EXPECT_EQ(*exit_code, 1);
+  EXPECT_TRUE(absl::StrContains((*run)->Stderr(), "--erase_max_queued=0 must be at least 1"))
+      << (*run)->Stderr();
 }
 
 }  // namespace
