@@ -18,7 +18,7 @@
 #include <atomic>
 #include <functional>
 
-#include "proto/healthwire.grpc.pb.h"
+#include "healthwire/v1/healthwire.grpc.pb.h"
 #include "server/executor.h"
 #include "storage/event_store.h"
 

@@ -17,7 +17,7 @@
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "proto/healthwire.grpc.pb.h"
+#include "healthwire/v1/healthwire.grpc.pb.h"
 #include "tests/util/child_process.h"
 #include "tests/util/database_scan.h"
 #include "tests/util/deployment.h"
