@@ -124,6 +124,21 @@ void FinishWith(grpc::ServerUnaryReactor* reactor, absl::StatusOr<Response> resu
 
 }  // namespace
 
+EventStoreService::EventStoreService(EventStore* store, int stream_threads, Eraser eraser,
+                                     int max_queued_erasures)
+    : store_(store),
+      eraser_(eraser != nullptr ? std::move(eraser)
+                                : Eraser([store](const StoreSubject& subject)
+                                             -> absl::StatusOr<v1::EraseUserResponse> {
+                                    absl::StatusOr<EventStore::EraseResult> erased =
+                                        store->EraseUser(subject);
+                                    if (!erased.ok()) return erased.status();
+                                    return std::move(erased->response);
+                                  })),
+      stream_executor_(stream_threads),
+      max_queued_erasures_(max_queued_erasures),
+      erase_executor_(1) {}
+
 grpc::ServerUnaryReactor* EventStoreService::Ingest(grpc::CallbackServerContext* context,
                                                     const v1::IngestRequest* request,
                                                     v1::IngestResponse* response) {
@@ -175,6 +190,28 @@ grpc::ServerUnaryReactor* EventStoreService::CreateCheckpoint(
   // Hard links and a flush: rare and short, so it runs inline.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   FinishRead(reactor, store_->CreateCheckpoint(request->name()), response);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* EventStoreService::EraseUser(grpc::CallbackServerContext* context,
+                                                       const v1::EraseUserRequest* request,
+                                                       v1::EraseUserResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (queued_erasures_.fetch_add(1) >= max_queued_erasures_) {
+    queued_erasures_.fetch_sub(1);
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 absl::StrCat(max_queued_erasures_,
+                                              " erasures are already waiting (--erase_max_queued); "
+                                              "retry later")));
+    return reactor;
+  }
+  // Commit + compaction can take seconds: not on a gRPC thread.
+  const StoreSubject subject = SubjectOf(request->subject());
+  erase_executor_.Schedule([this, reactor, response, subject] {
+    absl::StatusOr<v1::EraseUserResponse> erased = eraser_(subject);
+    queued_erasures_.fetch_sub(1);
+    FinishWith(reactor, std::move(erased), response);
+  });
   return reactor;
 }
 

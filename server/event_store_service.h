@@ -5,13 +5,18 @@
 // Implements gRPC's callback API. Ingest never blocks a gRPC thread: it
 // queues the batch with EventStore::IngestAsync and finishes the reactor from
 // the store's writer thread once the commit is durable. GetLatest and
-// ListRecords are short RocksDB reads at a snapshot and run inline.
+// ListRecords are short RocksDB reads at a snapshot and run inline. EraseUser
+// waits for its commit and its compaction, so it runs on its own thread
+// (erasures one at a time, at most max_queued_erasures waiting).
 // StreamUpdates is registered as a raw (ByteBuffer) method so every
 // subscriber is sent the same serialized bytes (see UpdateStream).
 //
 // Thread-safe; the EventStore must outlive the service.
 #ifndef HEALTHWIRE_SERVER_EVENT_STORE_SERVICE_H_
 #define HEALTHWIRE_SERVER_EVENT_STORE_SERVICE_H_
+
+#include <atomic>
+#include <functional>
 
 #include "healthwire/v1/healthwire.grpc.pb.h"
 #include "server/executor.h"
@@ -29,14 +34,25 @@ using EventStoreCallbackBase = v1::EventStore::WithCallbackMethod_Ingest<
     v1::EventStore::WithCallbackMethod_GetLatest<v1::EventStore::WithCallbackMethod_ListRecords<
         v1::EventStore::WithRawCallbackMethod_StreamUpdates<
             v1::EventStore::WithCallbackMethod_GetUser<
-                v1::EventStore::WithCallbackMethod_CreateCheckpoint<v1::EventStore::Service>>>>>>;
+                v1::EventStore::WithCallbackMethod_CreateCheckpoint<
+                    v1::EventStore::WithCallbackMethod_EraseUser<v1::EventStore::Service>>>>>>>;
 
 class EventStoreService final : public EventStoreCallbackBase {
  public:
+  // How EraseUser erases: by default EventStore::EraseUser; cluster mode
+  // routes it through the commit log (StoreReplica::EraseThroughLog) so every
+  // replica applies it. Called on the service's erasure thread; may block.
+  using Eraser = std::function<absl::StatusOr<v1::EraseUserResponse>(const StoreSubject&)>;
+
   // `stream_threads`: threads that read the change log for catching-up
   // streams and send progress ticks.
-  EventStoreService(EventStore* store, int stream_threads = 2)
-      : store_(store), stream_executor_(stream_threads) {}
+  // `max_queued_erasures`: EraseUser calls waiting or running at once; more
+  // are RESOURCE_EXHAUSTED.
+  EventStoreService(EventStore* store, int stream_threads = 2, Eraser eraser = nullptr,
+                    int max_queued_erasures = 16);
+
+  // EraseUser calls waiting or running now (a metric).
+  int queued_erasures() const { return queued_erasures_.load(std::memory_order_relaxed); }
 
   grpc::ServerUnaryReactor* Ingest(grpc::CallbackServerContext* context,
                                    const v1::IngestRequest* request,
@@ -58,12 +74,20 @@ class EventStoreService final : public EventStoreCallbackBase {
                                              const v1::CreateCheckpointRequest* request,
                                              v1::CreateCheckpointResponse* response) override;
 
+  grpc::ServerUnaryReactor* EraseUser(grpc::CallbackServerContext* context,
+                                      const v1::EraseUserRequest* request,
+                                      v1::EraseUserResponse* response) override;
+
   grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamUpdates(
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
 
  private:
   EventStore* const store_;
+  const Eraser eraser_;
   Executor stream_executor_;
+  const int max_queued_erasures_;
+  Executor erase_executor_;
+  std::atomic<int> queued_erasures_{0};
 };
 
 }  // namespace healthwire

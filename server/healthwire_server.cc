@@ -40,7 +40,7 @@ absl::Status WriteReadyFile(const std::string& path, const std::string& contents
 }
 
 // Prometheus text for the in-process store: what the gateway cannot see.
-std::string StoreMetricsText(EventStore& store) {
+std::string StoreMetricsText(EventStore& store, const EventStoreService& service) {
   const EventStore::Stats stats = store.GetStats();
   std::string text;
   absl::StrAppend(
@@ -51,6 +51,23 @@ std::string StoreMetricsText(EventStore& store) {
       "# HELP healthwire_store_changelog_oldest_revision Oldest revision StreamUpdates can replay.\n"
       "# TYPE healthwire_store_changelog_oldest_revision gauge\n"
       "healthwire_store_changelog_oldest_revision ", store.OldestRetainedRevision(), "\n",
+      "# HELP healthwire_store_erasures_total Erasures that wrote a tombstone (EraseUser, "
+      "--erase_on_deauth).\n"
+      "# TYPE healthwire_store_erasures_total counter\n"
+      "healthwire_store_erasures_total ", stats.erasures, "\n",
+      "# HELP healthwire_store_erasure_compaction_failures_total Compactions of erased key ranges "
+      "that failed.\n"
+      "# TYPE healthwire_store_erasure_compaction_failures_total counter\n"
+      "healthwire_store_erasure_compaction_failures_total ", stats.erasure_compaction_failures,
+      "\n",
+      "# HELP healthwire_store_erasure_compactions_pending Erasures waiting for the compaction "
+      "thread.\n"
+      "# TYPE healthwire_store_erasure_compactions_pending gauge\n"
+      "healthwire_store_erasure_compactions_pending ", stats.erasure_compactions_pending, "\n",
+      "# HELP healthwire_store_erasures_queued EraseUser calls waiting or running (limit "
+      "--erase_max_queued).\n"
+      "# TYPE healthwire_store_erasures_queued gauge\n"
+      "healthwire_store_erasures_queued ", service.queued_erasures(), "\n",
       "# HELP healthwire_stream_subscribers Open StreamUpdates calls.\n"
       "# TYPE healthwire_stream_subscribers gauge\n"
       "healthwire_stream_subscribers ", store.subscription_hub()->subscriber_count(), "\n");
@@ -70,6 +87,10 @@ absl::Status CheckPort(absl::string_view flag, int port) {
 absl::Status ValidateOptions(const HealthwireServer::Options& options) {
   if (options.run_store) {
     if (absl::Status port = CheckPort("grpc_port", options.grpc_port); !port.ok()) return port;
+    if (options.max_queued_erasures < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--erase_max_queued=", options.max_queued_erasures, " must be at least 1"));
+    }
   }
   if (options.run_read_api) {
     if (absl::Status port = CheckPort("read_api_port", options.read_api.port); !port.ok()) {
@@ -212,7 +233,15 @@ absl::Status HealthwireServer::StartStore() {
     if (!replica.ok()) return replica.status();
     replica_ = *std::move(replica);
   }
-  service_ = std::make_unique<EventStoreService>(store_.get());
+  EventStoreService::Eraser eraser;
+  if (replica_ != nullptr) {
+    // Cluster mode: an erasure is a log entry every replica applies.
+    eraser = [replica = replica_.get()](const StoreSubject& subject) {
+      return replica->EraseThroughLog(subject, absl::Now() + absl::Seconds(60));
+    };
+  }
+  service_ = std::make_unique<EventStoreService>(store_.get(), 2, std::move(eraser),
+                                                 options_.max_queued_erasures);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -265,8 +294,10 @@ absl::Status HealthwireServer::StartGateway() {
 
   EventStore* store = store_.get();
   ReadApiServer* read_api = read_api_.get();
-  gateway_options.extra_metrics = [store, read_api] {
-    std::string text = store != nullptr ? StoreMetricsText(*store) : std::string();
+  const EventStoreService* service = service_.get();
+  gateway_options.extra_metrics = [store, service, read_api] {
+    std::string text =
+        store != nullptr && service != nullptr ? StoreMetricsText(*store, *service) : std::string();
     if (read_api != nullptr) absl::StrAppend(&text, read_api->MetricsText());
     absl::StrAppend(
         &text,

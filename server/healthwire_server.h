@@ -48,6 +48,8 @@ class HealthwireServer {
     EventStore::Options store;  // path is set from data_dir
     std::string grpc_address = "127.0.0.1";
     int grpc_port = 50051;  // 0 = pick a free port
+    // EraseUser calls waiting or running at once (more: RESOURCE_EXHAUSTED).
+    int max_queued_erasures = 16;
 
     // --- gateway: HTTP webhooks ---
     bool run_gateway = true;

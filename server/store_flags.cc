@@ -29,6 +29,13 @@ ABSL_FLAG(uint64_t, min_free_disk_mb, 32,
           "disk) while the data folder's disk has less than this many MiB free beyond the "
           "commit's size, so RocksDB never writes into a full disk; writes resume by "
           "themselves once space is freed. 0 = no check.");
+ABSL_FLAG(bool, erase_on_deauth, false,
+          "A deauth or access_revoked webhook also erases that user_id's data (records, "
+          "connection record, change-log entries; a tombstone is streamed), as EraseUser "
+          "would. Off by default: Terra keeps no copy, so the data is then gone for good.");
+ABSL_FLAG(int, erase_max_queued, 16,
+          "EraseUser calls waiting or running at once (they run one at a time: commit, then "
+          "compaction); more are answered RESOURCE_EXHAUSTED.");
 
 namespace healthwire {
 
@@ -41,6 +48,8 @@ void ApplyStoreFlags(HealthwireServer::Options* options) {
   options->store.max_buffered_updates_per_subscriber = absl::GetFlag(FLAGS_stream_buffer_updates);
   options->store.block_cache_bytes = absl::GetFlag(FLAGS_block_cache_mb) << 20;
   options->store.min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_mb) << 20;
+  options->store.erase_on_deauth = absl::GetFlag(FLAGS_erase_on_deauth);
+  options->max_queued_erasures = absl::GetFlag(FLAGS_erase_max_queued);
   if (!absl::GetFlag(FLAGS_checkpoint_dir).empty()) {
     options->store.checkpoint_dir = ResolveUserPath(absl::GetFlag(FLAGS_checkpoint_dir));
   }

@@ -89,17 +89,19 @@ absl::Status ValidateEvent(const v1::Event& event, size_t index) {
 }  // namespace
 
 ApplyBatch::ApplyBatch(rocksdb::DB* db, const StoreFamilies& families, uint64_t base_revision,
-                       bool collect_committed)
+                       bool collect_committed, bool erase_on_deauth)
     : db_(db),
       families_(families),
       base_revision_(base_revision),
       collect_committed_(collect_committed),
+      erase_on_deauth_(erase_on_deauth),
       last_revision_(base_revision) {}
 
 absl::StatusOr<std::optional<v1::Connection>> ApplyBatch::LookupConnection(
     const ConnectionOverlay& call_connections, const std::string& user_id) const {
   if (auto it = call_connections.find(user_id); it != call_connections.end()) return it->second;
   if (auto it = connections_.find(user_id); it != connections_.end()) return it->second;
+  if (erased_users_.contains(user_id)) return std::nullopt;  // erased earlier in this batch
   std::string value;
   const rocksdb::Status read =
       db_->Get(rocksdb::ReadOptions(), families_.users, keys::UserKey(user_id), &value);
@@ -148,6 +150,7 @@ absl::StatusOr<std::optional<v1::Event>> ApplyBatch::Lookup(const Overlay& call_
     return it->second;
   }
   if (auto it = overlay_.find(record_key); it != overlay_.end()) return it->second;
+  if (erased_records_.contains(record_key)) return std::nullopt;  // erased earlier in this batch
 
   std::string value;
   const rocksdb::Status read =
@@ -191,10 +194,20 @@ absl::Status ApplyBatch::PutVersion(const v1::Event& event, const std::string& r
   if (status.ok()) {
     status = batch_.Put(families_.changelog, keys::RevisionKey(event.revision()), value);
   }
+  batch_received_at_[event.revision()] = event.received_at();
+  // Which users this change names, so an erasure finds it without reading
+  // the whole change log.
+  for (const std::string& user_id : ConnectionsTouchedBy(event)) {
+    if (!status.ok()) break;
+    status = batch_.Put(families_.user_changes, keys::UserChangeKey(user_id, event.revision()),
+                        rocksdb::Slice());
+    call_user_changes_[user_id].push_back(event.revision());
+  }
   return FromRocksDb(status, "cannot add the record to the write batch");
 }
 
 absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>& events) {
+  if (!poisoned_.ok()) return poisoned_;
   // Validate everything first: an invalid event anywhere rejects the call.
   for (size_t i = 0; i < events.size(); ++i) {
     if (absl::Status valid = ValidateEvent(events[i], i); !valid.ok()) return valid;
@@ -207,6 +220,10 @@ absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>&
   ConnectionOverlay call_connections;
   v1::IngestResponse response;
   const size_t committed_before = committed_.size();
+  call_user_changes_.clear();
+  // erase_on_deauth: the users whose stored deauth / access_revoked asks
+  // for their data to go, with the event that asked.
+  std::vector<ErasureRequest> erase_after;
 
   absl::Status failure;
   for (v1::Event& event : events) {
@@ -252,7 +269,32 @@ absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>&
     result->set_revision(event.revision());
     ++tally_.stored;
     if (collect_committed_) committed_.push_back(event);
+    if (erase_on_deauth_ && !event.user().user_id().empty() &&
+        (event.type() == v1::EVENT_TYPE_DEAUTH ||
+         event.type() == v1::EVENT_TYPE_ACCESS_REVOKED)) {
+      ErasureRequest& request = erase_after.emplace_back();
+      request.kind = ErasureRequest::Kind::kUserId;
+      request.id = event.user().user_id();
+      request.trigger = event.type() == v1::EVENT_TYPE_DEAUTH ? v1::Erasure::TRIGGER_DEAUTH
+                                                              : v1::Erasure::TRIGGER_ACCESS_REVOKED;
+      request.received_at = event.received_at();
+    }
     call_overlay.insert_or_assign(record_key, std::move(event));
+  }
+
+  // The call's user_changes entries count as the batch's from here on (an
+  // erasure below must see them; a failed call never gets here).
+  if (failure.ok()) {
+    for (auto& [user_id, revisions] : call_user_changes_) {
+      auto& into = batch_user_changes_[user_id];
+      into.insert(into.end(), revisions.begin(), revisions.end());
+    }
+    call_user_changes_.clear();
+  }
+  for (const ErasureRequest& request : erase_after) {
+    if (!failure.ok()) break;
+    absl::StatusOr<ErasureOutcome> erased = Erase(request, call_overlay, call_connections);
+    if (!erased.ok()) failure = erased.status();  // the batch is poisoned
   }
 
   if (!failure.ok()) {
@@ -273,6 +315,7 @@ absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>&
 }
 
 absl::Status ApplyBatch::Seal() {
+  if (!poisoned_.ok()) return poisoned_;
   return FromRocksDb(batch_.Put(families_.meta, ToSlice(keys::kLastRevisionMetaKey),
                                 keys::EncodeRevision(last_revision_)),
                      "cannot add the revision counter to the write batch");

@@ -19,6 +19,17 @@
 // A call is all-or-nothing: an invalid event anywhere, or an error, leaves
 // nothing of it in the batch and hands its revisions to the next call.
 //
+// Erasure (ApplyErasure, and with erase_on_deauth a stored deauth or
+// access_revoked event) is applied in the same order as the calls around it,
+// into the same batch: every record of the person's user_id(s), their index
+// entries, connection records, reference links and user_changes entries are
+// deleted; every change-log entry that held their data is rewritten in place
+// as an EVENT_TYPE_ERASED placeholder (same revision, no data, so a replay
+// never returns it and the revisions stay dense); the tombstone
+// (EVENT_TYPE_ERASURE) is the next revision. Ids appear in the tombstone
+// only as SHA-256. An error in the middle of an erasure poisons the batch:
+// Seal fails and the feeder writes nothing of it (all or none).
+//
 // Deterministic: the outcome is a function of the prior state and the events
 // alone. No wall clock and no randomness: when a record was received is the
 // event's own received_at, set by whoever received the delivery, so two
@@ -36,6 +47,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "healthwire/v1/healthwire.pb.h"
@@ -59,8 +71,34 @@ class ApplyBatch {
   // stored version gets base_revision + 1. `collect_committed`: keep a copy of
   // every stored version (for the subscription hub; only worth it when
   // someone is subscribed).
+  // `erase_on_deauth`: a stored deauth / access_revoked event also erases
+  // its user's data (the same erasure as ApplyErasure, in the same call).
   ApplyBatch(rocksdb::DB* db, const StoreFamilies& families, uint64_t base_revision,
-             bool collect_committed);
+             bool collect_committed, bool erase_on_deauth = false);
+
+  // What to erase (EventStore::EraseUser, or a log entry in cluster mode).
+  struct ErasureRequest {
+    enum class Kind { kUserId, kReferenceId };
+    Kind kind = Kind::kUserId;
+    std::string id;
+    v1::Erasure::Trigger trigger = v1::Erasure::TRIGGER_ERASE_USER;
+    // When the erasure was asked for: the tombstone's received_at (set by the
+    // caller, never read from the clock here, so replicas agree).
+    google::protobuf::Timestamp received_at;
+    // false: the caller compacts the erased ranges itself (EraseUser waits
+    // for it); true: the store's compaction thread does, after the commit.
+    bool compact_in_background = true;
+  };
+  // What an erasure did, for the feeder: the answer, and the key ranges to
+  // compact once it is durable.
+  struct ErasureOutcome {
+    v1::EraseUserResponse response;  // counts and tombstone_revision
+    std::vector<std::string> user_ids;       // every user_id erased
+    std::vector<std::string> reference_ids;  // every reference_id their data was filed under
+    uint64_t first_redacted_revision = 0;    // 0 when no change was redacted
+    uint64_t last_redacted_revision = 0;
+    bool compact_in_background = true;
+  };
 
   ApplyBatch(const ApplyBatch&) = delete;
   ApplyBatch& operator=(const ApplyBatch&) = delete;
@@ -72,12 +110,22 @@ class ApplyBatch {
   // durable.
   absl::StatusOr<v1::IngestResponse> ApplyCall(std::vector<v1::Event>& events);
 
+  // Applies an erasure on top of the prior state and every call applied
+  // before it. Nothing found: all counts zero, no tombstone, nothing
+  // written. InvalidArgument for an empty id.
+  absl::StatusOr<ErasureOutcome> ApplyErasure(const ErasureRequest& request);
+
   // Whether the calls assigned revisions (and so there is a batch to write).
   bool HasChanges() const { return last_revision_ != base_revision_; }
 
   // Adds the revision counter to the batch: it becomes durable exactly when
-  // the changes it counts do. Call once, after the last ApplyCall.
+  // the changes it counts do. Call once, after the last ApplyCall. Fails
+  // (and the batch must not be written) when an erasure failed half-way.
   absl::Status Seal();
+
+  // The erasures the calls triggered (erase_on_deauth) and ApplyErasure
+  // did, in order; for compaction after the commit.
+  const std::vector<ErasureOutcome>& erasures() const { return erasures_; }
 
   // The batch. Feeders may add their own bookkeeping to it (after the last
   // ApplyCall), so it is durable together with the changes.
@@ -96,7 +144,8 @@ class ApplyBatch {
   using ConnectionOverlay = absl::flat_hash_map<std::string, v1::Connection>;
 
   // The stored version of `record_key` as this batch sees it: the call's own
-  // writes, then earlier calls', then the prior state. nullopt when absent.
+  // writes, then earlier calls', then (unless erased in this batch) the
+  // prior state. nullopt when absent.
   absl::StatusOr<std::optional<v1::Event>> Lookup(const Overlay& call_overlay,
                                                   const std::string& record_key) const;
   // Puts `event` (revision assigned) as the latest version of its record:
@@ -112,10 +161,33 @@ class ApplyBatch {
   // records and their reference_id links go into the same batch.
   absl::Status UpdateConnections(const v1::Event& event, ConnectionOverlay& call_connections);
 
+  // The erasure itself (ApplyErasure, erase_on_deauth), seeing the current
+  // call's overlays too. On error the batch is poisoned.
+  absl::StatusOr<ErasureOutcome> Erase(const ErasureRequest& request, Overlay& call_overlay,
+                                       ConnectionOverlay& call_connections);
+  absl::StatusOr<ErasureOutcome> EraseUnpoisoned(const ErasureRequest& request,
+                                                 Overlay& call_overlay,
+                                                 ConnectionOverlay& call_connections);
+  // The user_ids an erasure request covers, sorted.
+  absl::StatusOr<std::vector<std::string>> UsersToErase(const ErasureRequest& request,
+                                                        const Overlay& call_overlay,
+                                                        const ConnectionOverlay& call_connections);
+  // Erases one user's records (and their index entries).
+  absl::Status EraseRecords(const std::string& user_id, Overlay& call_overlay,
+                            ErasureOutcome* outcome);
+  // Rewrites the user's change-log entries as placeholders.
+  absl::Status EraseChanges(const std::string& user_id, uint64_t tombstone_revision,
+                            ErasureOutcome* outcome);
+  // Deletes the user's connection record and its links.
+  absl::Status EraseConnection(const std::string& user_id,
+                               const std::vector<std::string>& erased_users,
+                               ConnectionOverlay& call_connections, ErasureOutcome* outcome);
+
   rocksdb::DB* const db_;
   const StoreFamilies families_;
   const uint64_t base_revision_;
   const bool collect_committed_;
+  const bool erase_on_deauth_;
 
   rocksdb::WriteBatch batch_;
   Overlay overlay_;
@@ -123,6 +195,21 @@ class ApplyBatch {
   uint64_t last_revision_;
   Tally tally_;
   std::vector<v1::Event> committed_;
+
+  // Erasure state of this batch: what it deleted from the prior state (so
+  // later calls do not see it), which revisions it redacted, the user_changes
+  // entries it added per user, and the erasures done.
+  absl::flat_hash_set<std::string> erased_records_;
+  absl::flat_hash_set<std::string> erased_users_;
+  absl::flat_hash_set<uint64_t> redacted_revisions_;
+  absl::flat_hash_map<std::string, std::vector<uint64_t>> batch_user_changes_;
+  // When each version this batch stored was received (a placeholder keeps
+  // it, whichever batch the change was in, so replicas agree).
+  absl::flat_hash_map<uint64_t, google::protobuf::Timestamp> batch_received_at_;
+  // The same, of the call being applied (dropped when it fails).
+  absl::flat_hash_map<std::string, std::vector<uint64_t>> call_user_changes_;
+  std::vector<ErasureOutcome> erasures_;
+  absl::Status poisoned_;
 };
 
 // Whether an event's type is a data type (served by GetLatest/ListRecords).

@@ -59,6 +59,10 @@ absl::StatusOr<CheckpointResult> EventStore::CreateCheckpoint(const std::string&
   return impl_->CreateCheckpoint(name);
 }
 
+absl::StatusOr<EventStore::EraseResult> EventStore::EraseUser(const StoreSubject& subject) {
+  return impl_->EraseUser(subject);
+}
+
 uint64_t EventStore::CurrentRevision() const { return impl_->CurrentRevision(); }
 
 const std::string& EventStore::TimelineId() const { return impl_->TimelineId(); }

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -99,6 +100,10 @@ class EventStore {
     // FailedPrecondition (a write that bypassed the log would make the
     // replicas diverge).
     bool log_replica = false;
+
+    // A stored deauth or access_revoked event also erases that user_id's
+    // data (as EraseUser does, in the same commit as the event).
+    bool erase_on_deauth = false;
   };
 
   // Counts since the store was opened.
@@ -111,6 +116,14 @@ class EventStore {
     // reached, and commits whose RocksDB write failed.
     uint64_t refused_disk_full = 0;
     uint64_t write_failures = 0;
+    // Erasures that wrote a tombstone (EraseUser and erase_on_deauth), and
+    // compactions of erased ranges that failed (they are also retried by
+    // RocksDB's own compactions).
+    uint64_t erasures = 0;
+    uint64_t erasure_compaction_failures = 0;
+    // Erasures waiting for the compaction thread (at most 1024; beyond,
+    // it compacts the families whole).
+    uint64_t erasure_compactions_pending = 0;
   };
 
   using IngestCallback = std::function<void(absl::StatusOr<v1::IngestResponse>)>;
@@ -166,6 +179,24 @@ class EventStore {
   // InvalidArgument when the subject is missing.
   absl::StatusOr<UserResult> GetUser(const StoreSubject& subject) const;
 
+  // ---- Erasure (event_store_erasure.cc; rules in apply_batch.h) ----
+
+  // What EraseUser did.
+  struct EraseResult {
+    v1::EraseUserResponse response;  // counts, tombstone_revision, store_revision
+  };
+  // Erases every record, index entry, connection record and change-log
+  // entry holding the subject's data (a user_id, or every connection of a
+  // reference_id) in one atomic commit through the commit path, ordered with
+  // the Ingest calls around it; the tombstone (EVENT_TYPE_ERASURE) is a new
+  // revision and is published to subscribers. Then flushes and compacts the
+  // affected key ranges of every family (CompactRange), so the bytes leave
+  // the SST files and the WAL. Blocks for both; not from the writer thread
+  // or an IngestAsync callback. Idempotent: nothing left to erase answers
+  // zero counts and writes nothing. InvalidArgument for a missing/too long
+  // id; FailedPrecondition on a log replica (erase through the log there).
+  absl::StatusOr<EraseResult> EraseUser(const StoreSubject& subject);
+
   // The revision of the last durable commit (0 for an empty store).
   uint64_t CurrentRevision() const;
 
@@ -213,20 +244,28 @@ class EventStore {
     // revisions.
     std::string digest;
   };
-  // One log entry to apply: a delivery's events.
+  // One log entry to apply: a delivery's events, or an erasure.
   struct LogCall {
     uint64_t sequence = 0;
     std::vector<v1::Event> events;
+    // Set for an erasure entry (events then empty). `received_at` travels
+    // in the entry, so every replica writes the same tombstone.
+    std::optional<StoreSubject> erase_subject;
+    google::protobuf::Timestamp erase_received_at;
   };
   struct LogApplyResult {
     // One per call, as IngestAsync would have answered it (InvalidArgument
     // for a call the rules refuse; nothing of it is applied).
     std::vector<absl::StatusOr<v1::IngestResponse>> results;
+    // One per call: what an erasure call erased (store_revision set), nullopt
+    // for deliveries. An erasure call's `results` entry is an empty response.
+    std::vector<std::optional<v1::EraseUserResponse>> erasures;
     LogPosition position;  // after the calls
     uint64_t store_revision = 0;
   };
   // Applies `calls` (in increasing sequence order, all after the stored
-  // position) with IngestAsync's rules into one WriteBatch together with the
+  // position; erasure calls with EraseUser's rules, compacted afterwards by
+  // the store's compaction thread) with IngestAsync's rules into one WriteBatch together with the
   // new LogPosition, and commits it. A pure function of the prior state and
   // the calls. An error writes nothing (retry the same calls). Only for a
   // store opened with log_replica, from one thread.

@@ -14,7 +14,8 @@
 namespace healthwire {
 
 ApplyBatch EventStore::Impl::NewApplyBatch() const {
-  return ApplyBatch(db_.get(), families_, durable_revision_, hub_.subscriber_count() > 0);
+  return ApplyBatch(db_.get(), families_, durable_revision_, hub_.subscriber_count() > 0,
+                    options_.erase_on_deauth);
 }
 
 absl::StatusOr<uint64_t> EventStore::Impl::CommitApplied(ApplyBatch& batch) {
@@ -51,12 +52,18 @@ absl::StatusOr<uint64_t> EventStore::Impl::CommitApplied(ApplyBatch& batch) {
   identical_.fetch_add(tally.identical, std::memory_order_relaxed);
   stale_.fetch_add(tally.stale, std::memory_order_relaxed);
   commits_.fetch_add(1, std::memory_order_relaxed);
+  for (const ApplyBatch::ErasureOutcome& erasure : batch.erasures()) {
+    if (erasure.response.tombstone_revision() > 0) {
+      erasures_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
   // Subscribers hear of the commit before the feeder answers anyone.
   std::vector<std::shared_ptr<const CommittedUpdate>> updates;
   for (v1::Event& event : batch.TakeCommitted()) {
     updates.push_back(std::make_shared<const CommittedUpdate>(std::move(event)));
   }
   hub_.Publish(updates, durable_revision_, batch.collects_committed());
+  ScheduleCompactions(batch);
   ApplyCountRetention();
   return durable_revision_;
 }

@@ -53,11 +53,33 @@ void EventStore::Impl::WriterLoop() {
 void EventStore::Impl::CommitGroup(std::vector<PendingCall> calls) {
   ApplyBatch group = NewApplyBatch();
   std::vector<absl::StatusOr<v1::IngestResponse>> results;
+  std::vector<absl::StatusOr<ApplyBatch::ErasureOutcome>> erasures;
   results.reserve(calls.size());
-  for (PendingCall& call : calls) results.push_back(group.ApplyCall(call.events));
+  erasures.reserve(calls.size());
+  // Erasures take their place in the queue's order like any call.
+  for (PendingCall& call : calls) {
+    if (call.erasure.has_value()) {
+      erasures.push_back(group.ApplyErasure(*call.erasure));
+      results.push_back(v1::IngestResponse());
+    } else {
+      erasures.push_back(ApplyBatch::ErasureOutcome());
+      results.push_back(group.ApplyCall(call.events));
+    }
+  }
 
   const absl::StatusOr<uint64_t> committed = CommitApplied(group);
   for (size_t i = 0; i < calls.size(); ++i) {
+    if (calls[i].erasure.has_value()) {
+      if (erasures[i].ok()) {
+        if (committed.ok()) {
+          erasures[i]->response.set_store_revision(*committed);
+        } else {
+          erasures[i] = committed.status();
+        }
+      }
+      if (calls[i].erase_done) calls[i].erase_done(std::move(erasures[i]));
+      continue;
+    }
     if (results[i].ok()) {
       // A failed write fails every call that had applied (the group was one
       // batch); calls that were refused keep their own error.

@@ -10,6 +10,8 @@
 //   event_store_checkpoint.cc  CreateCheckpoint
 //   event_store_health.cc      disk reserve, write recovery, Health()
 //   event_store_log_feeder.cc  feeder 2 (cluster replicas): ApplyLogCalls
+//   event_store_erasure.cc     EraseUser through the commit path, then
+//                              compaction of the erased key ranges
 //   event_store.cc             the public EventStore, forwarding here
 //
 // Thread-safety as in event_store.h; which thread owns which member is said
@@ -24,6 +26,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <functional>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -72,12 +76,38 @@ class EventStore::Impl {
   absl::StatusOr<LogApplyResult> ApplyLogCalls(std::vector<LogCall> calls);
   absl::StatusOr<LogPosition> ReadLogPosition() const;
 
+  // ---- erasure (event_store_erasure.cc) ----
+  absl::StatusOr<EraseResult> EraseUser(const StoreSubject& subject);
+
  private:
-  // One IngestAsync call waiting for the writer.
+  using EraseCallback = std::function<void(absl::StatusOr<ApplyBatch::ErasureOutcome>)>;
+  // One IngestAsync call (or one EraseUser) waiting for the writer.
   struct PendingCall {
     std::vector<v1::Event> events;
     IngestCallback done;
+    // Set for an erasure: applied in queue order like any call.
+    std::optional<ApplyBatch::ErasureRequest> erasure;
+    EraseCallback erase_done;
   };
+
+  // Erasures committed by a feeder whose compaction nobody waits for
+  // (erase_on_deauth, and erasures applied from the commit log) queue here
+  // for the compaction thread; beyond this many it compacts every family
+  // whole instead of remembering more ranges.
+  static constexpr size_t kMaxPendingCompactions = 1024;
+
+  // ---- erasure: compaction (event_store_erasure.cc) ----
+  // Flushes every family (so the WAL files holding the erased data become
+  // obsolete) and compacts the key ranges `outcome` touched, bottommost
+  // level included, so the erased values leave the SST files.
+  absl::Status CompactErased(const ApplyBatch::ErasureOutcome& outcome);
+  // Feeder thread, after a commit: hands the batch's background erasures to
+  // the compaction thread.
+  void ScheduleCompactions(const ApplyBatch& batch);
+  void CompactionLoop();
+  // Opens: indexes a change log written before user_changes existed.
+  static absl::Status BackfillUserChanges(rocksdb::DB* db, const StoreFamilies& families,
+                                          uint64_t last_revision);
 
   Impl(const Options& options, std::unique_ptr<rocksdb::DB> db,
        std::vector<rocksdb::ColumnFamilyHandle*> handles, StoreFamilies families,
@@ -171,6 +201,15 @@ class EventStore::Impl {
   std::thread writer_;
   std::condition_variable retention_wake_;  // with mu_; signalled when stopping
   std::thread retention_;
+
+  // Background compactions of erased ranges (guarded by mu_).
+  std::vector<ApplyBatch::ErasureOutcome> compact_queue_;
+  bool compact_everything_ = false;
+  std::condition_variable compact_wake_;  // with mu_
+  std::thread compactor_;
+  std::atomic<uint64_t> erasures_{0};
+  std::atomic<uint64_t> compaction_failures_{0};
+  std::atomic<uint64_t> compactions_pending_{0};
 };
 
 }  // namespace healthwire

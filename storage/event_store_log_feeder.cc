@@ -87,6 +87,44 @@ absl::StatusOr<EventStore::LogApplyResult> EventStore::Impl::ApplyLogCalls(
           absl::StrCat("log sequence ", call.sequence, " is not after the applied ",
                        out.position.applied_sequence));
     }
+    if (call.erase_subject.has_value()) {
+      // An erasure entry: the same erasure on every replica, its tombstone
+      // chained into the digest like a stored version.
+      ApplyBatch::ErasureRequest request;
+      request.kind = call.erase_subject->kind == StoreSubject::Kind::kReferenceId
+                         ? ApplyBatch::ErasureRequest::Kind::kReferenceId
+                         : ApplyBatch::ErasureRequest::Kind::kUserId;
+      request.id = call.erase_subject->id;
+      request.trigger = v1::Erasure::TRIGGER_ERASE_USER;
+      request.received_at = call.erase_received_at;
+      request.compact_in_background = true;
+      absl::StatusOr<ApplyBatch::ErasureOutcome> erased = batch.ApplyErasure(request);
+      if (!erased.ok() && erased.status().code() != absl::StatusCode::kInvalidArgument) {
+        return erased.status();  // the batch is poisoned: nothing is written, retry
+      }
+      if (erased.ok() && erased->response.tombstone_revision() > 0) {
+        const v1::EraseUserResponse& counts = erased->response;
+        chain = out.position.digest;
+        AppendUint64(counts.tombstone_revision(), &chain);
+        AppendField("erasure", &chain);
+        AppendField(request.id, &chain);
+        AppendUint64(counts.records_erased(), &chain);
+        AppendUint64(counts.changes_erased(), &chain);
+        AppendUint64(counts.connections_erased(), &chain);
+        out.position.digest = Sha256(chain);
+      }
+      out.position.applied_sequence = call.sequence;
+      if (erased.ok()) {
+        out.erasures.push_back(erased->response);
+        out.results.push_back(v1::IngestResponse());
+      } else {
+        // An entry every replica refuses alike (no id): skipped, said once.
+        out.erasures.push_back(std::nullopt);
+        out.results.push_back(erased.status());
+      }
+      continue;
+    }
+    out.erasures.push_back(std::nullopt);
     absl::StatusOr<v1::IngestResponse> result = batch.ApplyCall(call.events);
     if (result.ok()) {
       for (int i = 0; i < result->results_size() && i < static_cast<int>(call.events.size());
@@ -128,6 +166,9 @@ absl::StatusOr<EventStore::LogApplyResult> EventStore::Impl::ApplyLogCalls(
   out.store_revision = *committed;
   for (absl::StatusOr<v1::IngestResponse>& result : out.results) {
     if (result.ok()) result->set_store_revision(*committed);
+  }
+  for (std::optional<v1::EraseUserResponse>& erasure : out.erasures) {
+    if (erasure.has_value()) erasure->set_store_revision(*committed);
   }
   return out;
 }

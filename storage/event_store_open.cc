@@ -129,6 +129,7 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
       {kMetaFamily, family_options},
       {kUsersFamily, family_options},
       {kUserRefsFamily, family_options},
+      {kUserChangesFamily, family_options},
   };
 
   rocksdb::DB* raw_db = nullptr;
@@ -146,8 +147,8 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
     return FromRocksDb(opened, context);
   }
   std::unique_ptr<rocksdb::DB> db(raw_db);
-  const StoreFamilies families{handles[1], handles[2], handles[3],
-                               handles[4], handles[5], handles[6]};
+  const StoreFamilies families{handles[1], handles[2], handles[3], handles[4],
+                               handles[5], handles[6], handles[7]};
 
   // Revisions continue where the last run stopped.
   std::string value;
@@ -179,6 +180,7 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
                                                  options.path, "\""));
     }
   }
+  if (failure.ok()) failure = BackfillUserChanges(db.get(), families, last_revision);
   std::string timeline_id;
   if (failure.ok()) {
     absl::StatusOr<std::string> timeline = LoadOrStartTimeline(db.get(), families.meta, options.path);
@@ -216,6 +218,7 @@ EventStore::Impl::Impl(const Options& options, std::unique_ptr<rocksdb::DB> db,
   if (options_.changelog_max_age > absl::ZeroDuration()) {
     retention_ = std::thread([this] { RetentionLoop(); });
   }
+  compactor_ = std::thread([this] { CompactionLoop(); });
 }
 
 EventStore::Impl::~Impl() {
@@ -227,6 +230,11 @@ EventStore::Impl::~Impl() {
   retention_wake_.notify_all();
   writer_.join();  // the writer drains the queue before it exits
   if (retention_.joinable()) retention_.join();
+  // A compaction of erased ranges in progress stops (RocksDB's own
+  // compactions finish the job after the next open).
+  db_->DisableManualCompaction();
+  compact_wake_.notify_all();
+  compactor_.join();
   for (rocksdb::ColumnFamilyHandle* handle : handles_) {
     db_->DestroyColumnFamilyHandle(handle);
   }
@@ -241,6 +249,9 @@ EventStore::Stats EventStore::Impl::GetStats() const {
   stats.commits = commits_.load(std::memory_order_relaxed);
   stats.refused_disk_full = refused_disk_full_.load(std::memory_order_relaxed);
   stats.write_failures = write_failures_.load(std::memory_order_relaxed);
+  stats.erasures = erasures_.load(std::memory_order_relaxed);
+  stats.erasure_compaction_failures = compaction_failures_.load(std::memory_order_relaxed);
+  stats.erasure_compactions_pending = compactions_pending_.load(std::memory_order_relaxed);
   return stats;
 }
 

@@ -142,6 +142,12 @@ bool DecodeUserReferenceKey(absl::string_view key, std::string* user_id) {
          key.empty();
 }
 
+std::string RecordUserPrefix(absl::string_view user_id) {
+  std::string key;
+  AppendOrderedString(user_id, &key);
+  return key;
+}
+
 std::string RecordKey(absl::string_view user_id, uint32_t type,
                       absl::string_view record_key) {
   std::string key;
@@ -159,11 +165,16 @@ bool DecodeRecordKey(absl::string_view key, DecodedRecordKey* out) {
 
 // ---- by_start --------------------------------------------------------------
 
-std::string StartIndexPrefix(SubjectKind kind, absl::string_view subject_id,
-                             uint32_t type) {
+std::string StartIndexSubjectPrefix(SubjectKind kind, absl::string_view subject_id) {
   std::string key;
   key.push_back(static_cast<char>(kind));
   AppendOrderedString(subject_id, &key);
+  return key;
+}
+
+std::string StartIndexPrefix(SubjectKind kind, absl::string_view subject_id,
+                             uint32_t type) {
+  std::string key = StartIndexSubjectPrefix(kind, subject_id);
   AppendUint32BigEndian(type, &key);
   return key;
 }
@@ -206,6 +217,26 @@ std::string RevisionKey(uint64_t revision) { return EncodeRevision(revision); }
 
 bool DecodeRevisionKey(absl::string_view key, uint64_t* revision) {
   return DecodeRevision(key, revision);
+}
+
+// ---- user_changes ----------------------------------------------------------
+
+std::string UserChangePrefix(absl::string_view user_id) {
+  std::string key;
+  AppendOrderedString(user_id, &key);
+  return key;
+}
+
+std::string UserChangeKey(absl::string_view user_id, uint64_t revision) {
+  std::string key = UserChangePrefix(user_id);
+  AppendUint64BigEndian(revision, &key);
+  return key;
+}
+
+bool DecodeUserChangeKey(absl::string_view key, uint64_t* revision) {
+  std::string user_id;
+  return ConsumeOrderedString(&key, &user_id) && ConsumeUint64BigEndian(&key, revision) &&
+         key.empty();
 }
 
 // ---- meta ------------------------------------------------------------------

@@ -73,6 +73,8 @@ int64_t StartInstantMicros(absl::string_view start_time);
 
 std::string RecordKey(absl::string_view user_id, uint32_t type,
                       absl::string_view record_key);
+// Every RecordKey of `user_id` starts with this.
+std::string RecordUserPrefix(absl::string_view user_id);
 
 struct DecodedRecordKey {
   std::string user_id;
@@ -96,6 +98,8 @@ enum class SubjectKind : char {
 // reference_id spans several Terra users).
 std::string StartIndexPrefix(SubjectKind kind, absl::string_view subject_id,
                              uint32_t type);
+// Every index key of (kind, subject_id), of any type, starts with this.
+std::string StartIndexSubjectPrefix(SubjectKind kind, absl::string_view subject_id);
 
 std::string StartIndexKey(SubjectKind kind, absl::string_view subject_id,
                           uint32_t type, int64_t start_micros,
@@ -133,6 +137,17 @@ std::string UserReferenceKey(absl::string_view reference_id, absl::string_view u
 // The user_id of a UserReferenceKey; false when `key` is not one.
 bool DecodeUserReferenceKey(absl::string_view key, std::string* user_id);
 
+// ---- user_changes (which revisions hold a user's data; erasure) -----------
+
+// user_changes  UserChangeKey(user_id, revision)  -> empty
+// One entry per change-log entry that names the user (its user, or the old
+// user of a user_reauth), so an erasure finds the person's changes with one
+// prefix scan instead of reading the whole change log.
+std::string UserChangePrefix(absl::string_view user_id);
+std::string UserChangeKey(absl::string_view user_id, uint64_t revision);
+// The revision of a UserChangeKey; false when `key` is not one.
+bool DecodeUserChangeKey(absl::string_view key, uint64_t* revision);
+
 // ---- meta ------------------------------------------------------------------
 
 // The revision of the last committed change (absent in an empty store).
@@ -149,6 +164,9 @@ bool DecodeRevision(absl::string_view value, uint64_t* revision);
 // Cluster replicas: the last applied commit-log sequence and the running
 // digest (EventStore::LogPosition; encoded in event_store_log_feeder.cc).
 inline constexpr absl::string_view kLogPositionMetaKey = "log_position";
+// Present once the user_changes family covers the whole change log (stores
+// created before it existed are indexed once, at open).
+inline constexpr absl::string_view kUserChangesIndexedMetaKey = "user_changes_indexed";
 
 // ---- Helpers for range scans -------------------------------------------------
 

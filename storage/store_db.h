@@ -6,6 +6,8 @@
 #ifndef HEALTHWIRE_STORAGE_STORE_DB_H_
 #define HEALTHWIRE_STORAGE_STORE_DB_H_
 
+#include <vector>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "rocksdb/db.h"
@@ -21,6 +23,7 @@ inline constexpr char kChangelogFamily[] = "changelog";
 inline constexpr char kMetaFamily[] = "meta";
 inline constexpr char kUsersFamily[] = "users";
 inline constexpr char kUserRefsFamily[] = "user_refs";
+inline constexpr char kUserChangesFamily[] = "user_changes";
 
 // The open column families (not owned: the store closes them).
 struct StoreFamilies {
@@ -30,6 +33,12 @@ struct StoreFamilies {
   rocksdb::ColumnFamilyHandle* meta = nullptr;       // counters (keys.h)
   rocksdb::ColumnFamilyHandle* users = nullptr;      // user_id -> Connection
   rocksdb::ColumnFamilyHandle* user_refs = nullptr;  // (reference_id, user_id)
+  rocksdb::ColumnFamilyHandle* user_changes = nullptr;  // (user_id, revision)
+
+  // Every family, for whole-store operations (erasure's compaction).
+  std::vector<rocksdb::ColumnFamilyHandle*> All() const {
+    return {records, by_start, changelog, meta, users, user_refs, user_changes};
+  }
 };
 
 // Maps a RocksDB status onto absl. Transient conditions (I/O, busy, timeouts,

@@ -1,7 +1,8 @@
 // StreamFilter: which changes one StreamUpdates subscriber wants.
 //
-// An empty set means "any". Copyable value type; const methods are
-// thread-safe.
+// An empty set means "any". An erasure tombstone (EVENT_TYPE_ERASURE), which
+// names people only by SHA-256, matches the user_ids / reference_ids whose
+// hashes it lists. Copyable value type; const methods are thread-safe.
 #ifndef HEALTHWIRE_STORAGE_STREAM_FILTER_H_
 #define HEALTHWIRE_STORAGE_STREAM_FILTER_H_
 

@@ -70,6 +70,9 @@ absl::StatusOr<std::optional<ConsumedDelivery>> LogConsumer::Next(absl::Duration
       case log::v1::LogEntry::kDelivery:
         consumed.delivery = std::move(*entry.mutable_delivery());
         return consumed;
+      case log::v1::LogEntry::kErasure:
+        consumed.erasure = std::move(*entry.mutable_erasure());
+        return consumed;
       case log::v1::LogEntry::kChunked:
         held_chunks_ = std::move(*entry.mutable_chunked());
         held_ = std::move(consumed);

@@ -36,6 +36,8 @@ struct ConsumedDelivery {
   // Commit entries after this one the server had when it sent this one.
   uint64_t pending = 0;
   log::v1::Delivery delivery;
+  // Set for an erasure entry (then `delivery` is empty).
+  std::optional<log::v1::Erasure> erasure;
   // Non-empty when the entry is not a delivery this version can read (not a
   // LogEntry, a chunk missing or not matching its digest). Every replica sees
   // the same bytes and so decides the same: skip it, and say so.

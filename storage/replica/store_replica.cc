@@ -1,5 +1,8 @@
 #include "storage/replica/store_replica.h"
 
+#include <nats/nats.h>
+
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -110,7 +113,13 @@ void StoreReplica::Run() {
       ConsumedDelivery& consumed = **next;
       EventStore::LogCall call;
       call.sequence = consumed.sequence;
-      if (consumed.malformed.empty()) {
+      if (consumed.malformed.empty() && consumed.erasure.has_value()) {
+        const v1::Subject& subject = consumed.erasure->subject();
+        call.erase_subject = subject.has_reference_id()
+                                 ? StoreSubject::ReferenceId(subject.reference_id())
+                                 : StoreSubject::UserId(subject.user_id());
+        call.erase_received_at = consumed.erasure->requested_at();
+      } else if (consumed.malformed.empty()) {
         call.events.assign(std::make_move_iterator(consumed.delivery.mutable_events()->begin()),
                            std::make_move_iterator(consumed.delivery.mutable_events()->end()));
         for (const v1::Event& event : call.events) bytes += event.raw_json().size();
@@ -128,6 +137,8 @@ void StoreReplica::Run() {
     if (calls.empty()) continue;
 
     const size_t count = calls.size();
+    std::vector<uint64_t> sequences;
+    for (const EventStore::LogCall& call : calls) sequences.push_back(call.sequence);
     absl::StatusOr<EventStore::LogApplyResult> applied = store_->ApplyLogCalls(std::move(calls));
     if (!applied.ok()) {
       // Nothing of the batch is durable: read it again from the log.
@@ -141,6 +152,11 @@ void StoreReplica::Run() {
       continue;
     }
     absl::MutexLock lock(&mu_);
+    for (size_t i = 0; i < applied->erasures.size(); ++i) {
+      if (!applied->erasures[i].has_value()) continue;
+      erasures_[sequences[i]] = *applied->erasures[i];
+      while (erasures_.size() > kRememberedErasures) erasures_.erase(erasures_.begin());
+    }
     status_.applied_sequence = applied->position.applied_sequence;
     status_.digest_hex = absl::BytesToHexString(applied->position.digest);
     status_.store_revision = applied->store_revision;
@@ -151,6 +167,57 @@ void StoreReplica::Run() {
     status_.last_apply_lag = absl::Now() - logged_at;
     if (read_error.ok()) status_.last_error.clear();
   }
+}
+
+}  // namespace healthwire
+
+namespace healthwire {
+
+absl::StatusOr<v1::EraseUserResponse> StoreReplica::EraseThroughLog(const StoreSubject& subject,
+                                                                    absl::Time deadline) {
+  if (subject.id.empty() || subject.kind == StoreSubject::Kind::kUnset) {
+    return absl::InvalidArgumentError("subject: set user_id or reference_id");
+  }
+  log::v1::LogEntry entry;
+  log::v1::Erasure* erasure = entry.mutable_erasure();
+  if (subject.kind == StoreSubject::Kind::kReferenceId) {
+    erasure->mutable_subject()->set_reference_id(subject.id);
+  } else {
+    erasure->mutable_subject()->set_user_id(subject.id);
+  }
+  const absl::Time now = absl::Now();
+  erasure->mutable_requested_at()->set_seconds(absl::ToUnixSeconds(now));
+  const std::string payload = entry.SerializeAsString();
+  if (payload.size() > log_->MessageLimit()) {
+    return absl::InvalidArgumentError("subject: the id is too long for one log message");
+  }
+  jsPubOptions options;
+  jsPubOptions_Init(&options);
+  options.MaxWait = std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - absl::Now()));
+  jsPubAck* ack = nullptr;
+  jsErrCode err = static_cast<jsErrCode>(0);
+  natsStatus s = js_Publish(&ack, log_->jetstream(), log_->deliveries_subject().c_str(),
+                            payload.data(), static_cast<int>(payload.size()), &options, &err);
+  if (s != NATS_OK) return NatsStatus(s, err, "cannot publish the erasure to the log");
+  const uint64_t sequence = ack->Sequence;
+  jsPubAck_Destroy(ack);
+  if (!WaitForSequence(sequence, deadline)) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "the erasure is in the log at sequence ", sequence,
+        " but this replica has not applied it yet; every replica will"));
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = erasures_.find(sequence);
+  if (it == erasures_.end()) {
+    return absl::InternalError(absl::StrCat("the erasure at log sequence ", sequence,
+                                            " was applied but its outcome is not known"));
+  }
+  v1::EraseUserResponse response = it->second;
+  response.set_store_timeline(store_->TimelineId());
+  // Every replica compacts the erased ranges itself, in the background:
+  // compacted false without an error.
+  response.set_compacted(false);
+  return response;
 }
 
 }  // namespace healthwire

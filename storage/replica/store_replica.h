@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -74,6 +75,15 @@ class StoreReplica {
   bool WaitForSequence(uint64_t sequence, absl::Time deadline) const;
   bool WaitForRevision(uint64_t revision, absl::Time deadline) const;
 
+  // Cluster-mode EraseUser: publishes an erasure entry to the log, waits
+  // until this replica applied it (every replica applies it at the same
+  // place, with the same result), and answers what it erased. The person's
+  // earlier messages stay in the JetStream stream (see README "Erasure").
+  // DeadlineExceeded when this replica did not get there in time (the
+  // erasure still happens everywhere).
+  absl::StatusOr<v1::EraseUserResponse> EraseThroughLog(const StoreSubject& subject,
+                                                        absl::Time deadline);
+
  private:
   StoreReplica(EventStore* store, const Options& options) : store_(store), options_(options) {}
   void Run();
@@ -84,6 +94,10 @@ class StoreReplica {
 
   mutable absl::Mutex mu_;
   Status status_ ABSL_GUARDED_BY(mu_);
+  // What the latest erasure entries erased, by log sequence (for
+  // EraseThroughLog); the oldest are forgotten beyond kRememberedErasures.
+  static constexpr size_t kRememberedErasures = 256;
+  std::map<uint64_t, v1::EraseUserResponse> erasures_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

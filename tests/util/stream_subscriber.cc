@@ -17,6 +17,7 @@ void StreamSubscriber::ReadAll() {
     absl::MutexLock lock(&mu_);
     if (response.has_update()) {
       revisions_.push_back(response.update().revision());
+      types_.push_back(response.update().type());
     } else {
       progress_.push_back(response.progress_revision());
     }
@@ -58,6 +59,11 @@ grpc::Status StreamSubscriber::WaitForEnd(absl::Duration timeout) {
 std::vector<uint64_t> StreamSubscriber::revisions() {
   absl::MutexLock lock(&mu_);
   return revisions_;
+}
+
+std::vector<v1::EventType> StreamSubscriber::types() {
+  absl::MutexLock lock(&mu_);
+  return types_;
 }
 
 std::vector<uint64_t> StreamSubscriber::progress() {

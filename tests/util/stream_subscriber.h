@@ -43,6 +43,8 @@ class StreamSubscriber {
 
   // Revisions of the updates received, in order.
   std::vector<uint64_t> revisions();
+  // Types of the updates received, in order (beside revisions()).
+  std::vector<v1::EventType> types();
   // Revisions of the progress messages received, in order.
   std::vector<uint64_t> progress();
 
@@ -54,6 +56,7 @@ class StreamSubscriber {
   std::thread thread_;
   absl::Mutex mu_;
   std::vector<uint64_t> revisions_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::EventType> types_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> progress_ ABSL_GUARDED_BY(mu_);
   grpc::Status status_ ABSL_GUARDED_BY(mu_);
   bool ended_ ABSL_GUARDED_BY(mu_) = false;

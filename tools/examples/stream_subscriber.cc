@@ -232,7 +232,15 @@ int main(int argc, char** argv) {
     auto reader = stub->StreamUpdates(&context, request);
     healthwire::v1::StreamUpdatesResponse response;
     while (reader->Read(&response)) {
-      if (response.has_update()) {
+      if (response.has_update() &&
+          response.update().type() == healthwire::v1::EVENT_TYPE_ERASURE) {
+        // The person was erased from the store (README "Erasure"): a real
+        // consumer deletes its own copy now. The ids come as SHA-256.
+        std::printf("erasure at revision %llu: %llu records erased; delete your copy\n",
+                    static_cast<unsigned long long>(response.update().revision()),
+                    static_cast<unsigned long long>(response.update().erasure().records_erased()));
+        next_revision = response.update().revision() + 1;
+      } else if (response.has_update()) {
         PrintEvent("update", response.update());
         next_revision = response.update().revision() + 1;
       } else if (response.kind_case() == healthwire::v1::StreamUpdatesResponse::kProgressRevision) {

@@ -102,6 +102,10 @@ absl::StatusOr<ReplayDelivery> DeliveryFromExportLine(absl::string_view line) {
       (key == "user" ? user : raw) = std::string(text);
     }
   }
+  if (type == v1::EVENT_TYPE_ERASURE || type == v1::EVENT_TYPE_ERASED) {
+    delivery.erasure = true;  // no record: the data it was about is gone
+    return delivery;
+  }
   if (raw.empty() || raw == "null") return Invalid("no \"raw\" record");
   if (terra_type.empty()) return Invalid("no \"terra_type\"");
   // raw_json() of a value keeps the whitespace after it; the record's bytes

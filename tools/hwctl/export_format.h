@@ -38,10 +38,14 @@ struct ReplayDelivery {
   std::optional<int64_t> ordering_timestamp_ms;
   uint64_t revision = 0;
   std::string record_key;
+  // An erasure tombstone or an erased-change placeholder: nothing to post
+  // (body empty); replay skips it.
+  bool erasure = false;
 };
 
 // InvalidArgument naming what is wrong when `line` is not an export line
-// (not JSON, no "raw", no "terra_type").
+// (not JSON, no "raw", no "terra_type"). Erasure lines (types erasure and
+// erased) come back with `erasure` set and no body.
 absl::StatusOr<ReplayDelivery> DeliveryFromExportLine(absl::string_view line);
 
 }  // namespace hwctl

@@ -292,6 +292,18 @@ Fields KeyFields(const v1::Event& event) {
     case v1::Event::kConnection:
       ConnectionFields(event.connection(), &fields);
       break;
+    case v1::Event::kErasure: {
+      const v1::Erasure& erasure = event.erasure();
+      if (event.type() == v1::EVENT_TYPE_ERASED) {
+        fields.emplace_back("erased by revision", absl::StrCat(erasure.tombstone_revision()));
+        break;
+      }
+      fields.emplace_back("subject sha256", erasure.subject_sha256().substr(0, 16));
+      fields.emplace_back("records", absl::StrCat(erasure.records_erased()));
+      fields.emplace_back("changes", absl::StrCat(erasure.changes_erased()));
+      fields.emplace_back("connections", absl::StrCat(erasure.connections_erased()));
+      break;
+    }
     case v1::Event::PAYLOAD_NOT_SET:
       break;
   }

@@ -39,7 +39,7 @@ int RunReplay(const ParsedArguments& arguments) {
   if (!secret.ok()) return UsageError(command, secret.status().message());
 
   std::map<int, int64_t> answers;  // HTTP status -> count
-  int64_t sent = 0, failed = 0, line_number = 0;
+  int64_t sent = 0, failed = 0, line_number = 0, erasures = 0;
   std::string line;
   while (std::getline(in, line)) {
     ++line_number;
@@ -48,6 +48,10 @@ int RunReplay(const ParsedArguments& arguments) {
     if (!delivery.ok()) {
       return UsageError(command, absl::StrCat(path, " line ", line_number, ": ",
                                               delivery.status().message()));
+    }
+    if (delivery->erasure) {
+      ++erasures;  // an erased change or a tombstone: nothing to re-send
+      continue;
     }
     WebhookDelivery webhook;
     webhook.body = std::move(delivery->body);
@@ -73,6 +77,10 @@ int RunReplay(const ParsedArguments& arguments) {
   }
   std::printf("replayed %lld record(s) to %s%s%s\n", static_cast<long long>(sent),
               absl::GetFlag(FLAGS_url).c_str(), summary.empty() ? "" : ": ", summary.c_str());
+  if (erasures > 0) {
+    std::printf("skipped %lld erasure line(s) (erased changes and tombstones carry no record)\n",
+                static_cast<long long>(erasures));
+  }
   if (failed > 0) {
     return Fail(kExitServerError, absl::StrCat(failed, " record(s) were not accepted"));
   }
