@@ -50,6 +50,15 @@ std::string StoreMetricsText(EventStore& store) {
       "# HELP healthwire_store_changelog_oldest_revision Oldest revision StreamUpdates can replay.\n"
       "# TYPE healthwire_store_changelog_oldest_revision gauge\n"
       "healthwire_store_changelog_oldest_revision ", store.OldestRetainedRevision(), "\n",
+      "# HELP healthwire_store_refused_disk_full_total Commits refused at the --min_free_disk_mb reserve.\n"
+      "# TYPE healthwire_store_refused_disk_full_total counter\n"
+      "healthwire_store_refused_disk_full_total ", stats.refused_disk_full, "\n",
+      "# HELP healthwire_store_write_failures_total Commits whose RocksDB write failed.\n"
+      "# TYPE healthwire_store_write_failures_total counter\n"
+      "healthwire_store_write_failures_total ", stats.write_failures, "\n",
+      "# HELP healthwire_store_refused_late_total Commits refused because their caller's deadline passed before they could start.\n"
+      "# TYPE healthwire_store_refused_late_total counter\n"
+      "healthwire_store_refused_late_total ", stats.refused_late, "\n",
       "# HELP healthwire_stream_subscribers Open StreamUpdates calls.\n"
       "# TYPE healthwire_stream_subscribers gauge\n"
       "healthwire_stream_subscribers ", store.subscription_hub()->subscriber_count(), "\n");
@@ -69,6 +78,11 @@ absl::Status CheckPort(absl::string_view flag, int port) {
 absl::Status ValidateOptions(const HealthwireServer::Options& options) {
   if (options.run_store) {
     if (absl::Status port = CheckPort("grpc_port", options.grpc_port); !port.ok()) return port;
+    if (options.store.max_open_files != 0 && options.store.max_open_files < 16) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--rocksdb_max_open_files=", options.store.max_open_files,
+          " must be at least 16 (0 = sized from the fd limit)"));
+    }
   }
   if (!options.run_gateway) return absl::OkStatus();
   const WebhookGateway::Options& gateway = options.gateway;
@@ -119,6 +133,16 @@ int AutoMaxConnections(uint64_t fd_limit) {
   return static_cast<int>(std::min<uint64_t>(cap, 1'000'000));
 }
 
+// RocksDB's open-file bound when --rocksdb_max_open_files is 0: the fds HTTP
+// is not allowed to take (AutoMaxConnections' reserve) minus room for gRPC
+// (listener, client connections, its pipes), the WAL, MANIFEST, LOCK, info
+// log and the process's own files.
+int AutoMaxOpenFiles(uint64_t fd_limit) {
+  const uint64_t reserve = std::max<uint64_t>(256, fd_limit / 8);
+  const uint64_t files = reserve > 96 + 64 ? reserve - 96 : 64;
+  return static_cast<int>(std::min<uint64_t>(files, 1'000'000));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStart(
@@ -157,7 +181,10 @@ absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStar
   } else if (!options.run_store) {
     absl::StrAppend(&where, " store=", options.store_address);
   }
-  if (options.run_store) absl::StrAppend(&where, " data_dir=", options.data_dir);
+  if (options.run_store) {
+    absl::StrAppend(&where, " rocksdb_max_open_files=", server->rocksdb_max_open_files_,
+                    " data_dir=", options.data_dir);
+  }
   std::fprintf(stderr, "healthwire ready:%s\n", where.c_str());
 
   if (!options.ready_file.empty()) {
@@ -175,6 +202,10 @@ absl::Status HealthwireServer::StartStore() {
   EventStore::Options store_options = options_.store;
   store_options.path = options_.data_dir;
   store_options.log_replica = !options_.log.servers.empty();
+  if (store_options.max_open_files == 0) {
+    store_options.max_open_files = AutoMaxOpenFiles(FileDescriptorLimit());
+  }
+  rocksdb_max_open_files_ = store_options.max_open_files;
   absl::StatusOr<std::unique_ptr<EventStore>> store = EventStore::Open(store_options);
   if (!store.ok()) return store.status();
   store_ = *std::move(store);
