@@ -1,10 +1,14 @@
 #include "server/event_store_service.h"
 
+#include <algorithm>
+#include <chrono>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/commit_deadline.h"
 #include "server/status_util.h"
 #include "server/update_stream.h"
 
@@ -144,10 +148,34 @@ grpc::ServerUnaryReactor* EventStoreService::Ingest(grpc::CallbackServerContext*
                                                     v1::IngestResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   std::vector<v1::Event> events(request->events().begin(), request->events().end());
-  store_->IngestAsync(std::move(events),
-                      [reactor, response](absl::StatusOr<v1::IngestResponse> result) {
-                        FinishWith(reactor, std::move(result), response);
-                      });
+  // The commit must start before the caller gives up: the gateway's
+  // absolute commit-start deadline (commit_deadline.h) and the RPC's own.
+  absl::Time start_deadline = absl::InfiniteFuture();
+  if (context->deadline() != std::chrono::system_clock::time_point::max()) {
+    start_deadline = absl::FromChrono(context->deadline());
+  }
+  const auto& metadata = context->client_metadata();
+  if (auto it = metadata.find(kCommitStartDeadlineMetadataKey); it != metadata.end()) {
+    start_deadline = std::min(
+        start_deadline,
+        DecodeCommitStartDeadline(absl::string_view(it->second.data(), it->second.size())));
+  }
+  store_->IngestAsync(
+      std::move(events),
+      [reactor, response](absl::StatusOr<v1::IngestResponse> result) {
+        FinishWith(reactor, std::move(result), response);
+      },
+      [context, start_deadline]() -> absl::Status {
+        if (context->IsCancelled()) {
+          return absl::CancelledError("the caller gave up before the commit started; nothing stored");
+        }
+        const absl::Time now = absl::Now();
+        if (now < start_deadline) return absl::OkStatus();
+        return absl::DeadlineExceededError(absl::StrCat(
+            "the commit would have started ",
+            absl::FormatDuration(absl::Trunc(now - start_deadline, absl::Milliseconds(1))),
+            " after the caller's deadline; nothing stored"));
+      });
   return reactor;
 }
 

@@ -4,7 +4,10 @@
 //
 // Implements gRPC's callback API. Ingest never blocks a gRPC thread: it
 // queues the batch with EventStore::IngestAsync and finishes the reactor from
-// the store's writer thread once the commit is durable. GetLatest and
+// the store's writer thread once the commit is durable. A call whose caller
+// gave up (cancelled, or past the RPC deadline or the commit-start deadline
+// in its metadata, commit_deadline.h) by the time its commit would start is
+// answered CANCELLED / DEADLINE_EXCEEDED and nothing of it is stored. GetLatest and
 // ListRecords are short RocksDB reads at a snapshot and run inline. EraseUser
 // waits for its commit and its compaction, so it runs on its own thread
 // (erasures one at a time, at most max_queued_erasures waiting).

@@ -68,6 +68,15 @@ std::string StoreMetricsText(EventStore& store, const EventStoreService& service
       "--erase_max_queued).\n"
       "# TYPE healthwire_store_erasures_queued gauge\n"
       "healthwire_store_erasures_queued ", service.queued_erasures(), "\n",
+      "# HELP healthwire_store_refused_disk_full_total Commits refused at the --min_free_disk_mb reserve.\n"
+      "# TYPE healthwire_store_refused_disk_full_total counter\n"
+      "healthwire_store_refused_disk_full_total ", stats.refused_disk_full, "\n",
+      "# HELP healthwire_store_write_failures_total Commits whose RocksDB write failed.\n"
+      "# TYPE healthwire_store_write_failures_total counter\n"
+      "healthwire_store_write_failures_total ", stats.write_failures, "\n",
+      "# HELP healthwire_store_refused_late_total Commits refused because their caller's deadline passed before they could start.\n"
+      "# TYPE healthwire_store_refused_late_total counter\n"
+      "healthwire_store_refused_late_total ", stats.refused_late, "\n",
       "# HELP healthwire_stream_subscribers Open StreamUpdates calls.\n"
       "# TYPE healthwire_stream_subscribers gauge\n"
       "healthwire_stream_subscribers ", store.subscription_hub()->subscriber_count(), "\n");
@@ -90,6 +99,11 @@ absl::Status ValidateOptions(const HealthwireServer::Options& options) {
     if (options.max_queued_erasures < 1) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--erase_max_queued=", options.max_queued_erasures, " must be at least 1"));
+    }
+    if (options.store.max_open_files != 0 && options.store.max_open_files < 16) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--rocksdb_max_open_files=", options.store.max_open_files,
+          " must be at least 16 (0 = sized from the fd limit)"));
     }
   }
   if (options.run_read_api) {
@@ -152,6 +166,16 @@ int AutoMaxConnections(uint64_t fd_limit) {
   return static_cast<int>(std::min<uint64_t>(cap, 1'000'000));
 }
 
+// RocksDB's open-file bound when --rocksdb_max_open_files is 0: the fds HTTP
+// is not allowed to take (AutoMaxConnections' reserve) minus room for gRPC
+// (listener, client connections, its pipes), the WAL, MANIFEST, LOCK, info
+// log and the process's own files.
+int AutoMaxOpenFiles(uint64_t fd_limit) {
+  const uint64_t reserve = std::max<uint64_t>(256, fd_limit / 8);
+  const uint64_t files = reserve > 96 + 64 ? reserve - 96 : 64;
+  return static_cast<int>(std::min<uint64_t>(files, 1'000'000));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStart(
@@ -197,7 +221,10 @@ absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStar
   } else if (!options.run_store) {
     absl::StrAppend(&where, " store=", options.store_address);
   }
-  if (options.run_store) absl::StrAppend(&where, " data_dir=", options.data_dir);
+  if (options.run_store) {
+    absl::StrAppend(&where, " rocksdb_max_open_files=", server->rocksdb_max_open_files_,
+                    " data_dir=", options.data_dir);
+  }
   logging::Info(absl::StrCat("healthwire ready:", where));
 
   if (!options.ready_file.empty()) {
@@ -220,6 +247,10 @@ absl::Status HealthwireServer::StartStore() {
   // (when the gateway generated one there), so webhooks signed for the old
   // store are accepted by the restored one.
   store_options.checkpoint_extra_files.push_back(kGeneratedSecretFileName);
+  if (store_options.max_open_files == 0) {
+    store_options.max_open_files = AutoMaxOpenFiles(FileDescriptorLimit());
+  }
+  rocksdb_max_open_files_ = store_options.max_open_files;
   absl::StatusOr<std::unique_ptr<EventStore>> store = EventStore::Open(store_options);
   if (!store.ok()) return store.status();
   store_ = *std::move(store);

@@ -117,6 +117,7 @@ class HealthwireServer {
   std::unique_ptr<ReadApiServer> read_api_;
   std::string generated_secret_path_;
   int http_max_connections_ = 0;
+  int rocksdb_max_open_files_ = 0;
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };

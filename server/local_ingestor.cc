@@ -36,10 +36,22 @@ void LocalIngestor::Ingest(std::vector<v1::Event> events, absl::Time deadline, C
     ++commits_in_store_;
     in_store_since_.emplace(id, absl::Now());
   }
-  store_->IngestAsync(std::move(events), [this, id, done = std::move(done)](
-                                             absl::StatusOr<v1::IngestResponse> result) mutable {
-    OnCommitted(id, std::move(result), std::move(done));
-  });
+  // The deadline is checked again when the commit starts: a call that waited
+  // behind a slow commit past it is refused by the store, not stored after
+  // the gateway has given up on it.
+  store_->IngestAsync(
+      std::move(events),
+      [this, id, done = std::move(done)](absl::StatusOr<v1::IngestResponse> result) mutable {
+        OnCommitted(id, std::move(result), std::move(done));
+      },
+      [deadline]() -> absl::Status {
+        const absl::Time now = absl::Now();
+        if (now < deadline) return absl::OkStatus();
+        return absl::DeadlineExceededError(absl::StrCat(
+            "the commit would have started ",
+            absl::FormatDuration(absl::Trunc(now - deadline, absl::Milliseconds(1))),
+            " after the ingest deadline; nothing stored"));
+      });
 }
 
 void LocalIngestor::OnCommitted(uint64_t id, absl::StatusOr<v1::IngestResponse> result,

@@ -3,7 +3,8 @@
 //
 // Deadlines: the deadline decides whether a commit starts. A call whose
 // deadline has already passed is answered DeadlineExceeded (from a small timer
-// thread) without committing. A commit handed to the store cannot be
+// thread) without committing; so is a call that waited in the store's queue
+// (behind a slow commit) past it (EventStore::CommitGate). A commit handed to the store cannot be
 // cancelled, so it is answered with its own result, even after the deadline:
 // answering 503 for a commit that may still land would tell Terra "not
 // stored" about a stored record. (The gateway bounds how long it waits; see

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "proto/message_limits.h"
+#include "server/commit_deadline.h"
 #include "server/status_util.h"
 
 namespace healthwire {
@@ -105,14 +106,16 @@ void RemoteIngestor::Ingest(std::vector<v1::Event> events, absl::Time deadline, 
   auto call = std::make_shared<Call>();
   call->done = std::move(done);
   // `deadline` decides whether the commit starts. A call already past it
-  // fails at once without reaching the store. A call sent in time may be
-  // committed by the store even if it finishes a little after the deadline;
-  // waiting kCommitGrace longer for its answer keeps the gateway from
-  // answering 503 for a stored record in that case. (The store does not yet
-  // refuse a call whose deadline passed before its commit started: the
-  // residual race is a commit that starts after the RPC gave up.)
+  // fails at once without reaching the store; the store refuses to start a
+  // commit after it (the metadata carries it as an absolute time, which a
+  // stopped or slow store cannot mistake for time left). A commit that
+  // started in time may finish a little after the deadline; waiting
+  // kCommitGrace longer for its answer keeps the gateway from answering 503
+  // for a stored record then. The residual: a commit that takes longer than
+  // kCommitGrace once started.
   call->context.set_deadline(
       absl::ToChronoTime(deadline > absl::Now() ? deadline + kCommitGrace : deadline));
+  call->context.AddMetadata(kCommitStartDeadlineMetadataKey, EncodeCommitStartDeadline(deadline));
   for (v1::Event& event : events) *call->request.add_events() = std::move(event);
   stub_->async()->Ingest(&call->context, &call->request, &call->response,
                          [this, call](grpc::Status status) {

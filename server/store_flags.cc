@@ -21,6 +21,9 @@ ABSL_FLAG(uint64_t, stream_buffer_updates, 1024,
           "Live changes buffered per stream subscriber before a slow subscriber switches to "
           "reading the change log.");
 ABSL_FLAG(uint64_t, block_cache_mb, 256, "RocksDB block cache size in MiB.");
+ABSL_FLAG(int, rocksdb_max_open_files, 0,
+          "Table files RocksDB keeps open. 0 = sized from the fd limit: the fds HTTP may not "
+          "use (max(256, RLIMIT_NOFILE/8)) minus 96 for gRPC and the process, at least 64.");
 ABSL_FLAG(std::string, checkpoint_dir, "",
           "Where CreateCheckpoint (hwctl backup) puts checkpoints; default <data_dir>.checkpoints. "
           "Relative paths resolve against the folder the command was run from.");
@@ -47,6 +50,7 @@ void ApplyStoreFlags(HealthwireServer::Options* options) {
   options->store.changelog_max_age = absl::GetFlag(FLAGS_changelog_max_age);
   options->store.max_buffered_updates_per_subscriber = absl::GetFlag(FLAGS_stream_buffer_updates);
   options->store.block_cache_bytes = absl::GetFlag(FLAGS_block_cache_mb) << 20;
+  options->store.max_open_files = absl::GetFlag(FLAGS_rocksdb_max_open_files);  // 0 = auto
   options->store.min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_mb) << 20;
   options->store.erase_on_deauth = absl::GetFlag(FLAGS_erase_on_deauth);
   options->max_queued_erasures = absl::GetFlag(FLAGS_erase_max_queued);

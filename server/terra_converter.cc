@@ -17,6 +17,7 @@
 #include "server/lenient_json_to_proto.h"
 #include "server/raw_json_slices.h"
 #include "server/record_key.h"
+#include "storage/id_limits.h"
 
 namespace healthwire {
 namespace {
@@ -288,6 +289,33 @@ void ConvertWholeBodyEvent(const Conversion& conversion, const simdjson::dom::el
   ConvertPayload(conversion, body, root, &event);
 }
 
+// Ids beyond the store's limit (storage/id_limits.h) could be stored but never
+// queried, and the store refuses them: the body is refused here (400), before
+// anything is committed or published, instead of a store error that the
+// gateway would answer 503 and Terra would retry forever.
+absl::Status CheckIdLengths(const std::vector<v1::Event>& events, bool data_records) {
+  for (size_t i = 0; i < events.size(); ++i) {
+    const v1::Event& event = events[i];
+    if (i == 0 || event.user().user_id() != events[i - 1].user().user_id()) {
+      if (absl::Status valid = ValidateIdLength("user.user_id", event.user().user_id());
+          !valid.ok()) {
+        return valid;
+      }
+      if (absl::Status valid =
+              ValidateIdLength("user.reference_id", event.user().reference_id());
+          !valid.ok()) {
+        return valid;
+      }
+    }
+    const std::string field =
+        data_records ? absl::StrCat("data[", i, "]: record key") : std::string("record key");
+    if (absl::Status valid = ValidateIdLength(field, event.record_key()); !valid.ok()) {
+      return valid;
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ConvertedWebhook> ConvertTerraWebhook(absl::string_view body,
@@ -336,6 +364,9 @@ absl::StatusOr<ConvertedWebhook> ConvertTerraWebhook(absl::string_view body,
     if (!status.ok()) return status;
   } else {
     ConvertWholeBodyEvent(conversion, root, envelope, body, std::move(event_template), &result.events);
+  }
+  if (absl::Status ids = CheckIdLengths(result.events, IsDataRecordType(type)); !ids.ok()) {
+    return ids;
   }
   for (const v1::Event& event : result.events) {
     if (event.conversion_problems_size() > 0) ++result.events_with_problems;

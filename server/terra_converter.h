@@ -7,7 +7,8 @@
 // Two kinds of bad input get two different answers:
 // - an envelope that cannot be understood (not JSON, not an object, no
 //   `type`, a data event without `user.user_id`, `data` not an array, a data
-//   record without its key) is an InvalidArgument Status whose message says
+//   record without its key, a user_id / reference_id / record key longer
+//   than the store's kMaxIdBytes) is an InvalidArgument Status whose message says
 //   what is wrong and where; nothing from that body is used;
 // - a record whose envelope and key are fine but whose fields do not fit the
 //   typed schema (Terra's schema drifts) is still an event: raw JSON kept, the

@@ -309,6 +309,17 @@ void WebhookHandler::OnIngested(std::vector<v1::EventType> event_types, int even
                                 WebhookSummary summary,
                                 absl::StatusOr<v1::IngestResponse> result,
                                 const ReplyCallback& done) {
+  if (absl::IsInvalidArgument(result.status())) {
+    // The store refused the events for their content (an id over its
+    // limit, a missing field), nothing was written: a retry of the same body
+    // would be refused again, so this is the sender's 400, not a 503. The
+    // store's messages name the field and quote at most a prefix of an id.
+    HttpReply reply = ErrorReply(
+        400, "invalid_event", absl::StrCat("the store refused the webhook: ", result.status().message()));
+    reply.log_detail = result.status().ToString();
+    done(std::move(reply));
+    return;
+  }
   if (!result.ok()) {
     HttpReply reply = StoreFailureReply(result.status());
     reply.webhook = std::move(summary);

@@ -9,7 +9,9 @@
 //   200  committed (stored / identical / stale: the body says which), unknown
 //        types, schema-drift records (stored raw and flagged), and bodies that
 //        carry no events (healthcheck; the ingestor is not called)
-//   400  an envelope the converter cannot understand (its message is the error)
+//   400  an envelope the converter cannot understand (its message is the
+//        error), or events the store refused as InvalidArgument (an id over
+//        storage/id_limits.h's limit, a missing field: a retry cannot succeed)
 //   401  missing / malformed / non-matching signature, or expired timestamp
 //   404  unknown path; 405 (with Allow) wrong method
 //   413  body over Options::max_body_bytes (the HTTP session stops reading

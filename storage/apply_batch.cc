@@ -80,9 +80,19 @@ absl::Status ValidateEvent(const v1::Event& event, size_t index) {
     return absl::InvalidArgumentError(
         absl::StrCat("events[", index, "].record_key: must not be empty"));
   }
-  // No id length limit here: a webhook with a very long id is still kept
-  // (nothing Terra sends is refused for its content; the gateway answers
-  // for the body). The limit (id_limits.h) applies to queries.
+  // An id longer than kMaxIdBytes could be stored but never queried (reads
+  // refuse it). The gateway refuses such a body with 400 before it gets
+  // here; this is the store's own rule, for every Ingest caller.
+  const std::string at = absl::StrCat("events[", index, "]");
+  const std::pair<const char*, const std::string*> ids[] = {
+      {".user.user_id", &event.user().user_id()},
+      {".user.reference_id", &event.user().reference_id()},
+      {".record_key", &event.record_key()}};
+  for (const auto& [field, id] : ids) {
+    if (absl::Status valid = ValidateIdLength(absl::StrCat(at, field), *id); !valid.ok()) {
+      return valid;
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -19,8 +19,9 @@ EventStore::EventStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 EventStore::~EventStore() = default;
 
-void EventStore::IngestAsync(std::vector<v1::Event> events, IngestCallback done) {
-  impl_->IngestAsync(std::move(events), std::move(done));
+void EventStore::IngestAsync(std::vector<v1::Event> events, IngestCallback done,
+                             CommitGate may_start) {
+  impl_->IngestAsync(std::move(events), std::move(done), std::move(may_start));
 }
 
 absl::StatusOr<v1::IngestResponse> EventStore::Ingest(std::vector<v1::Event> events) {
@@ -29,7 +30,8 @@ absl::StatusOr<v1::IngestResponse> EventStore::Ingest(std::vector<v1::Event> eve
   impl_->IngestAsync(std::move(events),
                      [&committed](absl::StatusOr<v1::IngestResponse> response) {
                        committed.set_value(std::move(response));
-                     });
+                     },
+                     nullptr);
   return result.get();
 }
 

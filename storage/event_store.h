@@ -57,6 +57,11 @@ class EventStore {
     bool sync_writes = true;
     // RocksDB block cache size.
     size_t block_cache_bytes = 256 << 20;
+    // Table files RocksDB keeps open (rocksdb::Options::max_open_files).
+    // Bounded, not RocksDB's -1 (unlimited): the process shares its fd limit
+    // with HTTP connections and gRPC, and a store that takes fds as it grows
+    // could starve them. The binaries size it from RLIMIT_NOFILE.
+    int max_open_files = 256;
     // The RocksDB environment (file system) to use; null = the default. For
     // tests that inject I/O failures. Not owned; must outlive the store.
     rocksdb::Env* env = nullptr;
@@ -124,9 +129,18 @@ class EventStore {
     // Erasures waiting for the compaction thread (at most 1024; beyond,
     // it compacts the families whole).
     uint64_t erasure_compactions_pending = 0;
+    // Calls refused by their CommitGate (their caller's deadline passed
+    // while they waited for the writer).
+    uint64_t refused_late = 0;
   };
 
   using IngestCallback = std::function<void(absl::StatusOr<v1::IngestResponse>)>;
+  // Asked on the writer thread right before a call's commit starts (after it
+  // waited behind other commits): a non-OK answer is the call's result and
+  // nothing of it is written. Callers whose client gives up at a deadline
+  // refuse there, so a caller answered "not stored" is never stored later.
+  // Must be quick and must not call into the store.
+  using CommitGate = std::function<absl::Status()>;
 
   static absl::StatusOr<std::unique_ptr<EventStore>> Open(const Options& options);
 
@@ -139,11 +153,16 @@ class EventStore {
 
   // Commits `events` (revision fields are ignored and assigned here) and calls
   // `done` from the writer thread once the commit is durable, or with the
-  // error. `done` must not block (and so must not call Ingest). Calls are
-  // committed, and their callbacks run, in the order IngestAsync received
-  // them. A call whose commit failed wrote nothing; the store revision does
+  // error. `done` must not block (and so must not call Ingest). Calls of one
+  // user are committed, and their callbacks run, in the order IngestAsync
+  // received them; a small call may overtake a large one (over 1 MiB of raw
+  // JSON) of another user, so that small webhooks do not wait behind several
+  // large commits. A call whose commit failed wrote nothing; the store revision does
   // not advance, so revisions stay dense.
-  void IngestAsync(std::vector<v1::Event> events, IngestCallback done);
+  // `may_start` (optional) is asked right before the commit starts; see
+  // CommitGate.
+  void IngestAsync(std::vector<v1::Event> events, IngestCallback done,
+                   CommitGate may_start = nullptr);
 
   // Blocking form of IngestAsync. Not from inside an IngestAsync callback.
   absl::StatusOr<v1::IngestResponse> Ingest(std::vector<v1::Event> events);

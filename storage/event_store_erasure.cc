@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/logging.h"
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
 #include "storage/connection_tracker.h"
@@ -198,8 +199,7 @@ void EventStore::Impl::CompactionLoop() {
     }
     if (!compacted.ok()) {
       compaction_failures_.fetch_add(1, std::memory_order_relaxed);
-      std::fprintf(stderr, "healthwire: compaction after an erasure failed: %s\n",
-                   compacted.ToString().c_str());
+      logging::Error(absl::StrCat("compaction after an erasure failed: ", compacted.ToString()));
     }
   }
 }
@@ -244,8 +244,7 @@ absl::Status EventStore::Impl::BackfillUserChanges(rocksdb::DB* db, const StoreF
   const rocksdb::Status written = db->Write(synced, &batch);
   if (!written.ok()) return FromRocksDb(written, "cannot index the change log by user");
   if (indexed > 0) {
-    std::fprintf(stderr, "healthwire: indexed %llu change-log entries by user (for erasure)\n",
-                 static_cast<unsigned long long>(indexed));
+    logging::Info(absl::StrCat("indexed ", indexed, " change-log entries by user (for erasure)"));
   }
   return absl::OkStatus();
 }

@@ -1,7 +1,9 @@
 // Feeder 1 of the commit path: group commit of IngestAsync calls. Calls queue
 // up; one writer thread takes every pending call, applies them in order into
 // one ApplyBatch and commits it with one (synced) write, so many small
-// webhooks share one fsync. Callbacks run in the order the calls arrived.
+// webhooks share one fsync. Callbacks run in the order the calls arrived,
+// except that a group holds at most one large call and small calls may
+// overtake a waiting large one of another user (TakeGroup).
 #include <utility>
 #include <vector>
 
@@ -9,7 +11,8 @@
 
 namespace healthwire {
 
-void EventStore::Impl::IngestAsync(std::vector<v1::Event> events, IngestCallback done) {
+void EventStore::Impl::IngestAsync(std::vector<v1::Event> events, IngestCallback done,
+                                   CommitGate may_start) {
   if (options_.log_replica) {
     done(absl::FailedPreconditionError(
         "this store is a replica of the commit log: send webhooks to a gateway with --log"));
@@ -18,7 +21,11 @@ void EventStore::Impl::IngestAsync(std::vector<v1::Event> events, IngestCallback
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
-      queue_.push_back(PendingCall{std::move(events), std::move(done)});
+      PendingCall call;
+      call.events = std::move(events);
+      call.done = std::move(done);
+      call.may_start = std::move(may_start);
+      queue_.push_back(std::move(call));
       queue_changed_.notify_one();
       return;
     }
@@ -40,7 +47,7 @@ void EventStore::Impl::WriterLoop() {
         queue_changed_.wait(lock, ready);
       }
       if (queue_.empty() && stopping_) return;  // everything queued is done
-      calls.swap(queue_);
+      calls = TakeGroup();
     }
     if (calls.empty()) {
       TryRecoverWrites().IgnoreError();
@@ -48,6 +55,57 @@ void EventStore::Impl::WriterLoop() {
     }
     CommitGroup(std::move(calls));
   }
+}
+
+namespace {
+
+// A call this large (its raw JSON) is committed in a group with no other
+// large call: a 60 MB webhook takes about a second to write and sync, and a
+// small webhook queued behind several of them would otherwise wait for all.
+constexpr size_t kLargeCallBytes = 1 << 20;
+
+size_t CallBytes(const std::vector<v1::Event>& events) {
+  size_t bytes = 0;
+  for (const v1::Event& event : events) bytes += event.raw_json().size();
+  return bytes;
+}
+
+}  // namespace
+
+std::vector<EventStore::Impl::PendingCall> EventStore::Impl::TakeGroup() {
+  // Every queued call, except that a group holds at most one large call:
+  // later large calls wait for the next group, and small calls queued
+  // behind them overtake them, unless they share a user with a call left
+  // waiting (per user, calls stay in arrival order, so a later delivery of a
+  // record is never committed before an earlier one). An erasure is a
+  // barrier: it never overtakes a waiting call (that call may be the erased
+  // person's), and nothing queued after a waiting erasure overtakes it.
+  std::vector<PendingCall> group;
+  std::vector<PendingCall> waiting;
+  std::vector<const std::string*> waiting_users;
+  bool has_large = false;
+  bool erasure_waiting = false;
+  for (PendingCall& call : queue_) {
+    bool blocked = erasure_waiting || (call.erasure.has_value() && !waiting.empty());
+    for (const v1::Event& event : call.events) {
+      for (const std::string* user : waiting_users) {
+        if (*user == event.user().user_id()) blocked = true;
+      }
+    }
+    const bool large = CallBytes(call.events) > kLargeCallBytes;
+    if (blocked || (large && has_large)) {
+      for (const v1::Event& event : call.events) waiting_users.push_back(&event.user().user_id());
+      erasure_waiting = erasure_waiting || call.erasure.has_value();
+      waiting.push_back(std::move(call));
+      continue;
+    }
+    has_large = has_large || large;
+    group.push_back(std::move(call));
+  }
+  // (waiting_users stay valid: moving a call moves its events' buffer, not
+  // the events.)
+  queue_ = std::move(waiting);
+  return group;
 }
 
 void EventStore::Impl::CommitGroup(std::vector<PendingCall> calls) {
@@ -61,10 +119,19 @@ void EventStore::Impl::CommitGroup(std::vector<PendingCall> calls) {
     if (call.erasure.has_value()) {
       erasures.push_back(group.ApplyErasure(*call.erasure));
       results.push_back(v1::IngestResponse());
-    } else {
-      erasures.push_back(ApplyBatch::ErasureOutcome());
-      results.push_back(group.ApplyCall(call.events));
+      continue;
     }
+    erasures.push_back(ApplyBatch::ErasureOutcome());
+    // The commit starts now: a caller that has given up meanwhile is
+    // refused before anything of its call is applied.
+    if (call.may_start) {
+      if (absl::Status admitted = call.may_start(); !admitted.ok()) {
+        refused_late_.fetch_add(1, std::memory_order_relaxed);
+        results.push_back(std::move(admitted));
+        continue;
+      }
+    }
+    results.push_back(group.ApplyCall(call.events));
   }
 
   const absl::StatusOr<uint64_t> committed = CommitApplied(group);

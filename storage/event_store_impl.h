@@ -46,7 +46,7 @@ class EventStore::Impl {
   ~Impl();
 
   // ---- group commit (event_store_group_commit.cc) ----
-  void IngestAsync(std::vector<v1::Event> events, IngestCallback done);
+  void IngestAsync(std::vector<v1::Event> events, IngestCallback done, CommitGate may_start);
 
   // ---- reads (event_store_read.cc) ----
   absl::StatusOr<LatestResult> GetLatest(const LatestQuery& query) const;
@@ -88,6 +88,7 @@ class EventStore::Impl {
     // Set for an erasure: applied in queue order like any call.
     std::optional<ApplyBatch::ErasureRequest> erasure;
     EraseCallback erase_done;
+    CommitGate may_start;
   };
 
   // Erasures committed by a feeder whose compaction nobody waits for
@@ -141,6 +142,8 @@ class EventStore::Impl {
 
   // ---- group commit: feeder 1 (event_store_group_commit.cc) ----
   void WriterLoop();
+  // The next group to commit, taken from queue_ (mu_ held).
+  std::vector<PendingCall> TakeGroup();
   void CommitGroup(std::vector<PendingCall> calls);
 
   // ---- change-log retention (event_store_retention.cc) ----
@@ -184,6 +187,7 @@ class EventStore::Impl {
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> refused_disk_full_{0};
   std::atomic<uint64_t> write_failures_{0};
+  std::atomic<uint64_t> refused_late_{0};
 
   // Set by the feeder when a RocksDB write failed, cleared when it recovered.
   std::atomic<bool> writes_stopped_{false};

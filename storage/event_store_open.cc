@@ -117,6 +117,12 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
   // and flushed later, as usual, instead of being flushed during open (which
   // writes SST files as large as the WAL, and fails on a full disk).
   db_options.avoid_flush_during_recovery = true;
+  if (options.max_open_files < 16) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "EventStore::Options.max_open_files must be at least 16 (got ", options.max_open_files,
+        ")"));
+  }
+  db_options.max_open_files = options.max_open_files;
 
   const std::shared_ptr<rocksdb::Cache> block_cache =
       rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -252,6 +258,7 @@ EventStore::Stats EventStore::Impl::GetStats() const {
   stats.erasures = erasures_.load(std::memory_order_relaxed);
   stats.erasure_compaction_failures = compaction_failures_.load(std::memory_order_relaxed);
   stats.erasure_compactions_pending = compactions_pending_.load(std::memory_order_relaxed);
+  stats.refused_late = refused_late_.load(std::memory_order_relaxed);
   return stats;
 }
 

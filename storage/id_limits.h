@@ -16,11 +16,12 @@
 
 namespace healthwire {
 
-// The longest user_id or reference_id a query may name, in bytes: 1 MiB.
-// The hostile-input corpus documents a 1 MiB user_id webhook as stored and
-// readable, so queries must reach it; what broke long ids was messages
-// echoing them into gRPC metadata (QuoteId), not their length. Ingest has no
-// limit (records with longer ids are kept and streamed).
+// The longest user_id, reference_id or record key, in bytes: 1 MiB. Queries
+// naming a longer id and Ingest calls carrying one are InvalidArgument (the
+// gateway answers such a webhook 400 before it reaches the store), so every
+// stored record can be read back. The hostile-input corpus documents a 1 MiB
+// user_id webhook as stored and readable; what broke long ids was messages
+// echoing them into gRPC metadata (QuoteId), not their length.
 inline constexpr size_t kMaxIdBytes = 1 << 20;
 
 // How much of an id an error message quotes.

@@ -393,6 +393,43 @@ TEST_F(WebhookHandlerTest, CommitThatStartedIsAnsweredWithItsOutcomeEvenPastTheD
   EXPECT_EQ(store_->CurrentRevision(), 1u);
 }
 
+// The other side of the deadline: a webhook handed to the store in time but
+// queued behind a stalled commit until past its deadline is refused when its
+// commit would start (EventStore::CommitGate), so its 503 is the whole truth
+// and it is not stored once the disk comes back.
+TEST_F(WebhookHandlerTest, AWebhookQueuedBehindAStalledCommitPastItsDeadlineIs503AndNeverStored) {
+  WebhookHandler::Options options = HandlerOptions();
+  options.ingest_deadline = absl::Milliseconds(300);
+  Start(std::move(options));
+  file_system_->stall_wal_syncs = true;
+  absl::Notification first_answered;
+  HttpReply first;
+  handler_->Handle(Signed(SleepBody("s1")), [&](HttpReply reply) {
+    first = std::move(reply);
+    first_answered.Notify();
+  });
+  absl::SleepFor(absl::Milliseconds(100));  // s1's commit is stalled in the writer
+  absl::Notification second_answered;
+  HttpReply second;
+  handler_->Handle(Signed(SleepBody("s2")), [&](HttpReply reply) {
+    second = std::move(reply);
+    second_answered.Notify();
+  });
+  absl::SleepFor(absl::Milliseconds(1500));  // well past s2's deadline
+  file_system_->stall_wal_syncs = false;
+  ASSERT_TRUE(first_answered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  ASSERT_TRUE(second_answered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_EQ(first.status, 200) << first.body;  // its commit had started
+  ExpectError(second, 503, "store_deadline_exceeded", "retry later");
+  EXPECT_THAT(second.log_detail, HasSubstr("after the ingest deadline"));
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_EQ(store_->CurrentRevision(), 1u);
+  const std::vector<v1::Event> log = ChangeLog();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].record_key(), "s1");
+  EXPECT_EQ(store_->GetStats().refused_late, 1u);
+}
+
 TEST_F(WebhookHandlerTest, ReadyzIs503WhileACommitIsStuckAndOkAfterIt) {
   file_system_->stall_wal_syncs = true;
   absl::Notification committed;

@@ -18,6 +18,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/env.h"
@@ -753,6 +755,40 @@ TEST_F(EventStoreTest, AFailedCommitFailsEveryCallOfItsGroupAndKeepsRevisionsDen
   EXPECT_EQ(store_->CurrentRevision(), 1u);
   EXPECT_THAT(RevisionsOf(MustIngest({Sleep("u1", "s2", Night(2))})), ElementsAre(2));
   EXPECT_EQ(MustReadChangeLog(0).size(), 2u);
+  store_.reset();  // before `env`
+}
+
+// While the writer commits, large calls (over 1 MiB of raw JSON) queue up:
+// each later group holds one of them, and small calls of other users
+// overtake the waiting ones (so a small webhook waits for one large commit,
+// not for all); a small call of a user with a waiting large call keeps its
+// place behind it.
+TEST_F(EventStoreTest, SmallCallsOvertakeWaitingLargeCallsOfOtherUsersButNotTheirOwn) {
+  auto file_system = std::make_shared<FaultyWalFileSystem>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
+  Reopen(/*sync_writes=*/true, env.get());
+  const std::string large_json = absl::StrCat("{\"padding\":\"", std::string(2 << 20, 'x'), "\"}");
+  file_system->stall_wal_syncs = true;
+  AsyncResults async(5);
+  store_->IngestAsync({Sleep("first", "s0", Night(1))}, async.For(0));  // stalls in the writer
+  absl::SleepFor(absl::Milliseconds(300));
+  store_->IngestAsync({Sleep("a", "large-a", Night(1), large_json)}, async.For(1));
+  store_->IngestAsync({Sleep("b", "large-b", Night(1), large_json)}, async.For(2));
+  store_->IngestAsync({Sleep("c", "small-c", Night(1))}, async.For(3));
+  store_->IngestAsync({Sleep("b", "small-b", Night(2))}, async.For(4));
+  absl::SleepFor(absl::Milliseconds(200));
+  file_system->stall_wal_syncs = false;
+  const std::vector<absl::StatusOr<v1::IngestResponse>>& results = async.Wait();
+  std::vector<uint64_t> revisions;
+  for (const absl::StatusOr<v1::IngestResponse>& result : results) {
+    ASSERT_TRUE(result.ok()) << result.status();
+    revisions.push_back(RevisionsOf(*result)[0]);
+  }
+  // first, then {large-a, small-c} in one group, then {large-b, small-b}.
+  EXPECT_THAT(revisions, ElementsAre(1, 2, 4, 3, 5));
+  EXPECT_EQ(results[1]->store_revision(), results[3]->store_revision());
+  EXPECT_EQ(results[2]->store_revision(), results[4]->store_revision());
+  EXPECT_NE(results[1]->store_revision(), results[2]->store_revision());
   store_.reset();  // before `env`
 }
 
