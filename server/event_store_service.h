@@ -13,9 +13,13 @@
 #ifndef HEALTHWIRE_SERVER_EVENT_STORE_SERVICE_H_
 #define HEALTHWIRE_SERVER_EVENT_STORE_SERVICE_H_
 
+#include <memory>
+
 #include "proto/healthwire.grpc.pb.h"
 #include "server/executor.h"
+#include "server/read_gate.h"
 #include "storage/event_store.h"
+#include "storage/replica/store_replica.h"
 
 namespace healthwire {
 
@@ -29,14 +33,23 @@ using EventStoreCallbackBase = v1::EventStore::WithCallbackMethod_Ingest<
     v1::EventStore::WithCallbackMethod_GetLatest<v1::EventStore::WithCallbackMethod_ListRecords<
         v1::EventStore::WithRawCallbackMethod_StreamUpdates<
             v1::EventStore::WithCallbackMethod_GetUser<
-                v1::EventStore::WithCallbackMethod_CreateCheckpoint<v1::EventStore::Service>>>>>>;
+                v1::EventStore::WithCallbackMethod_CreateCheckpoint<
+                    v1::EventStore::WithCallbackMethod_GetStatus<v1::EventStore::Service>>>>>>>;
 
 class EventStoreService final : public EventStoreCallbackBase {
  public:
   // `stream_threads`: threads that read the change log for catching-up
-  // streams and send progress ticks.
-  EventStoreService(EventStore* store, int stream_threads = 2)
-      : store_(store), stream_executor_(stream_threads) {}
+  // streams and send progress ticks. `replica`: the StoreReplica keeping
+  // `store` equal to the commit log (cluster mode), else null; it must
+  // outlive the service. `read_wait`: how reads with min_log_sequence /
+  // min_revision wait (see ReadGate).
+  EventStoreService(EventStore* store, int stream_threads = 2,
+                    const StoreReplica* replica = nullptr,
+                    const ReadGate::Options& read_wait = ReadGate::Options())
+      : store_(store),
+        replica_(replica),
+        stream_executor_(stream_threads),
+        read_gate_(std::make_unique<ReadGate>(store, replica, read_wait)) {}
 
   grpc::ServerUnaryReactor* Ingest(grpc::CallbackServerContext* context,
                                    const v1::IngestRequest* request,
@@ -58,12 +71,22 @@ class EventStoreService final : public EventStoreCallbackBase {
                                              const v1::CreateCheckpointRequest* request,
                                              v1::CreateCheckpointResponse* response) override;
 
+  grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
+                                      const v1::GetStatusRequest* request,
+                                      v1::GetStatusResponse* response) override;
+
+  // What GetStatus answers (also for the embedded /metrics).
+  v1::GetStatusResponse Status() const;
+  ReadGate::Stats read_gate_stats() const { return read_gate_->GetStats(); }
+
   grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamUpdates(
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
 
  private:
   EventStore* const store_;
+  const StoreReplica* const replica_;
   Executor stream_executor_;
+  std::unique_ptr<ReadGate> read_gate_;
 };
 
 }  // namespace healthwire

@@ -175,20 +175,28 @@ absl::Status HealthwireServer::StartStore() {
   EventStore::Options store_options = options_.store;
   store_options.path = options_.data_dir;
   store_options.log_replica = !options_.log.servers.empty();
+  StoreReplica::Options replica_options;
+  replica_options.log = options_.log;
+  if (store_options.log_replica) {
+    // Every replica of one log shares the log's timeline (same revisions),
+    // so subscribers resume on any of them.
+    absl::StatusOr<std::string> timeline = StoreReplica::LogTimeline(replica_options);
+    if (!timeline.ok()) return timeline.status();
+    store_options.timeline_id = *std::move(timeline);
+  }
   absl::StatusOr<std::unique_ptr<EventStore>> store = EventStore::Open(store_options);
   if (!store.ok()) return store.status();
   store_ = *std::move(store);
   if (store_options.log_replica) {
     // Cluster mode: the store follows the log (creating the stream when it
     // does not exist) before it serves anything.
-    StoreReplica::Options replica_options;
-    replica_options.log = options_.log;
     absl::StatusOr<std::unique_ptr<StoreReplica>> replica =
         StoreReplica::Start(store_.get(), replica_options);
     if (!replica.ok()) return replica.status();
     replica_ = *std::move(replica);
   }
-  service_ = std::make_unique<EventStoreService>(store_.get());
+  service_ = std::make_unique<EventStoreService>(store_.get(), /*stream_threads=*/2,
+                                                 replica_.get(), options_.read_wait);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -207,7 +215,23 @@ absl::Status HealthwireServer::StartStore() {
     return absl::UnavailableError(
         absl::StrCat("cannot listen for gRPC on ", address, " (port in use?)"));
   }
+  if (replica_ != nullptr) replica_health_thread_ = std::thread([this] { WatchReplicaHealth(); });
   return absl::OkStatus();
+}
+
+void HealthwireServer::WatchReplicaHealth() {
+  bool serving = true;
+  while (true) {
+    {
+      absl::MutexLock lock(&shutdown_mu_);
+      if (shutdown_mu_.AwaitWithTimeout(absl::Condition(&shut_down_), absl::Seconds(1))) return;
+    }
+    const bool applying = replica_->GetStatus().applying;
+    if (applying != serving) {
+      grpc_server_->GetHealthCheckService()->SetServingStatus(applying);
+      serving = applying;
+    }
+  }
 }
 
 absl::Status HealthwireServer::StartGateway() {
@@ -262,6 +286,7 @@ void HealthwireServer::Shutdown(absl::Duration grace) {
     if (shut_down_) return;
     shut_down_ = true;
   }
+  if (replica_health_thread_.joinable()) replica_health_thread_.join();
   // Front door first: no new webhooks, in-flight ones finish and are answered.
   if (gateway_ != nullptr) gateway_->Shutdown();
   gateway_.reset();

@@ -15,11 +15,13 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/read_gate.h"
 #include "server/webhook_gateway.h"
 #include "storage/commit_log/commit_log.h"
 #include "storage/event_store.h"
@@ -69,6 +71,9 @@ class HealthwireServer {
     // With a store: the store is a replica of the log (StoreReplica). With a
     // gateway and no store: the gateway publishes to the log (LogIngestor).
     CommitLogOptions log;
+    // Reads with min_log_sequence / min_revision (--read_wait_max,
+    // --read_wait_max_waiting).
+    ReadGate::Options read_wait;
   };
 
   static absl::StatusOr<std::unique_ptr<HealthwireServer>> BuildAndStart(const Options& options);
@@ -91,6 +96,9 @@ class HealthwireServer {
 
   absl::Status StartStore();
   absl::Status StartGateway();
+  // Cluster mode: the gRPC health service says NOT_SERVING while the
+  // replica cannot apply the log (its disk at the reserve, writes stopped).
+  void WatchReplicaHealth();
 
   Options options_;
   std::unique_ptr<EventStore> store_;
@@ -104,6 +112,7 @@ class HealthwireServer {
   int http_max_connections_ = 0;
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+  std::thread replica_health_thread_;
 };
 
 }  // namespace healthwire

@@ -1,5 +1,7 @@
 // Flags of the store (RocksDB + gRPC EventStore service).
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -30,6 +32,13 @@ ABSL_FLAG(uint64_t, min_free_disk_mb, 32,
           "commit's size, so RocksDB never writes into a full disk; writes resume by "
           "themselves once space is freed. 0 = no check.");
 
+ABSL_FLAG(absl::Duration, read_wait_max, absl::Seconds(2),
+          "Longest a read with min_log_sequence/min_revision waits for this store to get there "
+          "(cluster replicas apply the log a little after the webhook's 2xx); then UNAVAILABLE "
+          "saying how far behind. 0 = answer at once.");
+ABSL_FLAG(int, read_wait_max_waiting, 1024,
+          "Reads waiting for min_log_sequence/min_revision at once; more get RESOURCE_EXHAUSTED.");
+
 namespace healthwire {
 
 void ApplyStoreFlags(HealthwireServer::Options* options) {
@@ -41,6 +50,13 @@ void ApplyStoreFlags(HealthwireServer::Options* options) {
   options->store.max_buffered_updates_per_subscriber = absl::GetFlag(FLAGS_stream_buffer_updates);
   options->store.block_cache_bytes = absl::GetFlag(FLAGS_block_cache_mb) << 20;
   options->store.min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_mb) << 20;
+  options->read_wait.max_wait = absl::GetFlag(FLAGS_read_wait_max);
+  options->read_wait.max_waiting = absl::GetFlag(FLAGS_read_wait_max_waiting);
+  if (options->read_wait.max_wait < absl::ZeroDuration() || options->read_wait.max_waiting < 1) {
+    std::fprintf(stderr, "--read_wait_max must not be negative and --read_wait_max_waiting must "
+                         "be at least 1\n");
+    std::exit(2);
+  }
   if (!absl::GetFlag(FLAGS_checkpoint_dir).empty()) {
     options->store.checkpoint_dir = ResolveUserPath(absl::GetFlag(FLAGS_checkpoint_dir));
   }

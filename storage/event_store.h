@@ -93,6 +93,12 @@ class EventStore {
     // FailedPrecondition (a write that bypassed the log would make the
     // replicas diverge).
     bool log_replica = false;
+    // Cluster mode: the timeline of the commit log this replica applies
+    // (StoreReplica::LogTimeline). Every replica of one log computes the same
+    // revisions, so they share one timeline and a subscriber can resume on
+    // any of them; opening a checkpoint keeps it (the log is the history).
+    // Empty: the store's own timeline (see TimelineId).
+    std::string timeline_id;
   };
 
   // Counts since the store was opened.

@@ -244,6 +244,7 @@ absl::StatusOr<StreamState> CommitLog::GetStreamState() {
   state.last_sequence = info->State.LastSeq;
   state.messages = info->State.Msgs;
   state.bytes = info->State.Bytes;
+  state.created = absl::FromUnixNanos(info->Created);
   if (info->Cluster != nullptr && info->Cluster->Leader != nullptr) {
     state.leader = info->Cluster->Leader;
   }
