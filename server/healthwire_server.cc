@@ -17,7 +17,9 @@
 #include "server/local_ingestor.h"
 #include "server/process_util.h"
 #include "server/log_ingestor.h"
+#include "server/metrics_http_server.h"
 #include "server/remote_ingestor.h"
+#include "server/store_metrics.h"
 #include "server/signing_secrets.h"
 #include "storage/replica/store_replica.h"
 
@@ -36,24 +38,6 @@ absl::Status WriteReadyFile(const std::string& path, const std::string& contents
     return absl::UnavailableError(absl::StrCat("cannot rename ", tmp, " to ", path));
   }
   return absl::OkStatus();
-}
-
-// Prometheus text for the in-process store: what the gateway cannot see.
-std::string StoreMetricsText(EventStore& store) {
-  const EventStore::Stats stats = store.GetStats();
-  std::string text;
-  absl::StrAppend(
-      &text,
-      "# HELP healthwire_store_commits_total Synced RocksDB writes (group commits).\n"
-      "# TYPE healthwire_store_commits_total counter\n"
-      "healthwire_store_commits_total ", stats.commits, "\n",
-      "# HELP healthwire_store_changelog_oldest_revision Oldest revision StreamUpdates can replay.\n"
-      "# TYPE healthwire_store_changelog_oldest_revision gauge\n"
-      "healthwire_store_changelog_oldest_revision ", store.OldestRetainedRevision(), "\n",
-      "# HELP healthwire_stream_subscribers Open StreamUpdates calls.\n"
-      "# TYPE healthwire_stream_subscribers gauge\n"
-      "healthwire_stream_subscribers ", store.subscription_hub()->subscriber_count(), "\n");
-  return text;
 }
 
 absl::Status CheckPort(absl::string_view flag, int port) {
@@ -151,6 +135,10 @@ absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStar
   if (server->grpc_port_ != 0) {
     absl::StrAppend(&where, " grpc=", options.grpc_address, ":", server->grpc_port_);
   }
+  if (server->metrics_server_ != nullptr) {
+    absl::StrAppend(&where, " metrics=http://", options.metrics_address, ":",
+                    server->metrics_server_->port(), "/metrics");
+  }
   if (!options.log.servers.empty()) {
     absl::StrAppend(&where, " log=", absl::StrJoin(options.log.servers, ","), " stream=",
                     options.log.stream);
@@ -163,9 +151,11 @@ absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStar
   if (!options.ready_file.empty()) {
     absl::Status written = WriteReadyFile(
         options.ready_file,
-        absl::StrFormat("grpc_port=%d\nhttp_port=%d\ndata_dir=%s\nsigning_secret_file=%s\n",
-                        server->grpc_port_, server->http_port(), options.data_dir,
-                        server->generated_secret_path_));
+        absl::StrFormat("grpc_port=%d\nhttp_port=%d\nmetrics_port=%d\ndata_dir=%s\n"
+                        "signing_secret_file=%s\n",
+                        server->grpc_port_, server->http_port(),
+                        server->metrics_server_ != nullptr ? server->metrics_server_->port() : 0,
+                        options.data_dir, server->generated_secret_path_));
     if (!written.ok()) return written;
   }
   return server;
@@ -216,6 +206,32 @@ absl::Status HealthwireServer::StartStore() {
         absl::StrCat("cannot listen for gRPC on ", address, " (port in use?)"));
   }
   if (replica_ != nullptr) replica_health_thread_ = std::thread([this] { WatchReplicaHealth(); });
+  if (options_.metrics_port >= 0) {
+    MetricsHttpServer::Options metrics_options;
+    metrics_options.address = options_.metrics_address;
+    metrics_options.port = options_.metrics_port;
+    EventStore* store = store_.get();
+    EventStoreService* service = service_.get();
+    StoreReplica* replica = replica_.get();
+    metrics_options.metrics = [store, service] { return StoreMetricsText(*store, *service); };
+    metrics_options.ready = [store, replica]() -> absl::Status {
+      if (replica != nullptr) {
+        const StoreReplica::Status status = replica->GetStatus();
+        if (!status.applying) {
+          return absl::UnavailableError(
+              absl::StrCat("the replica is not applying the commit log: ", status.last_error));
+        }
+        if (!status.log_connected) {
+          return absl::UnavailableError("the replica is not connected to the commit log");
+        }
+      }
+      return store->Health();
+    };
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> metrics =
+        MetricsHttpServer::Start(std::move(metrics_options));
+    if (!metrics.ok()) return metrics.status();
+    metrics_server_ = *std::move(metrics);
+  }
   return absl::OkStatus();
 }
 
@@ -259,7 +275,8 @@ absl::Status HealthwireServer::StartGateway() {
 
   if (store_ != nullptr) {
     EventStore* store = store_.get();
-    gateway_options.extra_metrics = [store] { return StoreMetricsText(*store); };
+    EventStoreService* service = service_.get();
+    gateway_options.extra_metrics = [store, service] { return StoreMetricsText(*store, *service); };
     ingestor_ = std::make_unique<LocalIngestor>(store_.get());
   } else if (!options_.log.servers.empty()) {
     absl::StatusOr<std::unique_ptr<LogIngestor>> ingestor =
@@ -295,6 +312,7 @@ void HealthwireServer::Shutdown(absl::Duration grace) {
     grpc_server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
     grpc_server_->Wait();
   }
+  metrics_server_.reset();
   service_.reset();
   replica_.reset();  // stops applying before the store closes
   store_.reset();  // drains queued commits, closes RocksDB

@@ -33,6 +33,7 @@ class Server;
 namespace healthwire {
 
 class EventStoreService;
+class MetricsHttpServer;
 class Ingestor;
 class StoreReplica;
 
@@ -74,6 +75,11 @@ class HealthwireServer {
     // Reads with min_log_sequence / min_revision (--read_wait_max,
     // --read_wait_max_waiting).
     ReadGate::Options read_wait;
+    // healthwire_store: its own /metrics, /healthz, /readyz port
+    // (--metrics_port; -1 = none, 0 = a free one). The embedded binary
+    // serves them on the webhook port instead.
+    std::string metrics_address = "127.0.0.1";
+    int metrics_port = -1;
   };
 
   static absl::StatusOr<std::unique_ptr<HealthwireServer>> BuildAndStart(const Options& options);
@@ -105,6 +111,7 @@ class HealthwireServer {
   std::unique_ptr<StoreReplica> replica_;  // cluster mode
   std::unique_ptr<EventStoreService> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<MetricsHttpServer> metrics_server_;
   int grpc_port_ = 0;
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<WebhookGateway> gateway_;

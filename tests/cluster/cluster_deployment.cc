@@ -51,6 +51,7 @@ absl::Status ClusterDeployment::StartReplicaProcess(Replica* replica) {
       absl::StrCat("--log=", nats_->UrlsJoined()),
       absl::StrCat("--data_dir=", replica->data->path()),
       "--grpc_port=0",
+      "--metrics_port=0",
   };
   args.insert(args.end(), store_flags_.begin(), store_flags_.end());
   // A new cluster elects its JetStream leader first: generous.

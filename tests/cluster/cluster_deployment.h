@@ -62,6 +62,10 @@ class ClusterDeployment {
   absl::Status RestartReplica(int i);
   bool ReplicaRunning(int i) const { return replicas_[i]->process != nullptr; }
   pid_t ReplicaPid(int i) const { return replicas_[i]->process->pid(); }
+  // Replica i's --metrics_port (/metrics, /healthz, /readyz).
+  int metrics_port(int i) const {
+    return std::stoi(replicas_[i]->process->ReadyValue("metrics_port"));
+  }
   v1::EventStore::Stub* stub(int i) { return replicas_[i]->stub.get(); }
   // GetStatus of replica i (what the replica says; check .ok() of the call
   // through `*error` when given).

@@ -212,6 +212,17 @@ TEST_F(ClusterE2eTest, TwoGatewaysTwoReplicasHoldIdenticalRecordsRevisionsAndDig
       << "the replica's view of the log's last sequence";
   EXPECT_TRUE(a.replica().log_connected());
   EXPECT_EQ(ChangeLogOf(cluster_, 0, 120), ChangeLogOf(cluster_, 1, 120));
+  // The same position on the replica's own /metrics, and it is ready.
+  HttpTestClient metrics(cluster_.metrics_port(1));
+  HttpResponse scraped = metrics.Get("/metrics");
+  ASSERT_EQ(scraped.status, 200) << scraped;
+  EXPECT_EQ(testing::MetricValue(scraped.body, "healthwire_replica_applied_sequence"),
+            static_cast<int64_t>(b.replica().applied_sequence()));
+  EXPECT_EQ(testing::MetricValue(scraped.body, "healthwire_store_revision"), 120);
+  EXPECT_EQ(testing::MetricValue(scraped.body, "healthwire_replica_applying"), 1);
+  EXPECT_TRUE(absl::StrContains(scraped.body, absl::StrCat("digest=\"", b.replica().digest())))
+      << scraped.body;
+  EXPECT_EQ(HttpTestClient(cluster_.metrics_port(1)).Get("/readyz").status, 200);
   EXPECT_EQ(ExpectEveryAcknowledgedStored(cluster_, 0, posted), 120u);
   EXPECT_EQ(ExpectEveryAcknowledgedStored(cluster_, 1, posted), 120u);
 
