@@ -62,6 +62,7 @@ class ClusterDeployment {
   absl::Status RestartReplica(int i);
   bool ReplicaRunning(int i) const { return replicas_[i]->process != nullptr; }
   pid_t ReplicaPid(int i) const { return replicas_[i]->process->pid(); }
+  std::string grpc_target(int i) const { return replicas_[i]->process->grpc_target(); }
   // Replica i's --metrics_port (/metrics, /healthz, /readyz).
   int metrics_port(int i) const {
     return std::stoi(replicas_[i]->process->ReadyValue("metrics_port"));

@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "tests/cluster/cluster_deployment.h"
+#include "tests/util/child_process.h"
 #include "tests/util/polling.h"
 #include "tests/util/store_reads.h"
 #include "tests/util/stream_subscriber.h"
@@ -223,6 +224,18 @@ TEST_F(ClusterE2eTest, TwoGatewaysTwoReplicasHoldIdenticalRecordsRevisionsAndDig
   EXPECT_TRUE(absl::StrContains(scraped.body, absl::StrCat("digest=\"", b.replica().digest())))
       << scraped.body;
   EXPECT_EQ(HttpTestClient(cluster_.metrics_port(1)).Get("/readyz").status, 200);
+  // hwctl status shows the replica's position (GetStatus).
+  absl::StatusOr<std::unique_ptr<testing::ChildProcess>> hwctl = testing::ChildProcess::Start(
+      "tools/hwctl/hwctl",
+      {"status", "--store", cluster_.grpc_target(1), "--url",
+       absl::StrCat("http://127.0.0.1:", cluster_.metrics_port(1), "/"), "--json"});
+  ASSERT_TRUE(hwctl.ok()) << hwctl.status();
+  ASSERT_EQ((*hwctl)->Wait().value_or(-1), 0) << (*hwctl)->Stderr();
+  const std::string json = (*hwctl)->Stdout();
+  EXPECT_TRUE(absl::StrContains(json, "\"role\":\"replica\"")) << json;
+  EXPECT_TRUE(absl::StrContains(json, absl::StrCat("\"digest\":\"", b.replica().digest(), "\"")))
+      << json;
+  EXPECT_TRUE(absl::StrContains(json, "\"revision\":120")) << json;
   EXPECT_EQ(ExpectEveryAcknowledgedStored(cluster_, 0, posted), 120u);
   EXPECT_EQ(ExpectEveryAcknowledgedStored(cluster_, 1, posted), 120u);
 
