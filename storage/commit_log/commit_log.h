@@ -99,7 +99,8 @@ class CommitLog {
   // new cluster elects its metadata leader first) until `deadline`.
   absl::Status EnsureStream(absl::Time deadline);
 
-  absl::StatusOr<StreamState> GetStreamState();
+  // `timeout` zero: options().api_timeout.
+  absl::StatusOr<StreamState> GetStreamState(absl::Duration timeout = absl::ZeroDuration());
 
   // Whether the client is connected to a server right now.
   bool IsConnected() const;

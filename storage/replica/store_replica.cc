@@ -66,7 +66,8 @@ StoreReplica::~StoreReplica() {
 void StoreReplica::WatchLogState() {
   auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
   while (true) {
-    absl::StatusOr<StreamState> state = log_->GetStreamState();
+    // Short: this thread is joined at shutdown, when the servers may be gone.
+    absl::StatusOr<StreamState> state = log_->GetStreamState(absl::Seconds(1));
     absl::MutexLock lock(&mu_);
     if (state.ok()) {
       status_.log_last_sequence = state->last_sequence;

@@ -7,6 +7,9 @@
 // therefore has the same records under the same dense revisions, and the
 // same digest at the same sequence.
 //
+// A second thread asks the stream for its last sequence every
+// log_state_interval (Status::log_last_sequence, for status and metrics).
+//
 // After a failed apply (disk full, I/O error) nothing of the batch is
 // durable; the replica drops its consumer and reads the log again from the
 // last applied sequence, so nothing is skipped. On restart it resumes from
