@@ -22,6 +22,7 @@
 //   bazel-bin/tools/bench/cluster_bench --bin_dir=bazel-bin/server
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,7 +55,8 @@ ABSL_FLAG(int64_t, body_bytes, 1100, "Webhook body size (and ceiling message siz
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(30), "Length of the ceiling and ingest runs.");
 ABSL_FLAG(int64_t, catchup_events, 1000000,
           "Deliveries in the stream when the empty replica starts (topped up as needed).");
-ABSL_FLAG(std::string, work, "", "Folder for data and logs; empty = a fresh one in /tmp.");
+ABSL_FLAG(std::string, work, "",
+          "Folder for data and logs (kept); empty = a fresh one in /tmp, removed at the end.");
 
 namespace healthwire {
 namespace bench {
@@ -404,6 +406,10 @@ int Run() {
   empty->process.Kill(SIGTERM);
   for (ChildProcess& g : gateways) g.Kill(SIGTERM);
   for (Server& r : replicas) r.process.Kill(SIGTERM);
+  if (absl::GetFlag(FLAGS_work).empty()) {
+    std::error_code ignored;  // gigabytes after a 1M catch-up
+    std::filesystem::remove_all(work, ignored);
+  }
   return 0;
 }
 
