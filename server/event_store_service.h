@@ -15,7 +15,7 @@
 
 #include <memory>
 
-#include "proto/healthwire.grpc.pb.h"
+#include "healthwire/v1/healthwire.grpc.pb.h"
 #include "server/executor.h"
 #include "server/read_gate.h"
 #include "storage/event_store.h"

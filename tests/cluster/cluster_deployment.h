@@ -26,7 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
-#include "proto/healthwire.grpc.pb.h"
+#include "healthwire/v1/healthwire.grpc.pb.h"
 #include "tests/cluster/nats_cluster.h"
 #include "tests/util/http_test_client.h"
 #include "tests/util/server_process.h"
