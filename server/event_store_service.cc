@@ -11,6 +11,7 @@
 #include "server/commit_deadline.h"
 #include "server/status_util.h"
 #include "server/update_stream.h"
+#include "tools/build_defs/version.h"
 
 namespace healthwire {
 namespace {
@@ -128,9 +129,12 @@ void FinishWith(grpc::ServerUnaryReactor* reactor, absl::StatusOr<Response> resu
 
 }  // namespace
 
-EventStoreService::EventStoreService(EventStore* store, int stream_threads, Eraser eraser,
+EventStoreService::EventStoreService(EventStore* store, int stream_threads,
+                                     const StoreReplica* replica,
+                                     const ReadGate::Options& read_wait, Eraser eraser,
                                      int max_queued_erasures)
     : store_(store),
+      replica_(replica),
       eraser_(eraser != nullptr ? std::move(eraser)
                                 : Eraser([store](const StoreSubject& subject)
                                              -> absl::StatusOr<v1::EraseUserResponse> {
@@ -140,6 +144,7 @@ EventStoreService::EventStoreService(EventStore* store, int stream_threads, Eras
                                     return std::move(erased->response);
                                   })),
       stream_executor_(stream_threads),
+      read_gate_(std::make_unique<ReadGate>(store, replica, read_wait)),
       max_queued_erasures_(max_queued_erasures),
       erase_executor_(1) {}
 
@@ -183,11 +188,16 @@ grpc::ServerUnaryReactor* EventStoreService::GetLatest(grpc::CallbackServerConte
                                                        const v1::GetLatestRequest* request,
                                                        v1::GetLatestResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  LatestQuery query;
-  query.subject = SubjectOf(request->subject());
-  query.type = request->type();
-  query.omit_raw_json = request->omit_raw_json();
-  FinishRead(reactor, store_->GetLatest(query), response);
+  read_gate_->Run(
+      request->min_log_sequence(), request->min_revision(),
+      [this, reactor, request, response] {
+        LatestQuery query;
+        query.subject = SubjectOf(request->subject());
+        query.type = request->type();
+        query.omit_raw_json = request->omit_raw_json();
+        FinishRead(reactor, store_->GetLatest(query), response);
+      },
+      [reactor](grpc::Status refusal) { reactor->Finish(refusal); });
   return reactor;
 }
 
@@ -200,7 +210,12 @@ grpc::ServerUnaryReactor* EventStoreService::ListRecords(grpc::CallbackServerCon
     reactor->Finish(ToGrpcStatus(query.status()));
     return reactor;
   }
-  FinishRead(reactor, store_->ListRecords(*query), response);
+  read_gate_->Run(
+      request->min_log_sequence(), request->min_revision(),
+      [this, reactor, query = *std::move(query), response] {
+        FinishRead(reactor, store_->ListRecords(query), response);
+      },
+      [reactor](grpc::Status refusal) { reactor->Finish(refusal); });
   return reactor;
 }
 
@@ -208,7 +223,12 @@ grpc::ServerUnaryReactor* EventStoreService::GetUser(grpc::CallbackServerContext
                                                      const v1::GetUserRequest* request,
                                                      v1::GetUserResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  FinishRead(reactor, store_->GetUser(SubjectOf(request->subject())), response);
+  read_gate_->Run(
+      request->min_log_sequence(), request->min_revision(),
+      [this, reactor, request, response] {
+        FinishRead(reactor, store_->GetUser(SubjectOf(request->subject())), response);
+      },
+      [reactor](grpc::Status refusal) { reactor->Finish(refusal); });
   return reactor;
 }
 
@@ -240,6 +260,54 @@ grpc::ServerUnaryReactor* EventStoreService::EraseUser(grpc::CallbackServerConte
     queued_erasures_.fetch_sub(1);
     FinishWith(reactor, std::move(erased), response);
   });
+  return reactor;
+}
+
+v1::GetStatusResponse EventStoreService::Status() const {
+  v1::GetStatusResponse response;
+  response.set_role(replica_ != nullptr ? v1::GetStatusResponse::ROLE_REPLICA
+                                        : v1::GetStatusResponse::ROLE_STORE);
+  std::string version = VersionLine("healthwire");
+  while (!version.empty() && version.back() == '\n') version.pop_back();
+  response.set_version(version);
+  response.set_store_revision(store_->CurrentRevision());
+  response.set_store_timeline(store_->TimelineId());
+  response.set_oldest_retained_revision(store_->OldestRetainedRevision());
+  response.set_subscribers(
+      static_cast<uint32_t>(store_->subscription_hub()->subscriber_count()));
+  if (absl::Status health = store_->Health(); !health.ok()) {
+    response.set_health_problem(std::string(health.message()));
+  }
+  if (replica_ != nullptr) {
+    const StoreReplica::Status status = replica_->GetStatus();
+    v1::ReplicaStatus* out = response.mutable_replica();
+    out->set_applied_sequence(status.applied_sequence);
+    out->set_log_last_sequence(status.log_last_sequence);
+    if (status.log_checked_at != absl::Time()) {
+      const int64_t nanos = absl::ToUnixNanos(status.log_checked_at);
+      out->mutable_log_checked_at()->set_seconds(nanos / 1000000000);
+      out->mutable_log_checked_at()->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+    }
+    out->set_behind(status.behind);
+    out->set_digest(status.digest_hex);
+    out->set_log_connected(status.log_connected);
+    out->set_log_stream(replica_->stream());
+    out->set_last_apply_lag_ms(static_cast<uint64_t>(
+        std::max<int64_t>(0, absl::ToInt64Milliseconds(status.last_apply_lag))));
+    out->set_deliveries_applied(status.deliveries_applied);
+    out->set_malformed_skipped(status.malformed_skipped);
+    out->set_apply_errors(status.apply_errors);
+    out->set_last_error(status.last_error);
+  }
+  return response;
+}
+
+grpc::ServerUnaryReactor* EventStoreService::GetStatus(grpc::CallbackServerContext* context,
+                                                       const v1::GetStatusRequest* request,
+                                                       v1::GetStatusResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  *response = Status();
+  reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 

@@ -20,10 +20,13 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 
 #include "healthwire/v1/healthwire.grpc.pb.h"
 #include "server/executor.h"
+#include "server/read_gate.h"
 #include "storage/event_store.h"
+#include "storage/replica/store_replica.h"
 
 namespace healthwire {
 
@@ -38,7 +41,8 @@ using EventStoreCallbackBase = v1::EventStore::WithCallbackMethod_Ingest<
         v1::EventStore::WithRawCallbackMethod_StreamUpdates<
             v1::EventStore::WithCallbackMethod_GetUser<
                 v1::EventStore::WithCallbackMethod_CreateCheckpoint<
-                    v1::EventStore::WithCallbackMethod_EraseUser<v1::EventStore::Service>>>>>>>;
+                    v1::EventStore::WithCallbackMethod_EraseUser<
+                        v1::EventStore::WithCallbackMethod_GetStatus<v1::EventStore::Service>>>>>>>>;
 
 class EventStoreService final : public EventStoreCallbackBase {
  public:
@@ -48,11 +52,16 @@ class EventStoreService final : public EventStoreCallbackBase {
   using Eraser = std::function<absl::StatusOr<v1::EraseUserResponse>(const StoreSubject&)>;
 
   // `stream_threads`: threads that read the change log for catching-up
-  // streams and send progress ticks.
-  // `max_queued_erasures`: EraseUser calls waiting or running at once; more
-  // are RESOURCE_EXHAUSTED.
-  EventStoreService(EventStore* store, int stream_threads = 2, Eraser eraser = nullptr,
-                    int max_queued_erasures = 16);
+  // streams and send progress ticks. `replica`: the StoreReplica keeping
+  // `store` equal to the commit log (cluster mode), else null; it must
+  // outlive the service. `read_wait`: how reads with min_log_sequence /
+  // min_revision wait (see ReadGate). `eraser`: see Eraser (null = the
+  // store's own EraseUser). `max_queued_erasures`: EraseUser calls waiting
+  // or running at once; more are RESOURCE_EXHAUSTED.
+  EventStoreService(EventStore* store, int stream_threads = 2,
+                    const StoreReplica* replica = nullptr,
+                    const ReadGate::Options& read_wait = ReadGate::Options(),
+                    Eraser eraser = nullptr, int max_queued_erasures = 16);
 
   // EraseUser calls waiting or running now (a metric).
   int queued_erasures() const { return queued_erasures_.load(std::memory_order_relaxed); }
@@ -81,13 +90,23 @@ class EventStoreService final : public EventStoreCallbackBase {
                                       const v1::EraseUserRequest* request,
                                       v1::EraseUserResponse* response) override;
 
+  grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
+                                      const v1::GetStatusRequest* request,
+                                      v1::GetStatusResponse* response) override;
+
+  // What GetStatus answers (also for the embedded /metrics).
+  v1::GetStatusResponse Status() const;
+  ReadGate::Stats read_gate_stats() const { return read_gate_->GetStats(); }
+
   grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamUpdates(
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
 
  private:
   EventStore* const store_;
+  const StoreReplica* const replica_;
   const Eraser eraser_;
   Executor stream_executor_;
+  std::unique_ptr<ReadGate> read_gate_;
   const int max_queued_erasures_;
   Executor erase_executor_;
   std::atomic<int> queued_erasures_{0};

@@ -18,7 +18,9 @@
 #include "server/local_ingestor.h"
 #include "server/process_util.h"
 #include "server/log_ingestor.h"
+#include "server/metrics_http_server.h"
 #include "server/remote_ingestor.h"
+#include "server/store_metrics.h"
 #include "server/signing_secrets.h"
 #include "storage/replica/store_replica.h"
 
@@ -37,50 +39,6 @@ absl::Status WriteReadyFile(const std::string& path, const std::string& contents
     return absl::UnavailableError(absl::StrCat("cannot rename ", tmp, " to ", path));
   }
   return absl::OkStatus();
-}
-
-// Prometheus text for the in-process store: what the gateway cannot see.
-std::string StoreMetricsText(EventStore& store, const EventStoreService& service) {
-  const EventStore::Stats stats = store.GetStats();
-  std::string text;
-  absl::StrAppend(
-      &text,
-      "# HELP healthwire_store_commits_total Synced RocksDB writes (group commits).\n"
-      "# TYPE healthwire_store_commits_total counter\n"
-      "healthwire_store_commits_total ", stats.commits, "\n",
-      "# HELP healthwire_store_changelog_oldest_revision Oldest revision StreamUpdates can replay.\n"
-      "# TYPE healthwire_store_changelog_oldest_revision gauge\n"
-      "healthwire_store_changelog_oldest_revision ", store.OldestRetainedRevision(), "\n",
-      "# HELP healthwire_store_erasures_total Erasures that wrote a tombstone (EraseUser, "
-      "--erase_on_deauth).\n"
-      "# TYPE healthwire_store_erasures_total counter\n"
-      "healthwire_store_erasures_total ", stats.erasures, "\n",
-      "# HELP healthwire_store_erasure_compaction_failures_total Compactions of erased key ranges "
-      "that failed.\n"
-      "# TYPE healthwire_store_erasure_compaction_failures_total counter\n"
-      "healthwire_store_erasure_compaction_failures_total ", stats.erasure_compaction_failures,
-      "\n",
-      "# HELP healthwire_store_erasure_compactions_pending Erasures waiting for the compaction "
-      "thread.\n"
-      "# TYPE healthwire_store_erasure_compactions_pending gauge\n"
-      "healthwire_store_erasure_compactions_pending ", stats.erasure_compactions_pending, "\n",
-      "# HELP healthwire_store_erasures_queued EraseUser calls waiting or running (limit "
-      "--erase_max_queued).\n"
-      "# TYPE healthwire_store_erasures_queued gauge\n"
-      "healthwire_store_erasures_queued ", service.queued_erasures(), "\n",
-      "# HELP healthwire_store_refused_disk_full_total Commits refused at the --min_free_disk_mb reserve.\n"
-      "# TYPE healthwire_store_refused_disk_full_total counter\n"
-      "healthwire_store_refused_disk_full_total ", stats.refused_disk_full, "\n",
-      "# HELP healthwire_store_write_failures_total Commits whose RocksDB write failed.\n"
-      "# TYPE healthwire_store_write_failures_total counter\n"
-      "healthwire_store_write_failures_total ", stats.write_failures, "\n",
-      "# HELP healthwire_store_refused_late_total Commits refused because their caller's deadline passed before they could start.\n"
-      "# TYPE healthwire_store_refused_late_total counter\n"
-      "healthwire_store_refused_late_total ", stats.refused_late, "\n",
-      "# HELP healthwire_stream_subscribers Open StreamUpdates calls.\n"
-      "# TYPE healthwire_stream_subscribers gauge\n"
-      "healthwire_stream_subscribers ", store.subscription_hub()->subscriber_count(), "\n");
-  return text;
 }
 
 absl::Status CheckPort(absl::string_view flag, int port) {
@@ -215,6 +173,10 @@ absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStar
     absl::StrAppend(&where, " read_api=http://", options.read_api.address, ":",
                     server->read_api_port());
   }
+  if (server->metrics_server_ != nullptr) {
+    absl::StrAppend(&where, " metrics=http://", options.metrics_address, ":",
+                    server->metrics_server_->port(), "/metrics");
+  }
   if (!options.log.servers.empty()) {
     absl::StrAppend(&where, " log=", absl::StrJoin(options.log.servers, ","), " stream=",
                     options.log.stream);
@@ -230,10 +192,11 @@ absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStar
   if (!options.ready_file.empty()) {
     absl::Status written = WriteReadyFile(
         options.ready_file,
-        absl::StrFormat(
-            "grpc_port=%d\nhttp_port=%d\nread_api_port=%d\ndata_dir=%s\nsigning_secret_file=%s\n",
-            server->grpc_port_, server->http_port(), server->read_api_port(), options.data_dir,
-            server->generated_secret_path_));
+        absl::StrFormat("grpc_port=%d\nhttp_port=%d\nread_api_port=%d\nmetrics_port=%d\n"
+                        "data_dir=%s\nsigning_secret_file=%s\n",
+                        server->grpc_port_, server->http_port(), server->read_api_port(),
+                        server->metrics_server_ != nullptr ? server->metrics_server_->port() : 0,
+                        options.data_dir, server->generated_secret_path_));
     if (!written.ok()) return written;
   }
   return server;
@@ -251,14 +214,21 @@ absl::Status HealthwireServer::StartStore() {
     store_options.max_open_files = AutoMaxOpenFiles(FileDescriptorLimit());
   }
   rocksdb_max_open_files_ = store_options.max_open_files;
+  StoreReplica::Options replica_options;
+  replica_options.log = options_.log;
+  if (store_options.log_replica) {
+    // Every replica of one log shares the log's timeline (same revisions),
+    // so subscribers resume on any of them.
+    absl::StatusOr<std::string> timeline = StoreReplica::LogTimeline(replica_options);
+    if (!timeline.ok()) return timeline.status();
+    store_options.timeline_id = *std::move(timeline);
+  }
   absl::StatusOr<std::unique_ptr<EventStore>> store = EventStore::Open(store_options);
   if (!store.ok()) return store.status();
   store_ = *std::move(store);
   if (store_options.log_replica) {
     // Cluster mode: the store follows the log (creating the stream when it
     // does not exist) before it serves anything.
-    StoreReplica::Options replica_options;
-    replica_options.log = options_.log;
     absl::StatusOr<std::unique_ptr<StoreReplica>> replica =
         StoreReplica::Start(store_.get(), replica_options);
     if (!replica.ok()) return replica.status();
@@ -271,8 +241,9 @@ absl::Status HealthwireServer::StartStore() {
       return replica->EraseThroughLog(subject, absl::Now() + absl::Seconds(60));
     };
   }
-  service_ = std::make_unique<EventStoreService>(store_.get(), 2, std::move(eraser),
-                                                 options_.max_queued_erasures);
+  service_ = std::make_unique<EventStoreService>(store_.get(), /*stream_threads=*/2,
+                                                 replica_.get(), options_.read_wait,
+                                                 std::move(eraser), options_.max_queued_erasures);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -297,7 +268,49 @@ absl::Status HealthwireServer::StartStore() {
   // gRPC sets every name NOT_SERVING on Shutdown.
   grpc_server_->GetHealthCheckService()->SetServingStatus(
       v1::EventStore::service_full_name(), true);
+  if (replica_ != nullptr) replica_health_thread_ = std::thread([this] { WatchReplicaHealth(); });
+  if (options_.metrics_port >= 0) {
+    MetricsHttpServer::Options metrics_options;
+    metrics_options.address = options_.metrics_address;
+    metrics_options.port = options_.metrics_port;
+    EventStore* store = store_.get();
+    EventStoreService* service = service_.get();
+    StoreReplica* replica = replica_.get();
+    metrics_options.metrics = [store, service] { return StoreMetricsText(*store, *service); };
+    metrics_options.ready = [store, replica]() -> absl::Status {
+      if (replica != nullptr) {
+        const StoreReplica::Status status = replica->GetStatus();
+        if (!status.applying) {
+          return absl::UnavailableError(
+              absl::StrCat("the replica is not applying the commit log: ", status.last_error));
+        }
+        if (!status.log_connected) {
+          return absl::UnavailableError("the replica is not connected to the commit log");
+        }
+      }
+      return store->Health();
+    };
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> metrics =
+        MetricsHttpServer::Start(std::move(metrics_options));
+    if (!metrics.ok()) return metrics.status();
+    metrics_server_ = *std::move(metrics);
+  }
   return absl::OkStatus();
+}
+
+void HealthwireServer::WatchReplicaHealth() {
+  bool serving = true;
+  while (true) {
+    {
+      absl::MutexLock lock(&shutdown_mu_);
+      if (shutdown_mu_.AwaitWithTimeout(absl::Condition(&shut_down_), absl::Seconds(1))) return;
+    }
+    const bool applying = replica_->GetStatus().applying;
+    if (applying != serving) {
+      grpc_server_->GetHealthCheckService()->SetServingStatus(applying);
+      serving = applying;
+    }
+  }
 }
 
 absl::Status HealthwireServer::StartGateway() {
@@ -388,6 +401,7 @@ void HealthwireServer::Shutdown(absl::Duration grace) {
     if (shut_down_) return;
     shut_down_ = true;
   }
+  if (replica_health_thread_.joinable()) replica_health_thread_.join();
   // Readers first: their streams are cancelled (clients resume with
   // Last-Event-ID), their unary calls finish.
   if (read_api_ != nullptr) read_api_->Shutdown();
@@ -399,6 +413,7 @@ void HealthwireServer::Shutdown(absl::Duration grace) {
     grpc_server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
     grpc_server_->Wait();
   }
+  metrics_server_.reset();
   service_.reset();
   replica_.reset();  // stops applying before the store closes
   store_.reset();  // drains queued commits, closes RocksDB

@@ -15,6 +15,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -22,6 +23,7 @@
 #include "absl/time/time.h"
 #include "server/read_api_handler.h"
 #include "server/read_api_server.h"
+#include "server/read_gate.h"
 #include "server/webhook_gateway.h"
 #include "storage/commit_log/commit_log.h"
 #include "storage/event_store.h"
@@ -33,6 +35,7 @@ class Server;
 namespace healthwire {
 
 class EventStoreService;
+class MetricsHttpServer;
 class Ingestor;
 class StoreReplica;
 
@@ -81,6 +84,14 @@ class HealthwireServer {
     // With a store: the store is a replica of the log (StoreReplica). With a
     // gateway and no store: the gateway publishes to the log (LogIngestor).
     CommitLogOptions log;
+    // Reads with min_log_sequence / min_revision (--read_wait_max,
+    // --read_wait_max_waiting).
+    ReadGate::Options read_wait;
+    // healthwire_store: its own /metrics, /healthz, /readyz port
+    // (--metrics_port; -1 = none, 0 = a free one). The embedded binary
+    // serves them on the webhook port instead.
+    std::string metrics_address = "127.0.0.1";
+    int metrics_port = -1;
   };
 
   static absl::StatusOr<std::unique_ptr<HealthwireServer>> BuildAndStart(const Options& options);
@@ -105,12 +116,16 @@ class HealthwireServer {
   absl::Status StartStore();
   absl::Status StartGateway();
   absl::Status StartReadApi();
+  // Cluster mode: the gRPC health service says NOT_SERVING while the
+  // replica cannot apply the log (its disk at the reserve, writes stopped).
+  void WatchReplicaHealth();
 
   Options options_;
   std::unique_ptr<EventStore> store_;
   std::unique_ptr<StoreReplica> replica_;  // cluster mode
   std::unique_ptr<EventStoreService> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<MetricsHttpServer> metrics_server_;
   int grpc_port_ = 0;
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<WebhookGateway> gateway_;
@@ -120,6 +135,7 @@ class HealthwireServer {
   int rocksdb_max_open_files_ = 0;
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+  std::thread replica_health_thread_;
 };
 
 }  // namespace healthwire

@@ -1,5 +1,7 @@
 // Flags of the store (RocksDB + gRPC EventStore service).
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -40,6 +42,20 @@ ABSL_FLAG(int, erase_max_queued, 16,
           "EraseUser calls waiting or running at once (they run one at a time: commit, then "
           "compaction); more are answered RESOURCE_EXHAUSTED.");
 
+ABSL_FLAG(absl::Duration, read_wait_max, absl::Seconds(2),
+          "Longest a read with min_log_sequence/min_revision waits for this store to get there "
+          "(cluster replicas apply the log a little after the webhook's 2xx); then UNAVAILABLE "
+          "saying how far behind. 0 = answer at once.");
+ABSL_FLAG(std::string, metrics_address, "127.0.0.1",
+          "healthwire_store: address of the --metrics_port listener.");
+ABSL_FLAG(int, metrics_port, -1,
+          "healthwire_store: serve GET /metrics (Prometheus; in cluster mode the replica's "
+          "applied sequence, lag and digest), /healthz and /readyz (503 while a replica cannot "
+          "apply the log) on this port; 0 picks a free one, -1 = none. The embedded healthwire "
+          "serves them on its webhook port.");
+ABSL_FLAG(int, read_wait_max_waiting, 1024,
+          "Reads waiting for min_log_sequence/min_revision at once; more get RESOURCE_EXHAUSTED.");
+
 namespace healthwire {
 
 void ApplyStoreFlags(HealthwireServer::Options* options) {
@@ -54,6 +70,20 @@ void ApplyStoreFlags(HealthwireServer::Options* options) {
   options->store.min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_mb) << 20;
   options->store.erase_on_deauth = absl::GetFlag(FLAGS_erase_on_deauth);
   options->max_queued_erasures = absl::GetFlag(FLAGS_erase_max_queued);
+  options->metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  options->metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  if (options->metrics_port < -1 || options->metrics_port > 65535) {
+    std::fprintf(stderr, "--metrics_port=%d is not a TCP port (0-65535; 0 picks a free one, -1 "
+                         "= none)\n", options->metrics_port);
+    std::exit(2);
+  }
+  options->read_wait.max_wait = absl::GetFlag(FLAGS_read_wait_max);
+  options->read_wait.max_waiting = absl::GetFlag(FLAGS_read_wait_max_waiting);
+  if (options->read_wait.max_wait < absl::ZeroDuration() || options->read_wait.max_waiting < 1) {
+    std::fprintf(stderr, "--read_wait_max must not be negative and --read_wait_max_waiting must "
+                         "be at least 1\n");
+    std::exit(2);
+  }
   if (!absl::GetFlag(FLAGS_checkpoint_dir).empty()) {
     options->store.checkpoint_dir = ResolveUserPath(absl::GetFlag(FLAGS_checkpoint_dir));
   }

@@ -109,6 +109,12 @@ class EventStore {
     // A stored deauth or access_revoked event also erases that user_id's
     // data (as EraseUser does, in the same commit as the event).
     bool erase_on_deauth = false;
+    // Cluster mode: the timeline of the commit log this replica applies
+    // (StoreReplica::LogTimeline). Every replica of one log computes the same
+    // revisions, so they share one timeline and a subscriber can resume on
+    // any of them; opening a checkpoint keeps it (the log is the history).
+    // Empty: the store's own timeline (see TimelineId).
+    std::string timeline_id;
   };
 
   // Counts since the store was opened.

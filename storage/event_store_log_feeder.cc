@@ -152,10 +152,16 @@ absl::StatusOr<EventStore::LogApplyResult> EventStore::Impl::ApplyLogCalls(
   } else {
     // Only re-deliveries: no revision, but the position still moves (so a
     // restart does not re-read them). The batch holds just the position.
-    rocksdb::WriteOptions write_options;
-    write_options.sync = options_.sync_writes;
-    absl::Status written =
-        FromRocksDb(db_->Write(write_options, batch.batch()), "cannot write the log position");
+    // Same disk reserve as any commit: a replica on a full disk stops here
+    // (the log keeps the entries) instead of letting RocksDB fill the disk.
+    absl::Status written = PrepareWrite(batch.batch()->GetDataSize());
+    if (written.ok()) {
+      rocksdb::WriteOptions write_options;
+      write_options.sync = options_.sync_writes;
+      written = FromRocksDb(db_->Write(write_options, batch.batch()),
+                            "cannot write the log position");
+      if (!written.ok()) RecordWriteFailure(written);
+    }
     if (written.ok()) {
       committed = CommitApplied(batch);  // counts identical/stale, writes nothing
     } else {

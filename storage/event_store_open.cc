@@ -70,20 +70,22 @@ std::string NewTimelineId() {
 
 // The store's timeline: the stored one, or a new one (written, synced) for a
 // new store or a store opened from a checkpoint for the first time.
+// A fixed timeline (a commit log replica's) is kept as given.
 absl::StatusOr<std::string> LoadOrStartTimeline(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
-                                                const std::string& path) {
+                                                const std::string& path,
+                                                const std::string& fixed) {
   rocksdb::Env* env = db->GetEnv();
   const std::string marker = absl::StrCat(path, "/", keys::kNewTimelineMarkerFile);
   const bool restored = env->FileExists(marker).ok();
   std::string value;
   const rocksdb::Status read =
       db->Get(rocksdb::ReadOptions(), meta, ToSlice(keys::kTimelineMetaKey), &value);
-  if (read.ok() && !restored) return value;
+  if (read.ok() && !restored && (fixed.empty() || value == fixed)) return value;
   if (!read.ok() && !read.IsNotFound()) {
     return FromRocksDb(read, absl::StrCat("cannot read the timeline of the event store at \"",
                                           path, "\""));
   }
-  const std::string timeline = NewTimelineId();
+  const std::string timeline = fixed.empty() ? NewTimelineId() : fixed;
   rocksdb::WriteOptions write;
   write.sync = true;
   const rocksdb::Status written =
@@ -92,8 +94,8 @@ absl::StatusOr<std::string> LoadOrStartTimeline(rocksdb::DB* db, rocksdb::Column
     return FromRocksDb(written, absl::StrCat("cannot start a timeline for the event store at \"",
                                              path, "\""));
   }
-  if (restored) {
-    env->DeleteFile(marker).PermitUncheckedError();
+  if (restored) env->DeleteFile(marker).PermitUncheckedError();
+  if (restored && fixed.empty()) {
     logging::Info(
         "healthwire: opened a checkpoint: new store timeline (streams resuming from the old "
         "one are told to re-sync)",
@@ -189,7 +191,7 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
   if (failure.ok()) failure = BackfillUserChanges(db.get(), families, last_revision);
   std::string timeline_id;
   if (failure.ok()) {
-    absl::StatusOr<std::string> timeline = LoadOrStartTimeline(db.get(), families.meta, options.path);
+    absl::StatusOr<std::string> timeline = LoadOrStartTimeline(db.get(), families.meta, options.path, options.timeline_id);
     if (timeline.ok()) {
       timeline_id = *std::move(timeline);
     } else {

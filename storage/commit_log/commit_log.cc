@@ -234,16 +234,20 @@ absl::Status CommitLog::EnsureStream(absl::Time deadline) {
   }
 }
 
-absl::StatusOr<StreamState> CommitLog::GetStreamState() {
+absl::StatusOr<StreamState> CommitLog::GetStreamState(absl::Duration timeout) {
   jsStreamInfo* info = nullptr;
   jsErrCode err = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetStreamInfo(&info, js_, options_.stream.c_str(), nullptr, &err);
+  jsOptions o;
+  jsOptions_Init(&o);
+  if (timeout > absl::ZeroDuration()) o.Wait = ToMillis(timeout);
+  natsStatus s = js_GetStreamInfo(&info, js_, options_.stream.c_str(), &o, &err);
   if (s != NATS_OK) return NatsStatus(s, err, absl::StrCat("stream info of ", options_.stream));
   StreamState state;
   state.first_sequence = info->State.FirstSeq;
   state.last_sequence = info->State.LastSeq;
   state.messages = info->State.Msgs;
   state.bytes = info->State.Bytes;
+  state.created = absl::FromUnixNanos(info->Created);
   if (info->Cluster != nullptr && info->Cluster->Leader != nullptr) {
     state.leader = info->Cluster->Leader;
   }

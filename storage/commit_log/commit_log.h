@@ -76,6 +76,9 @@ struct StreamState {
   uint64_t messages = 0;
   uint64_t bytes = 0;
   std::string leader;  // server_name of the stream leader ("" when none)
+  // When the stream was created (the server's clock); the same on every
+  // server and every call, so it identifies this incarnation of the stream.
+  absl::Time created;
 };
 
 class CommitLog {
@@ -96,7 +99,8 @@ class CommitLog {
   // new cluster elects its metadata leader first) until `deadline`.
   absl::Status EnsureStream(absl::Time deadline);
 
-  absl::StatusOr<StreamState> GetStreamState();
+  // `timeout` zero: options().api_timeout.
+  absl::StatusOr<StreamState> GetStreamState(absl::Duration timeout = absl::ZeroDuration());
 
   // Whether the client is connected to a server right now.
   bool IsConnected() const;

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include <openssl/evp.h>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
@@ -32,7 +34,28 @@ absl::StatusOr<std::unique_ptr<StoreReplica>> StoreReplica::Start(EventStore* st
     replica->status_.store_revision = store->CurrentRevision();
   }
   replica->thread_ = std::thread([r = replica.get()] { r->Run(); });
+  replica->log_state_thread_ = std::thread([r = replica.get()] { r->WatchLogState(); });
   return replica;
+}
+
+absl::StatusOr<std::string> StoreReplica::LogTimeline(const Options& options) {
+  absl::StatusOr<std::unique_ptr<CommitLog>> log = CommitLog::Connect(options.log);
+  if (!log.ok()) return log.status();
+  if (options.ensure_stream) {
+    absl::Status ensured = (*log)->EnsureStream(absl::Now() + options.ready_timeout);
+    if (!ensured.ok()) return ensured;
+  }
+  absl::StatusOr<StreamState> state = (*log)->GetStreamState();
+  if (!state.ok()) return state.status();
+  const std::string identity =
+      absl::StrCat("healthwire commit log ", options.log.stream, " created ",
+                   absl::ToUnixNanos(state->created));
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(identity.data(), identity.size(), digest, &length, EVP_sha256(), nullptr);
+  // 32 hex digits, the shape of every store timeline.
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), 16));
 }
 
 StoreReplica::~StoreReplica() {
@@ -41,6 +64,47 @@ StoreReplica::~StoreReplica() {
     stopping_ = true;
   }
   if (thread_.joinable()) thread_.join();
+  if (log_state_thread_.joinable()) log_state_thread_.join();
+}
+
+void StoreReplica::WatchLogState() {
+  auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+  while (true) {
+    // Short: this thread is joined at shutdown, when the servers may be gone.
+    absl::StatusOr<StreamState> state = log_->GetStreamState(absl::Seconds(1));
+    absl::MutexLock lock(&mu_);
+    if (state.ok()) {
+      status_.log_last_sequence = state->last_sequence;
+      status_.log_checked_at = absl::Now();
+    }
+    if (mu_.AwaitWithTimeout(absl::Condition(&stopping), options_.log_state_interval)) return;
+  }
+}
+
+bool StoreReplica::WaitUntilStoreWritable() {
+  while (true) {
+    const absl::Status health = store_->Health();
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return false;
+    if (health.ok()) {
+      if (!status_.applying) {
+        std::fprintf(stderr, "replica: applying the log again (store writable)\n");
+        status_.applying = true;
+        status_.last_error.clear();
+      }
+      return true;
+    }
+    if (status_.applying) {
+      std::fprintf(stderr, "replica: not applying the log: %s\n",
+                   std::string(health.message()).c_str());
+    }
+    status_.applying = false;
+    status_.last_error = health.ToString();
+    auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+    if (mu_.AwaitWithTimeout(absl::Condition(&stopping), options_.health_retry_interval)) {
+      return false;
+    }
+  }
 }
 
 StoreReplica::Status StoreReplica::GetStatus() const {
@@ -51,6 +115,11 @@ StoreReplica::Status StoreReplica::GetStatus() const {
   }
   status.log_connected = log_->IsConnected();
   return status;
+}
+
+uint64_t StoreReplica::applied_sequence() const {
+  absl::MutexLock lock(&mu_);
+  return status_.applied_sequence;
 }
 
 bool StoreReplica::WaitForSequence(uint64_t sequence, absl::Time deadline) const {
@@ -80,6 +149,8 @@ void StoreReplica::Run() {
     status_.last_error = error.ToString();
   };
   while (!stopping()) {
+    // Nothing is read from the log while it could not be written.
+    if (!WaitUntilStoreWritable()) break;
     if (consumer == nullptr) {
       LogConsumer::Options consumer_options;
       {

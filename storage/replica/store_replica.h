@@ -7,10 +7,18 @@
 // therefore has the same records under the same dense revisions, and the
 // same digest at the same sequence.
 //
+// A second thread asks the stream for its last sequence every
+// log_state_interval (Status::log_last_sequence, for status and metrics).
+//
 // After a failed apply (disk full, I/O error) nothing of the batch is
 // durable; the replica drops its consumer and reads the log again from the
 // last applied sequence, so nothing is skipped. On restart it resumes from
 // the stored position; an empty store replays the stream from the start.
+//
+// Disk reserve: before reading a batch and after a failed apply, the replica
+// waits (applying nothing, reading nothing) while the store's Health() says
+// it cannot write, with that reason in Status::last_error; it resumes by
+// itself once space is freed. Nothing is lost: the log still holds it all.
 //
 // Thread-safe: GetStatus and the Wait calls may be used from any thread. The
 // store (opened with log_replica) must outlive the replica.
@@ -44,6 +52,13 @@ class StoreReplica {
     // Deliveries and bytes applied in one WriteBatch (one commit).
     size_t max_batch_deliveries = 512;
     size_t max_batch_bytes = 64 << 20;
+    // How often the stream's last sequence is asked for (GetStatus's
+    // log_last_sequence); one JetStream API call each time, off the apply
+    // thread.
+    absl::Duration log_state_interval = absl::Seconds(1);
+    // While the store cannot write (disk at its reserve, writes stopped),
+    // how often the replica checks whether it can again.
+    absl::Duration health_retry_interval = absl::Milliseconds(250);
   };
 
   struct Status {
@@ -61,6 +76,12 @@ class StoreReplica {
     // Log storage time -> applied, of the last applied entry.
     absl::Duration last_apply_lag;
     std::string last_error;  // empty while healthy
+    // The stream's last sequence (chunks included) when last asked, and when.
+    uint64_t log_last_sequence = 0;
+    absl::Time log_checked_at;
+    // Whether the replica is applying: false while its store cannot write
+    // (last_error says why) or the log is unreachable.
+    bool applying = true;
   };
 
   static absl::StatusOr<std::unique_ptr<StoreReplica>> Start(EventStore* store,
@@ -69,7 +90,16 @@ class StoreReplica {
   StoreReplica(const StoreReplica&) = delete;
   StoreReplica& operator=(const StoreReplica&) = delete;
 
+  // The timeline every replica of the log `options.log` shares (see
+  // EventStore::Options::timeline_id): derived from the stream's name and
+  // creation time, so a stream deleted and created again is a new timeline.
+  // Connects, creates/checks the stream as Start does, and disconnects.
+  static absl::StatusOr<std::string> LogTimeline(const Options& options);
+
   Status GetStatus() const;
+  // GetStatus().applied_sequence without asking the log connection (cheap).
+  uint64_t applied_sequence() const;
+  const std::string& stream() const { return options_.log.stream; }
   // Wait until the replica applied at least `sequence` (or its store reached
   // `revision`); false when `deadline` came first.
   bool WaitForSequence(uint64_t sequence, absl::Time deadline) const;
@@ -87,6 +117,9 @@ class StoreReplica {
  private:
   StoreReplica(EventStore* store, const Options& options) : store_(store), options_(options) {}
   void Run();
+  void WatchLogState();
+  // Blocks while the store cannot write, recording why; false when stopping.
+  bool WaitUntilStoreWritable();
 
   EventStore* const store_;
   const Options options_;
@@ -100,6 +133,7 @@ class StoreReplica {
   std::map<uint64_t, v1::EraseUserResponse> erasures_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
+  std::thread log_state_thread_;
 };
 
 }  // namespace healthwire

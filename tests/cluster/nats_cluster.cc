@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -112,6 +113,9 @@ NatsCluster::~NatsCluster() {
   for (int i = 0; i < size(); ++i) {
     if (IsRunning(i)) (void)Kill(i, SIGKILL);
   }
+  // The servers' stores can be gigabytes (benchmarks); logs were read before.
+  std::error_code ignored;
+  if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
 }
 
 absl::Status NatsCluster::Spawn(int i) {

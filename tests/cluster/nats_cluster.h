@@ -10,7 +10,7 @@
 //
 // Kill sends a signal (SIGKILL by default) and reaps the process; Restart
 // starts the same server again on the same ports and store, so it rejoins.
-// The destructor kills every server still running.
+// The destructor kills every server still running and removes the folder.
 //
 // Not thread-safe: one test thread drives a NatsCluster.
 #ifndef HEALTHWIRE_TESTS_CLUSTER_NATS_CLUSTER_H_

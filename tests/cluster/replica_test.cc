@@ -7,7 +7,13 @@
 #include <string>
 #include <vector>
 
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
 #include "gtest/gtest.h"
 #include "storage/commit_log/commit_log.h"
 #include "storage/commit_log/log_publisher.h"
@@ -44,13 +50,29 @@ v1::Event SleepEvent(const std::string& user, const std::string& key, const std:
   return event;
 }
 
+// A file system whose free space is what the test says (the disk reserve
+// check asks it; nothing is really full).
+class SettableFreeSpaceFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  SettableFreeSpaceFileSystem() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
+  const char* Name() const override { return "SettableFreeSpaceFileSystem"; }
+  rocksdb::IOStatus GetFreeSpace(const std::string& /*path*/, const rocksdb::IOOptions&,
+                                 uint64_t* free_bytes, rocksdb::IODebugContext*) override {
+    *free_bytes = free_bytes_.load();
+    return rocksdb::IOStatus::OK();
+  }
+  std::atomic<uint64_t> free_bytes_{uint64_t{1} << 40};
+};
+
 class Replica {
  public:
   // Opens (or reopens) the store in `dir` and starts applying the log.
-  static std::unique_ptr<Replica> Open(const std::string& dir, const CommitLogOptions& log) {
+  static std::unique_ptr<Replica> Open(const std::string& dir, const CommitLogOptions& log,
+                                       rocksdb::Env* env = nullptr) {
     auto replica = std::make_unique<Replica>();
     EventStore::Options store_options;
     store_options.path = dir;
+    store_options.env = env;
     store_options.log_replica = true;
     store_options.sync_writes = false;  // the log is the durable copy
     absl::StatusOr<std::unique_ptr<EventStore>> store = EventStore::Open(store_options);
@@ -205,6 +227,61 @@ TEST_F(ReplicaTest, StoppedReplicaCatchesUpAndAnEmptyOneReplaysToTheSameDigest) 
   ExpectSame(*c, *b);
   std::cout << "3 replicas at sequence " << last << ", revision " << b->store->CurrentRevision()
             << ", digest " << b->applier->GetStatus().digest_hex << "\n";
+}
+
+TEST_F(ReplicaTest, ReplicaOnAFullDiskStopsApplyingSaysWhyAndResumesWhenSpaceIsFreed) {
+  auto file_system = std::make_shared<SettableFreeSpaceFileSystem>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
+  std::unique_ptr<Replica> a = Replica::Open(TempDir("replica-full"), log_options_, env.get());
+  std::unique_ptr<Replica> b = Replica::Open(TempDir("replica-b"), log_options_);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  uint64_t last = PublishMix(0, 60);
+  ASSERT_TRUE(a->applier->WaitForSequence(last, absl::Now() + absl::Seconds(60)));
+  const uint64_t applied_before = a->applier->GetStatus().applied_sequence;
+  const uint64_t revision_before = a->store->CurrentRevision();
+
+  file_system->free_bytes_ = 1 << 20;  // below the 32 MiB reserve
+  last = PublishMix(60, 60);
+  ASSERT_TRUE(b->applier->WaitForSequence(last, absl::Now() + absl::Seconds(60)));
+  StoreReplica::Status stopped;
+  ASSERT_TRUE([&] {
+    for (const absl::Time give_up = absl::Now() + absl::Seconds(30); absl::Now() < give_up;) {
+      stopped = a->applier->GetStatus();
+      if (!stopped.applying) return true;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return false;
+  }()) << "the replica kept applying on a full disk";
+  EXPECT_TRUE(absl::StrContains(stopped.last_error, "is full")) << stopped.last_error;
+  absl::SleepFor(absl::Seconds(1));  // and it stays stopped
+  EXPECT_EQ(a->applier->GetStatus().applied_sequence, applied_before);
+  EXPECT_EQ(a->store->CurrentRevision(), revision_before);
+  EXPECT_FALSE(a->store->Health().ok());
+
+  file_system->free_bytes_ = uint64_t{1} << 40;  // space freed
+  ASSERT_TRUE(a->applier->WaitForSequence(last, absl::Now() + absl::Seconds(60)));
+  EXPECT_TRUE(a->applier->GetStatus().applying);
+  EXPECT_TRUE(a->applier->GetStatus().last_error.empty()) << a->applier->GetStatus().last_error;
+  ExpectSame(*a, *b);
+  a.reset();  // before the env it uses
+}
+
+TEST_F(ReplicaTest, ReplicasOfOneLogShareTheLogsTimeline) {
+  StoreReplica::Options options;
+  options.log = log_options_;
+  absl::StatusOr<std::string> first = StoreReplica::LogTimeline(options);
+  absl::StatusOr<std::string> second = StoreReplica::LogTimeline(options);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(first->size(), 32u);
+  EXPECT_EQ(*first, *second);
+  // Another stream on the same servers is another history.
+  options.log.stream = "OTHER";
+  options.log.subject_prefix = "other.log";
+  absl::StatusOr<std::string> other = StoreReplica::LogTimeline(options);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_NE(*first, *other);
 }
 
 }  // namespace

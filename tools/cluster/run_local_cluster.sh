@@ -48,7 +48,7 @@ done
 
 for i in 1 2; do
   rm -f "$dir/store-$i.ready"
-  "$bin/healthwire_store" --log="$log_urls" --data_dir="$dir/store-$i" --grpc_port=0 \
+  "$bin/healthwire_store" --log="$log_urls" --data_dir="$dir/store-$i" --grpc_port=0 --metrics_port=0 \
     --ready_file="$dir/store-$i.ready" >"$dir/store-$i.log" 2>&1 &
   pids+=($!)
 done
@@ -71,7 +71,7 @@ for i in 1 2 3; do
   echo "  nats-server n$i   nats://127.0.0.1:$((4221 + i))   monitoring http://127.0.0.1:$((8221 + i))/jsz   log $dir/n$i.log"
 done
 for i in 1 2; do
-  echo "  store replica $i  grpc 127.0.0.1:$(ready_value "$dir/store-$i.ready" grpc_port)   data $dir/store-$i   log $dir/store-$i.log"
+  echo "  store replica $i  grpc 127.0.0.1:$(ready_value "$dir/store-$i.ready" grpc_port)   metrics http://127.0.0.1:$(ready_value "$dir/store-$i.ready" metrics_port)/metrics   data $dir/store-$i   log $dir/store-$i.log"
 done
 for i in 1 2; do
   echo "  gateway $i        http://127.0.0.1:$(ready_value "$dir/gateway-$i.ready" http_port)/webhooks/terra   log $dir/gateway-$i.log"

@@ -48,6 +48,7 @@
 #include "proto/message_limits.h"
 #include "tools/bench/bench_lib.h"
 #include "tools/build_defs/version.h"
+#include "tools/crash_test/cluster_crash.h"
 
 ABSL_FLAG(int, rounds, 20, "Kill/restart rounds.");
 ABSL_FLAG(int, connections, 6, "Concurrent webhook connections.");
@@ -59,6 +60,10 @@ ABSL_FLAG(int, max_kill_ms, 1500, "Latest kill, ms after the load started.");
 ABSL_FLAG(int64_t, body_bytes, 1100, "Webhook body size.");
 ABSL_FLAG(uint64_t, seed, 0, "Random seed (0 = from the clock).");
 ABSL_FLAG(bool, keep_data, false, "Keep the data folder afterwards.");
+ABSL_FLAG(bool, cluster, false,
+          "Cluster mode: 3 nats-servers, 2 healthwire_store replicas, 2 healthwire_gateway; "
+          "each round kill -9 a random nats-server or replica while posting, restart it, and "
+          "verify every acknowledged webhook on every replica (tools/crash_test/cluster_crash.h).");
 
 namespace healthwire {
 namespace bench {
@@ -76,15 +81,15 @@ struct Totals {
           inconsistencies = 0, unanswered_committed = 0, resume_checked = 0, live_checked = 0;
 };
 
-std::string DefaultBinary(const char* argv0) {
+std::string DefaultBinary(const char* argv0, const std::string& name = "healthwire") {
   std::vector<std::string> candidates;
   if (const char* dir = getenv("RUNFILES_DIR")) {
-    candidates.push_back(absl::StrCat(dir, "/healthwire/server/healthwire"));
+    candidates.push_back(absl::StrCat(dir, "/healthwire/server/", name));
   }
   if (const char* dir = getenv("TEST_SRCDIR")) {
-    candidates.push_back(absl::StrCat(dir, "/healthwire/server/healthwire"));
+    candidates.push_back(absl::StrCat(dir, "/healthwire/server/", name));
   }
-  candidates.push_back(absl::StrCat(argv0, ".runfiles/healthwire/server/healthwire"));
+  candidates.push_back(absl::StrCat(argv0, ".runfiles/healthwire/server/", name));
   for (const std::string& c : candidates) {
     if (access(c.c_str(), X_OK) == 0) return c;
   }
@@ -483,7 +488,33 @@ class CrashTest {
   std::unique_ptr<v1::EventStore::Stub> stub_;
 };
 
+int RunCluster(const char* argv0) {
+  ClusterCrashOptions options;
+  options.store_binary = DefaultBinary(argv0, "healthwire_store");
+  options.gateway_binary = DefaultBinary(argv0, "healthwire_gateway");
+  absl::StatusOr<std::string> work = MakeWorkFolder();
+  if (!work.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(work.status().message()).c_str());
+    return 2;
+  }
+  options.work = *work;
+  options.rounds = absl::GetFlag(FLAGS_rounds);
+  options.connections = absl::GetFlag(FLAGS_connections);
+  options.seed = absl::GetFlag(FLAGS_seed);
+  if (options.seed == 0) options.seed = static_cast<uint64_t>(NowNanos());
+  options.body_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_body_bytes));
+  options.min_kill_ms = absl::GetFlag(FLAGS_min_kill_ms);
+  options.max_kill_ms = absl::GetFlag(FLAGS_max_kill_ms);
+  const int result = RunClusterCrashTest(options);
+  if (result == 0 && !absl::GetFlag(FLAGS_keep_data)) {
+    std::error_code ignored;
+    std::filesystem::remove_all(options.work, ignored);
+  }
+  return result;
+}
+
 int Run(const char* argv0) {
+  if (absl::GetFlag(FLAGS_cluster)) return RunCluster(argv0);
   CrashTestOptions options;
   options.rounds = absl::GetFlag(FLAGS_rounds);
   options.connections = absl::GetFlag(FLAGS_connections);

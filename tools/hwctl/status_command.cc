@@ -1,11 +1,11 @@
 // hwctl status: what a store is at, in one screen: reachable, version,
-// revision, oldest retained revision, subscribers, data size.
+// role, revision, timeline, oldest retained revision, subscribers, health,
+// and for a cluster replica how far it applied the commit log (sequence,
+// entries behind, digest, apply lag).
 //
-// The store has no status RPC. What it says over gRPC (reachable, revision)
-// comes from an empty ListRecords; the rest from the server's Prometheus
-// /metrics next to the webhook URL (--url), which the embedded deployment
-// serves (a split store has no HTTP port: those lines say "unknown"); the
-// data size from the local data folder when there is one (--data-dir).
+// Everything but the data size comes from the store's GetStatus RPC. The
+// data size comes from the server's /metrics beside --url when it reports
+// one, else from the local data folder (--data-dir).
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -57,19 +57,6 @@ std::optional<std::string> Metric(const std::map<std::string, std::string>& metr
   return std::nullopt;
 }
 
-// The version label of healthwire_build_info{version="..."}, when served.
-std::optional<std::string> ServerVersion(const std::map<std::string, std::string>& metrics) {
-  for (const auto& [key, value] : metrics) {
-    absl::string_view labels = key;
-    if (!absl::ConsumePrefix(&labels, "healthwire_build_info{")) continue;
-    const size_t at = labels.find("version=\"");
-    if (at == absl::string_view::npos) continue;
-    labels.remove_prefix(at + 9);
-    return std::string(labels.substr(0, labels.find('"')));
-  }
-  return std::nullopt;
-}
-
 std::string Bytes(uint64_t bytes) {
   if (bytes >= (1ull << 30)) return absl::StrFormat("%.1f GiB", bytes / double(1ull << 30));
   if (bytes >= (1ull << 20)) return absl::StrFormat("%.1f MiB", bytes / double(1ull << 20));
@@ -110,51 +97,80 @@ int RunStatus(const ParsedArguments& arguments) {
 
   StoreConnection store = ConnectToStore();
   const absl::Time asked = absl::Now();
-  absl::StatusOr<uint64_t> revision = CurrentStoreRevision(store);
-  const absl::Duration answered_in = absl::Now() - asked;
-  if (!revision.ok()) {
-    return ReportRpcError(grpc::Status(static_cast<grpc::StatusCode>(revision.status().code()),
-                                       std::string(revision.status().message())),
-                          store.address);
+  v1::GetStatusResponse status;
+  {
+    grpc::ClientContext context;
+    SetUnaryDeadline(&context);
+    const grpc::Status called = store.stub->GetStatus(&context, v1::GetStatusRequest(), &status);
+    if (!called.ok()) return ReportRpcError(called, store.address);
   }
+  const absl::Duration answered_in = absl::Now() - asked;
 
-  // (label, text, JSON key, JSON value)
+  // (label, text) and (JSON key, JSON value)
   std::vector<std::pair<std::string, std::string>> lines;
   std::vector<std::pair<std::string, std::string>> json;
+  auto add = [&](const std::string& label, const std::string& key, const std::string& text,
+                 const std::string& json_value) {
+    lines.emplace_back(label, text);
+    json.emplace_back(key, json_value);
+  };
+  auto add_number = [&](const std::string& label, const std::string& key, uint64_t value) {
+    add(label, key, absl::StrCat(value), absl::StrCat(value));
+  };
+  auto add_text = [&](const std::string& label, const std::string& key, const std::string& text) {
+    add(label, key, text, JsonString(text));
+  };
   lines.emplace_back("store", absl::StrCat(store.address, " (answered in ",
                                            absl::FormatDuration(absl::Trunc(answered_in, absl::Milliseconds(1))), ")"));
   json.emplace_back("store", JsonString(store.address));
-  lines.emplace_back("hwctl version", kVersion);
-  json.emplace_back("hwctl_version", JsonString(kVersion));
-  lines.emplace_back("revision", absl::StrCat(*revision));
-  json.emplace_back("revision", absl::StrCat(*revision));
+  add_text("hwctl version", "hwctl_version", kVersion);
+  absl::string_view server_version = status.version();
+  absl::ConsumePrefix(&server_version, "healthwire ");
+  add_text("server version", "server_version", std::string(server_version));
+  const bool replica = status.role() == v1::GetStatusResponse::ROLE_REPLICA;
+  add_text("role", "role", replica ? "replica (cluster mode: applies the commit log)" : "store");
+  json.back().second = JsonString(replica ? "replica" : "store");
+  add_number("revision", "revision", status.store_revision());
+  add_text("timeline", "store_timeline", status.store_timeline());
+  add_number("oldest retained", "oldest_retained_revision", status.oldest_retained_revision());
+  add_number("subscribers", "subscribers", status.subscribers());
+  add("health", "health_problem",
+      status.health_problem().empty() ? "ok (can write)" : status.health_problem(),
+      status.health_problem().empty() ? "null" : JsonString(status.health_problem()));
+  if (replica) {
+    const v1::ReplicaStatus& log = status.replica();
+    add_text("log stream", "log_stream",
+             absl::StrCat(log.log_stream(), log.log_connected() ? " (connected)" : " (NOT connected)"));
+    json.back().second = JsonString(log.log_stream());
+    json.emplace_back("log_connected", log.log_connected() ? "true" : "false");
+    add_number("log applied", "applied_sequence", log.applied_sequence());
+    add_number("log last", "log_last_sequence", log.log_last_sequence());
+    add("log behind", "behind",
+        absl::StrCat(log.behind(), " commit entries (apply lag ", log.last_apply_lag_ms(),
+                     " ms)"),
+        absl::StrCat(log.behind()));
+    json.emplace_back("last_apply_lag_ms", absl::StrCat(log.last_apply_lag_ms()));
+    add_text("digest", "digest", log.digest().empty() ? "(nothing stored)" : log.digest());
+    json.back().second = JsonString(log.digest());
+    add("applied since start", "deliveries_applied",
+        absl::StrCat(log.deliveries_applied(), " deliveries, ", log.malformed_skipped(),
+                     " malformed skipped, ", log.apply_errors(), " apply errors"),
+        absl::StrCat(log.deliveries_applied()));
+    json.emplace_back("malformed_skipped", absl::StrCat(log.malformed_skipped()));
+    json.emplace_back("apply_errors", absl::StrCat(log.apply_errors()));
+    add("replica error", "last_error", log.last_error().empty() ? "none" : log.last_error(),
+        log.last_error().empty() ? "null" : JsonString(log.last_error()));
+  }
 
+  // The data size: reported by the server's /metrics when it serves one.
   HttpUrl metrics_url = *url;
   metrics_url.target = "/metrics";
-  const std::string metrics_address = absl::StrCat("http://", url->host, ":", url->port, "/metrics");
   absl::StatusOr<HttpResponse> metrics_response =
       HttpGet(metrics_url, absl::GetFlag(FLAGS_timeout));
   std::map<std::string, std::string> metrics;
-  std::string unknown = absl::StrCat("unknown (", metrics_address, ": ");
-  if (!metrics_response.ok()) {
-    absl::StrAppend(&unknown, metrics_response.status().message(), ")");
-  } else if (metrics_response->status_code != 200) {
-    absl::StrAppend(&unknown, "HTTP ", metrics_response->status_code, ")");
-  } else {
+  if (metrics_response.ok() && metrics_response->status_code == 200) {
     metrics = ParseMetrics(metrics_response->body);
-    absl::StrAppend(&unknown, "not reported)");
   }
-  auto add_metric = [&](const std::string& label, const std::string& key,
-                        std::optional<std::string> value) {
-    lines.emplace_back(label, value.value_or(unknown));
-    json.emplace_back(key, value.has_value() ? (key == "server_version" ? JsonString(*value)
-                                                                        : *value)
-                                             : "null");
-  };
-  add_metric("server version", "server_version", ServerVersion(metrics));
-  add_metric("oldest retained", "oldest_retained_revision",
-             Metric(metrics, "healthwire_store_changelog_oldest_revision"));
-  add_metric("subscribers", "subscribers", Metric(metrics, "healthwire_stream_subscribers"));
 
   const std::string data_dir = ResolveUserPath(absl::GetFlag(FLAGS_data_dir));
   std::optional<uint64_t> bytes;
@@ -196,12 +212,10 @@ const Subcommand& StatusCommand() {
   static const Subcommand* const command = new Subcommand{
       "status",
       "[--store HOST:PORT] [--url URL] [--data-dir DIR] [--json]",
-      "Show where the store is at: revision, oldest retained revision, subscribers, size.",
-      "The store has no status RPC: the revision is what an (empty) read reports, the\n"
-      "oldest retained revision, subscribers and server version come from the server's\n"
-      "/metrics beside --url (the embedded deployment; a split store has no HTTP port, so\n"
-      "they show as unknown), the data size from the server's metrics when it reports it,\n"
-      "else from the files of --data-dir when that folder is on this machine.",
+      "Show where the store is at: role, revision, subscribers, health, log position.",
+      "Everything but the data size comes from the store's GetStatus RPC. The data size\n"
+      "comes from the server's /metrics beside --url when it reports it, else from the\n"
+      "files of --data-dir when that folder is on this machine.",
       {"store", "url", "data_dir", "json", "timeout"},
       &RunStatus,
   };

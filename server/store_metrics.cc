@@ -1,0 +1,93 @@
+#include "server/store_metrics.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace healthwire {
+namespace {
+
+void Gauge(std::string* text, const char* name, const char* help, const std::string& value,
+           const char* type = "gauge") {
+  absl::StrAppend(text, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n", name, " ",
+                  value, "\n");
+}
+
+}  // namespace
+
+std::string StoreMetricsText(EventStore& store, const EventStoreService& service) {
+  const EventStore::Stats stats = store.GetStats();
+  std::string text;
+  Gauge(&text, "healthwire_store_commits_total", "Synced RocksDB writes (group commits).",
+        absl::StrCat(stats.commits), "counter");
+  Gauge(&text, "healthwire_store_changelog_oldest_revision",
+        "Oldest revision StreamUpdates can replay.", absl::StrCat(store.OldestRetainedRevision()));
+  Gauge(&text, "healthwire_stream_subscribers", "Open StreamUpdates calls.",
+        absl::StrCat(store.subscription_hub()->subscriber_count()));
+  Gauge(&text, "healthwire_store_erasures_total",
+        "Erasures that wrote a tombstone (EraseUser, --erase_on_deauth).",
+        absl::StrCat(stats.erasures), "counter");
+  Gauge(&text, "healthwire_store_erasure_compaction_failures_total",
+        "Compactions of erased key ranges that failed.",
+        absl::StrCat(stats.erasure_compaction_failures), "counter");
+  Gauge(&text, "healthwire_store_erasure_compactions_pending",
+        "Erasures waiting for the compaction thread.",
+        absl::StrCat(stats.erasure_compactions_pending));
+  Gauge(&text, "healthwire_store_erasures_queued",
+        "EraseUser calls waiting or running (limit --erase_max_queued).",
+        absl::StrCat(service.queued_erasures()));
+  Gauge(&text, "healthwire_store_refused_disk_full_total",
+        "Commits refused at the --min_free_disk_mb reserve.",
+        absl::StrCat(stats.refused_disk_full), "counter");
+  Gauge(&text, "healthwire_store_write_failures_total", "Commits whose RocksDB write failed.",
+        absl::StrCat(stats.write_failures), "counter");
+  Gauge(&text, "healthwire_store_refused_late_total",
+        "Commits refused because their caller's deadline passed before they could start.",
+        absl::StrCat(stats.refused_late), "counter");
+  const ReadGate::Stats gate = service.read_gate_stats();
+  Gauge(&text, "healthwire_read_waits", "Reads waiting now for min_log_sequence/min_revision.",
+        absl::StrCat(gate.waiting));
+  absl::StrAppend(&text,
+                  "# HELP healthwire_read_waits_total Reads that waited for min_log_sequence/"
+                  "min_revision, by outcome.\n"
+                  "# TYPE healthwire_read_waits_total counter\n",
+                  "healthwire_read_waits_total{outcome=\"reached\"} ", gate.waited, "\n",
+                  "healthwire_read_waits_total{outcome=\"timed_out\"} ", gate.timed_out, "\n",
+                  "healthwire_read_waits_total{outcome=\"refused_full\"} ", gate.refused_full,
+                  "\n");
+  const v1::GetStatusResponse status = service.Status();
+  if (status.role() != v1::GetStatusResponse::ROLE_REPLICA) return text;
+  // Cluster mode: a store that is not in the gateway's process has no
+  // healthwire_store_revision line elsewhere.
+  Gauge(&text, "healthwire_store_revision", "The store's revision.",
+        absl::StrCat(status.store_revision()));
+  const v1::ReplicaStatus& replica = status.replica();
+  Gauge(&text, "healthwire_replica_applied_sequence",
+        "Stream sequence of the last commit-log entry applied.",
+        absl::StrCat(replica.applied_sequence()));
+  Gauge(&text, "healthwire_replica_log_last_sequence",
+        "The stream's last sequence when last asked (chunks included).",
+        absl::StrCat(replica.log_last_sequence()));
+  Gauge(&text, "healthwire_replica_behind_entries",
+        "Commit entries in the log after the last applied one.", absl::StrCat(replica.behind()));
+  Gauge(&text, "healthwire_replica_apply_lag_seconds",
+        "Log storage time -> applied, of the last applied entry.",
+        absl::StrCat(replica.last_apply_lag_ms() / 1000.0));
+  Gauge(&text, "healthwire_replica_applying",
+        "1 while the replica applies the log; 0 while its store cannot write.",
+        status.health_problem().empty() && replica.last_error().empty() ? "1" : "0");
+  Gauge(&text, "healthwire_replica_log_connected", "1 while connected to a NATS server.",
+        replica.log_connected() ? "1" : "0");
+  Gauge(&text, "healthwire_replica_deliveries_applied_total", "Deliveries applied since start.",
+        absl::StrCat(replica.deliveries_applied()), "counter");
+  Gauge(&text, "healthwire_replica_apply_errors_total", "Failed applies since start (retried).",
+        absl::StrCat(replica.apply_errors()), "counter");
+  absl::StrAppend(&text,
+                  "# HELP healthwire_replica_digest_info The running digest of what was applied, "
+                  "at the applied sequence (equal on replicas in step).\n"
+                  "# TYPE healthwire_replica_digest_info gauge\n"
+                  "healthwire_replica_digest_info{digest=\"",
+                  replica.digest(), "\",applied_sequence=\"", replica.applied_sequence(),
+                  "\"} 1\n");
+  return text;
+}
+
+}  // namespace healthwire
