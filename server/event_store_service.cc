@@ -1,5 +1,6 @@
 #include "server/event_store_service.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -98,16 +99,13 @@ v1::CreateCheckpointResponse ResponseOf(CheckpointResult result) {
   return response;
 }
 
-// Finishes a unary reactor with the outcome of a store read.
-template <typename Result, typename Response>
-void FinishRead(grpc::ServerUnaryReactor* reactor, absl::StatusOr<Result> result,
-                Response* response) {
-  if (!result.ok()) {
-    reactor->Finish(ToGrpcStatus(result.status()));
-    return;
-  }
-  *response = ResponseOf(*std::move(result));
-  reactor->Finish(grpc::Status::OK);
+size_t RecordCount(const LatestResult&) { return 1; }
+size_t RecordCount(const ListResult& result) { return result.events.size(); }
+size_t RecordCount(const UserResult& result) { return result.connections.size(); }
+size_t RecordCount(const CheckpointResult&) { return 0; }
+
+std::string CodeName(const grpc::Status& status) {
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()));
 }
 
 // Finishes a unary reactor with the outcome of a store call.
@@ -124,15 +122,102 @@ void FinishWith(grpc::ServerUnaryReactor* reactor, absl::StatusOr<Response> resu
 
 }  // namespace
 
+EventStoreService::Admission EventStoreService::Admit(const grpc::CallbackServerContext& context,
+                                                      Role role, const std::string& rpc,
+                                                      std::optional<v1::Subject> subject,
+                                                      std::vector<v1::EventType> types) {
+  Admission admission;
+  AuditEntry& entry = admission.entry;
+  entry.rpc = rpc;
+  entry.peer = context.peer();
+  entry.subject = std::move(subject);
+  entry.types = std::move(types);
+  absl::StatusOr<Principal> principal = authorizer_ != nullptr
+                                            ? authorizer_->Authenticate(context)
+                                            : Principal::Everything("anonymous", "none");
+  if (!principal.ok()) {
+    entry.identity = "-";
+    entry.authenticated_by = "-";
+    admission.status = ToGrpcStatus(principal.status());
+  } else {
+    entry.identity = principal->name;
+    entry.authenticated_by = principal->authenticated_by;
+    admission.status = ToGrpcStatus(Authorizer::Permit(*principal, role, rpc, entry.types));
+  }
+  if (!admission.status.ok() && audit_ != nullptr) {
+    AuditEntry refused = entry;
+    refused.result = CodeName(admission.status);
+    audit_->RecordOrCountDrop(refused);
+  }
+  return admission;
+}
+
+grpc::Status EventStoreService::Audit(AuditEntry entry, std::optional<uint64_t> records,
+                                      const grpc::Status& result) {
+  if (audit_ == nullptr) return grpc::Status::OK;
+  entry.records = records;
+  entry.result = result.ok() ? "OK" : CodeName(result);
+  return ToGrpcStatus(audit_->Record(entry));
+}
+
+// Finishes a unary read with its outcome, once its audit line is queued.
+template <typename Result, typename Response>
+void EventStoreService::FinishRead(grpc::ServerUnaryReactor* reactor, AuditEntry entry,
+                                   absl::StatusOr<Result> result, Response* response) {
+  if (!result.ok()) {
+    const grpc::Status status = ToGrpcStatus(result.status());
+    Audit(std::move(entry), std::nullopt, status);
+    reactor->Finish(status);
+    return;
+  }
+  const grpc::Status audited = Audit(std::move(entry), RecordCount(*result), grpc::Status::OK);
+  if (!audited.ok()) {
+    reactor->Finish(audited);
+    return;
+  }
+  *response = ResponseOf(*std::move(result));
+  reactor->Finish(grpc::Status::OK);
+}
+
 grpc::ServerUnaryReactor* EventStoreService::Ingest(grpc::CallbackServerContext* context,
                                                     const v1::IngestRequest* request,
                                                     v1::IngestResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // The audit line names the subject when the batch is one person's (a
+  // webhook is), and the types it carries; never the events.
+  std::optional<v1::Subject> subject;
+  std::vector<v1::EventType> types;
+  for (const v1::Event& event : request->events()) {
+    if (std::find(types.begin(), types.end(), event.type()) == types.end()) {
+      types.push_back(event.type());
+    }
+    if (!subject.has_value()) {
+      subject.emplace().set_user_id(event.user().user_id());
+    } else if (subject->user_id() != event.user().user_id()) {
+      subject->set_user_id("*");  // several people
+    }
+  }
+  // Ingest is not limited by type: the types are for the line only.
+  Admission admission = Admit(*context, Role::kIngest, "Ingest", subject, {});
+  if (!admission.status.ok()) {
+    reactor->Finish(admission.status);
+    return reactor;
+  }
+  admission.entry.types = std::move(types);
   std::vector<v1::Event> events(request->events().begin(), request->events().end());
-  store_->IngestAsync(std::move(events),
-                      [reactor, response](absl::StatusOr<v1::IngestResponse> result) {
-                        FinishWith(reactor, std::move(result), response);
-                      });
+  const uint64_t count = events.size();
+  store_->IngestAsync(std::move(events), [this, reactor, response, count,
+                                          entry = std::move(admission.entry)](
+                                             absl::StatusOr<v1::IngestResponse> result) mutable {
+    // Committed already: the line cannot refuse anything, so a full audit
+    // buffer is counted as a drop.
+    if (audit_ != nullptr) {
+      entry.records = count;
+      entry.result = result.ok() ? "OK" : CodeName(ToGrpcStatus(result.status()));
+      audit_->RecordOrCountDrop(entry);
+    }
+    FinishWith(reactor, std::move(result), response);
+  });
   return reactor;
 }
 
@@ -140,11 +225,17 @@ grpc::ServerUnaryReactor* EventStoreService::GetLatest(grpc::CallbackServerConte
                                                        const v1::GetLatestRequest* request,
                                                        v1::GetLatestResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Admission admission =
+      Admit(*context, Role::kRead, "GetLatest", request->subject(), {request->type()});
+  if (!admission.status.ok()) {
+    reactor->Finish(admission.status);
+    return reactor;
+  }
   LatestQuery query;
   query.subject = SubjectOf(request->subject());
   query.type = request->type();
   query.omit_raw_json = request->omit_raw_json();
-  FinishRead(reactor, store_->GetLatest(query), response);
+  FinishRead(reactor, std::move(admission.entry), store_->GetLatest(query), response);
   return reactor;
 }
 
@@ -152,12 +243,18 @@ grpc::ServerUnaryReactor* EventStoreService::ListRecords(grpc::CallbackServerCon
                                                          const v1::ListRecordsRequest* request,
                                                          v1::ListRecordsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Admission admission =
+      Admit(*context, Role::kRead, "ListRecords", request->subject(), {request->type()});
+  if (!admission.status.ok()) {
+    reactor->Finish(admission.status);
+    return reactor;
+  }
   absl::StatusOr<ListQuery> query = ListQueryOf(*request);
   if (!query.ok()) {
     reactor->Finish(ToGrpcStatus(query.status()));
     return reactor;
   }
-  FinishRead(reactor, store_->ListRecords(*query), response);
+  FinishRead(reactor, std::move(admission.entry), store_->ListRecords(*query), response);
   return reactor;
 }
 
@@ -165,7 +262,13 @@ grpc::ServerUnaryReactor* EventStoreService::GetUser(grpc::CallbackServerContext
                                                      const v1::GetUserRequest* request,
                                                      v1::GetUserResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  FinishRead(reactor, store_->GetUser(SubjectOf(request->subject())), response);
+  Admission admission = Admit(*context, Role::kRead, "GetUser", request->subject(), {});
+  if (!admission.status.ok()) {
+    reactor->Finish(admission.status);
+    return reactor;
+  }
+  FinishRead(reactor, std::move(admission.entry), store_->GetUser(SubjectOf(request->subject())),
+             response);
   return reactor;
 }
 
@@ -174,7 +277,13 @@ grpc::ServerUnaryReactor* EventStoreService::CreateCheckpoint(
     v1::CreateCheckpointResponse* response) {
   // Hard links and a flush: rare and short, so it runs inline.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  FinishRead(reactor, store_->CreateCheckpoint(request->name()), response);
+  Admission admission = Admit(*context, Role::kAdmin, "CreateCheckpoint", std::nullopt, {});
+  if (!admission.status.ok()) {
+    reactor->Finish(admission.status);
+    return reactor;
+  }
+  FinishRead(reactor, std::move(admission.entry), store_->CreateCheckpoint(request->name()),
+             response);
   return reactor;
 }
 
@@ -188,8 +297,36 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::StreamUpdates(
     return UpdateStream::Refuse(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                              "StreamUpdatesRequest could not be parsed"));
   }
+  std::optional<v1::Subject> subject;
+  if (parsed.user_ids_size() == 1 && parsed.reference_ids_size() == 0) {
+    subject.emplace().set_user_id(parsed.user_ids(0));
+  } else if (parsed.user_ids_size() == 0 && parsed.reference_ids_size() == 1) {
+    subject.emplace().set_reference_id(parsed.reference_ids(0));
+  } else if (parsed.user_ids_size() + parsed.reference_ids_size() > 1) {
+    subject.emplace().set_user_id("*");  // several people
+  }
+  std::vector<v1::EventType> types;
+  for (int type : parsed.types()) types.push_back(static_cast<v1::EventType>(type));
+  Admission admission = Admit(*context, Role::kRead, "StreamUpdates", subject, types);
+  if (!admission.status.ok()) return UpdateStream::Refuse(admission.status);
+  UpdateStream::DoneCallback on_done;
+  if (audit_ != nullptr) {
+    // One line when the stream opens (refused when it cannot be written: no
+    // stream without its line), one with the count when it ends.
+    AuditEntry opened = admission.entry;
+    opened.result = "OPEN";
+    if (absl::Status recorded = audit_->Record(opened); !recorded.ok()) {
+      return UpdateStream::Refuse(ToGrpcStatus(recorded));
+    }
+    on_done = [audit = audit_, entry = std::move(admission.entry)](
+                  uint64_t updates_sent, const grpc::Status& status) mutable {
+      entry.records = updates_sent;
+      entry.result = status.ok() ? "OK" : CodeName(status);
+      audit->RecordOrCountDrop(entry);
+    };
+  }
   context->AddInitialMetadata(std::string(kStoreTimelineMetadataKey), store_->TimelineId());
-  return UpdateStream::Start(store_, &stream_executor_, parsed);
+  return UpdateStream::Start(store_, &stream_executor_, parsed, std::move(on_done));
 }
 
 }  // namespace healthwire

@@ -9,12 +9,26 @@
 // StreamUpdates is registered as a raw (ByteBuffer) method so every
 // subscriber is sent the same serialized bytes (see UpdateStream).
 //
-// Thread-safe; the EventStore must outlive the service.
+// Every handler starts with Admit: the Authorizer decides (one place, see
+// server/security/authorizer.h) and the AuditLog gets one line per call:
+// denied calls, reads with their record counts, and StreamUpdates when it
+// opens and when it ends. A read whose audit line cannot be queued is
+// answered UNAVAILABLE instead of its data.
+//
+// Thread-safe; the EventStore, Authorizer and AuditLog must outlive the
+// service.
 #ifndef HEALTHWIRE_SERVER_EVENT_STORE_SERVICE_H_
 #define HEALTHWIRE_SERVER_EVENT_STORE_SERVICE_H_
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "proto/healthwire.grpc.pb.h"
 #include "server/executor.h"
+#include "server/security/access_policy.h"
+#include "server/security/audit_log.h"
+#include "server/security/authorizer.h"
 #include "storage/event_store.h"
 
 namespace healthwire {
@@ -34,9 +48,11 @@ using EventStoreCallbackBase = v1::EventStore::WithCallbackMethod_Ingest<
 class EventStoreService final : public EventStoreCallbackBase {
  public:
   // `stream_threads`: threads that read the change log for catching-up
-  // streams and send progress ticks.
-  EventStoreService(EventStore* store, int stream_threads = 2)
-      : store_(store), stream_executor_(stream_threads) {}
+  // streams and send progress ticks. `authorizer` null: every call is
+  // allowed (as "anonymous"); `audit` null: no audit log.
+  EventStoreService(EventStore* store, const Authorizer* authorizer = nullptr,
+                    AuditLog* audit = nullptr, int stream_threads = 2)
+      : store_(store), authorizer_(authorizer), audit_(audit), stream_executor_(stream_threads) {}
 
   grpc::ServerUnaryReactor* Ingest(grpc::CallbackServerContext* context,
                                    const v1::IngestRequest* request,
@@ -62,7 +78,24 @@ class EventStoreService final : public EventStoreCallbackBase {
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
 
  private:
+  // A call that passed Admit: who it is, and its audit line so far.
+  struct Admission {
+    grpc::Status status;  // not OK: refuse the call with it
+    AuditEntry entry;
+  };
+  Admission Admit(const grpc::CallbackServerContext& context, Role role, const std::string& rpc,
+                  std::optional<v1::Subject> subject, std::vector<v1::EventType> types);
+  // Queues the finished call's line; not OK (UNAVAILABLE) when the audit log
+  // cannot take it, in which case a read must not be answered.
+  grpc::Status Audit(AuditEntry entry, std::optional<uint64_t> records,
+                     const grpc::Status& result);
+  template <typename Result, typename Response>
+  void FinishRead(grpc::ServerUnaryReactor* reactor, AuditEntry entry,
+                  absl::StatusOr<Result> result, Response* response);
+
   EventStore* const store_;
+  const Authorizer* const authorizer_;
+  AuditLog* const audit_;
   Executor stream_executor_;
 };
 

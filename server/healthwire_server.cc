@@ -18,6 +18,9 @@
 #include "server/process_util.h"
 #include "server/log_ingestor.h"
 #include "server/remote_ingestor.h"
+#include "server/security/audit_log.h"
+#include "server/security/authorizer.h"
+#include "server/security/listener_policy.h"
 #include "server/signing_secrets.h"
 #include "storage/replica/store_replica.h"
 
@@ -69,6 +72,17 @@ absl::Status CheckPort(absl::string_view flag, int port) {
 absl::Status ValidateOptions(const HealthwireServer::Options& options) {
   if (options.run_store) {
     if (absl::Status port = CheckPort("grpc_port", options.grpc_port); !port.ok()) return port;
+    if (absl::Status valid = ValidateGrpcServerSecurity(options.grpc_security); !valid.ok()) {
+      return valid;
+    }
+    ListenerSecurity listener;
+    listener.address_flag = "--grpc_address";
+    listener.address = options.grpc_address;
+    listener.tls = options.grpc_security.tls();
+    listener.authenticates_clients = options.grpc_security.authenticates_clients();
+    listener.how_to_fix =
+        "--grpc_tls_cert/--grpc_tls_key and --grpc_client_ca or --grpc_tokens_file";
+    if (absl::Status bind = CheckListenerSecurity(listener); !bind.ok()) return bind;
   }
   if (!options.run_gateway) return absl::OkStatus();
   const WebhookGateway::Options& gateway = options.gateway;
@@ -149,7 +163,9 @@ absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStar
                     " (RLIMIT_NOFILE ", FileDescriptorLimit(), ")");
   }
   if (server->grpc_port_ != 0) {
-    absl::StrAppend(&where, " grpc=", options.grpc_address, ":", server->grpc_port_);
+    absl::StrAppend(&where, " grpc=", options.grpc_address, ":", server->grpc_port_, " (",
+                    DescribeGrpcServerSecurity(options.grpc_security), ")");
+    if (!options.audit_log.empty()) absl::StrAppend(&where, " audit_log=", options.audit_log);
   }
   if (!options.log.servers.empty()) {
     absl::StrAppend(&where, " log=", absl::StrJoin(options.log.servers, ","), " stream=",
@@ -188,13 +204,28 @@ absl::Status HealthwireServer::StartStore() {
     if (!replica.ok()) return replica.status();
     replica_ = *std::move(replica);
   }
-  service_ = std::make_unique<EventStoreService>(store_.get());
+  absl::StatusOr<std::unique_ptr<Authorizer>> authorizer =
+      Authorizer::Create(options_.grpc_security);
+  if (!authorizer.ok()) return authorizer.status();
+  authorizer_ = *std::move(authorizer);
+  if (!options_.audit_log.empty()) {
+    AuditLog::Options audit_options;
+    audit_options.path = options_.audit_log;
+    audit_options.buffer_bytes = options_.audit_log_buffer_bytes;
+    absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(audit_options);
+    if (!audit.ok()) return audit.status();
+    audit_ = *std::move(audit);
+  }
+  service_ = std::make_unique<EventStoreService>(store_.get(), authorizer_.get(), audit_.get());
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      BuildGrpcServerCredentials(options_.grpc_security);
+  if (!credentials.ok()) return credentials.status();
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   const std::string address = absl::StrCat(options_.grpc_address, ":", options_.grpc_port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &grpc_port_);
+  builder.AddListeningPort(address, *credentials, &grpc_port_);
   // gRPC turns SO_REUSEPORT on by default, which would let a second store
   // bind the same port and silently split traffic; fail clearly instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -235,7 +266,12 @@ absl::Status HealthwireServer::StartGateway() {
 
   if (store_ != nullptr) {
     EventStore* store = store_.get();
-    gateway_options.extra_metrics = [store] { return StoreMetricsText(*store); };
+    AuditLog* audit = audit_.get();
+    gateway_options.extra_metrics = [store, audit] {
+      std::string text = StoreMetricsText(*store);
+      if (audit != nullptr) text += audit->RenderPrometheusText();
+      return text;
+    };
     ingestor_ = std::make_unique<LocalIngestor>(store_.get());
   } else if (!options_.log.servers.empty()) {
     absl::StatusOr<std::unique_ptr<LogIngestor>> ingestor =
@@ -243,7 +279,10 @@ absl::Status HealthwireServer::StartGateway() {
     if (!ingestor.ok()) return ingestor.status();
     ingestor_ = *std::move(ingestor);
   } else {
-    ingestor_ = std::make_unique<RemoteIngestor>(options_.store_address);
+    absl::StatusOr<std::unique_ptr<RemoteIngestor>> remote =
+        RemoteIngestor::Create(options_.store_address, options_.store_security);
+    if (!remote.ok()) return remote.status();
+    ingestor_ = *std::move(remote);
   }
   absl::StatusOr<std::unique_ptr<WebhookGateway>> gateway =
       WebhookGateway::Start(std::move(gateway_options), ingestor_.get());
@@ -271,6 +310,8 @@ void HealthwireServer::Shutdown(absl::Duration grace) {
     grpc_server_->Wait();
   }
   service_.reset();
+  // Every call is over: the last lines are in; write them out and fsync.
+  if (audit_ != nullptr) audit_->Close();
   replica_.reset();  // stops applying before the store closes
   store_.reset();  // drains queued commits, closes RocksDB
 }

@@ -121,7 +121,8 @@ grpc::Status ChangeLogOutOfRange(uint64_t start_revision, uint64_t oldest_retain
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* UpdateStream::Start(
-    EventStore* store, Executor* executor, const v1::StreamUpdatesRequest& request) {
+    EventStore* store, Executor* executor, const v1::StreamUpdatesRequest& request,
+    DoneCallback on_done) {
   absl::StatusOr<StreamFilter> filter = StreamFilter::FromRequest(request);
   grpc::Status refusal;
   if (!filter.ok()) {
@@ -145,9 +146,10 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* UpdateStream::Start(
     refusal = ChangeLogOutOfRange(request.start_revision(), store->OldestRetainedRevision(),
                                   store->CurrentRevision());
   }
-  if (!refusal.ok()) return Refuse(std::move(refusal));
+  if (!refusal.ok()) return Refuse(std::move(refusal), std::move(on_done));
 
-  std::shared_ptr<UpdateStream> stream(new UpdateStream(store, executor, request));
+  std::shared_ptr<UpdateStream> stream(
+      new UpdateStream(store, executor, request, std::move(on_done)));
   stream->self_ = stream;
 
   std::weak_ptr<UpdateStream> weak = stream;
@@ -168,21 +170,33 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* UpdateStream::Start(
   return stream.get();
 }
 
-grpc::ServerWriteReactor<grpc::ByteBuffer>* UpdateStream::Refuse(grpc::Status status) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* UpdateStream::Refuse(grpc::Status status,
+                                                                  DoneCallback on_done) {
   class Refusal : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
    public:
-    explicit Refusal(const grpc::Status& status) { Finish(status); }
-    void OnDone() override { delete this; }
+    Refusal(const grpc::Status& status, DoneCallback on_done)
+        : status_(status), on_done_(std::move(on_done)) {
+      Finish(status);
+    }
+    void OnDone() override {
+      if (on_done_) on_done_(0, status_);
+      delete this;
+    }
+
+   private:
+    const grpc::Status status_;
+    DoneCallback on_done_;
   };
-  return new Refusal(status);
+  return new Refusal(status, std::move(on_done));
 }
 
 UpdateStream::UpdateStream(EventStore* store, Executor* executor,
-                           const v1::StreamUpdatesRequest& request)
+                           const v1::StreamUpdatesRequest& request, DoneCallback on_done)
     : store_(store),
       executor_(executor),
       include_raw_json_(request.include_raw_json()),
       progress_interval_(absl::Milliseconds(request.progress_interval_ms())),
+      on_done_(std::move(on_done)),
       last_sent_(absl::Now()) {}
 
 void UpdateStream::Pump() {
@@ -197,16 +211,19 @@ void UpdateStream::Pump() {
     if (cancelled_ || error_.has_value()) {
       finish_called_ = true;
       finish_status = cancelled_ ? grpc::Status::CANCELLED : *error_;
+      finish_status_ = finish_status;
       action = Action::kFinish;
     } else if (!pending_.empty()) {
       writing_ = std::move(pending_.front());
       pending_.pop_front();
+      ++updates_sent_;
       action = Action::kWrite;
     } else if (!catching_up_) {
       Subscription::Next next = subscription_->Poll();
       switch (next.kind) {
         case Subscription::Next::Kind::kUpdate:
           writing_ = SharedBytes(std::move(next.update), include_raw_json_);
+          ++updates_sent_;
           action = Action::kWrite;
           break;
         case Subscription::Next::Kind::kCatchUp:
@@ -354,6 +371,17 @@ void UpdateStream::OnCancel() {
 
 void UpdateStream::OnDone() {
   if (subscription_ != nullptr) store_->subscription_hub()->Unsubscribe(subscription_);
+  if (on_done_) {
+    uint64_t sent;
+    grpc::Status status;
+    {
+      absl::MutexLock lock(&mu_);
+      sent = updates_sent_;
+      // Never finished by us: the client went away (gRPC cancelled it).
+      status = finish_called_ ? finish_status_ : grpc::Status::CANCELLED;
+    }
+    on_done_(sent, status);
+  }
   // Drop the self-reference; pending executor tasks may keep the object a
   // little longer, but they do nothing once finish_called_ is set.
   std::shared_ptr<UpdateStream> last = std::move(self_);

@@ -202,7 +202,7 @@ const Subcommand& StatusCommand() {
       "/metrics beside --url (the embedded deployment; a split store has no HTTP port, so\n"
       "they show as unknown), the data size from the server's metrics when it reports it,\n"
       "else from the files of --data-dir when that folder is on this machine.",
-      {"store", "url", "data_dir", "json", "timeout"},
+      {"store", "tls_ca", "tls_cert", "tls_key", "token_file", "url", "data_dir", "json", "timeout"},
       &RunStatus,
   };
   return *command;
