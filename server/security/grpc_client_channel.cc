@@ -7,21 +7,40 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/support/client_interceptor.h"
+#include <vector>
 #include "server/security/pem_files.h"
 
 namespace healthwire {
 namespace {
 
-// Adds the bearer token to every call. Allowed on plaintext channels too
-// (loopback, or behind a tunnel): the store decides what it accepts.
-class BearerTokenPlugin : public grpc::MetadataCredentialsPlugin {
+// Adds the bearer token to every call's initial metadata. An interceptor
+// rather than call credentials: gRPC refuses call credentials on a plaintext
+// channel, and a token over loopback (or a tunnel) is legitimate; the store
+// decides what it accepts.
+class BearerTokenInterceptor : public grpc::experimental::Interceptor {
  public:
-  explicit BearerTokenPlugin(std::string token) : header_(absl::StrCat("Bearer ", token)) {}
-  bool IsBlocking() const override { return false; }
-  grpc::Status GetMetadata(grpc::string_ref, grpc::string_ref, const grpc::AuthContext&,
-                           std::multimap<grpc::string, grpc::string>* metadata) override {
-    metadata->emplace("authorization", header_);
-    return grpc::Status::OK;
+  explicit BearerTokenInterceptor(const std::string* header) : header_(header) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->emplace("authorization", *header_);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string* const header_;
+};
+
+class BearerTokenInterceptorFactory
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit BearerTokenInterceptorFactory(const std::string& token)
+      : header_(absl::StrCat("Bearer ", token)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
+    return new BearerTokenInterceptor(&header_);
   }
 
  private:
@@ -78,12 +97,12 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> BuildGrpcClientCredent
     }
     channel = grpc::SslCredentials(options);
   }
-  if (security.token_file.empty()) return channel;
-  absl::StatusOr<std::string> token = ReadToken(security.token_flag, security.token_file);
-  if (!token.ok()) return token.status();
-  std::shared_ptr<grpc::CallCredentials> call = grpc::experimental::MetadataCredentialsFromPlugin(
-      std::make_unique<BearerTokenPlugin>(*std::move(token)), GRPC_SECURITY_NONE);
-  return grpc::CompositeChannelCredentials(channel, call);
+  if (!security.token_file.empty()) {
+    // Checked here so a bad token file is a usage error before any call.
+    absl::StatusOr<std::string> token = ReadToken(security.token_flag, security.token_file);
+    if (!token.ok()) return token.status();
+  }
+  return channel;
 }
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateStoreChannel(
@@ -92,7 +111,13 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateStoreChannel(
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
       BuildGrpcClientCredentials(security);
   if (!credentials.ok()) return credentials.status();
-  return grpc::CreateCustomChannel(address, *credentials, args);
+  if (security.token_file.empty()) return grpc::CreateCustomChannel(address, *credentials, args);
+  absl::StatusOr<std::string> token = ReadToken(security.token_flag, security.token_file);
+  if (!token.ok()) return token.status();
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<BearerTokenInterceptorFactory>(*token));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(address, *credentials, args,
+                                                                 std::move(interceptors));
 }
 
 }  // namespace healthwire

@@ -32,13 +32,15 @@ struct GrpcClientSecurity {
   std::string token_flag = "--token_file";
 };
 
-// Channel credentials for `security`; InvalidArgument naming the flag for a
+// Channel credentials for `security` (the token is not part of them: it is
+// added by the channel's interceptor, see CreateStoreChannel); InvalidArgument naming the flag for a
 // missing or unreadable file, a certificate without its key, or a client
 // certificate without a CA.
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> BuildGrpcClientCredentials(
     const GrpcClientSecurity& security);
 
-// A channel to `address` with those credentials and `args`.
+// A channel to `address` with those credentials and `args`, sending the
+// token (if any) on every call.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateStoreChannel(
     const std::string& address, const GrpcClientSecurity& security,
     const grpc::ChannelArguments& args);
