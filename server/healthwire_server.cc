@@ -157,7 +157,8 @@ absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStar
 
   std::string where;
   if (server->gateway_ != nullptr) {
-    absl::StrAppend(&where, " http=", options.gateway.bind_address, ":", server->http_port(),
+    absl::StrAppend(&where, options.gateway.tls_cert_file.empty() ? " http=" : " https=",
+                    options.gateway.bind_address, ":", server->http_port(),
                     options.gateway.webhook_path,
                     " http_max_connections=", server->http_max_connections_,
                     " (RLIMIT_NOFILE ", FileDescriptorLimit(), ")");
