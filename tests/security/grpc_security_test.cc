@@ -423,6 +423,9 @@ TEST_F(GrpcSecurityTest, AuditLogHasOneLinePerAccessWithIdentityAndNoHealthData)
             grpc::StatusCode::PERMISSION_DENIED);
   ASSERT_EQ(GetLatest(*Stub(store->grpc_target(), {}), v1::EVENT_TYPE_SLEEP).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
+  // A subject id that tries to forge a line of its own stays inside its line.
+  ASSERT_EQ(GetLatest(*scorer, v1::EVENT_TYPE_SLEEP, "x\n{\"identity\":\"operator\"}").error_code(),
+            grpc::StatusCode::NOT_FOUND);
   // SIGTERM: the log is flushed on shutdown.
   absl::StatusOr<int> stopped = store->Stop(SIGTERM);
   ASSERT_TRUE(stopped.ok());
@@ -430,7 +433,7 @@ TEST_F(GrpcSecurityTest, AuditLogHasOneLinePerAccessWithIdentityAndNoHealthData)
 
   const std::string log = ReadFileOrEmpty(audit);
   std::vector<std::string> lines = absl::StrSplit(log, '\n', absl::SkipEmpty());
-  ASSERT_EQ(lines.size(), 4u) << log;
+  ASSERT_EQ(lines.size(), 5u) << log;
   EXPECT_TRUE(absl::StrContains(lines[0], "\"identity\":\"gateway\",\"auth\":\"token\"")) << lines[0];
   EXPECT_TRUE(absl::StrContains(lines[0], "\"rpc\":\"Ingest\",\"subject\":{\"user_id\":\"user-1\"}"))
       << lines[0];
@@ -443,6 +446,9 @@ TEST_F(GrpcSecurityTest, AuditLogHasOneLinePerAccessWithIdentityAndNoHealthData)
       << lines[2];
   EXPECT_TRUE(absl::StrContains(lines[3], "\"identity\":\"-\"")) << lines[3];
   EXPECT_TRUE(absl::StrContains(lines[3], "\"result\":\"UNAUTHENTICATED\"")) << lines[3];
+  EXPECT_TRUE(absl::StrContains(lines[4], "\"subject\":{\"user_id\":\"x\\u000a{\\\"identity"))
+      << lines[4];
+  EXPECT_TRUE(absl::StrContains(lines[4], "\"result\":\"NOT_FOUND\"")) << lines[4];
   for (const std::string& line : lines) {
     EXPECT_TRUE(absl::StartsWith(line, "{\"time\":\"")) << line;
     EXPECT_TRUE(absl::EndsWith(line, "}")) << line;
