@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "proto/healthwire.grpc.pb.h"
+#include "healthwire/v1/healthwire.grpc.pb.h"
 #include "server/executor.h"
 #include "server/security/access_policy.h"
 #include "server/security/audit_log.h"

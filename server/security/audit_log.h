@@ -31,7 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "proto/healthwire.pb.h"
+#include "healthwire/v1/healthwire.pb.h"
 
 namespace healthwire {
 

@@ -32,7 +32,7 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/server_context.h"
-#include "proto/healthwire.pb.h"
+#include "healthwire/v1/healthwire.pb.h"
 #include "server/security/access_policy.h"
 #include "server/security/grpc_server_security.h"
 

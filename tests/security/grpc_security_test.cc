@@ -14,7 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "proto/healthwire.grpc.pb.h"
+#include "healthwire/v1/healthwire.grpc.pb.h"
 #include "server/security/grpc_client_channel.h"
 #include "tests/util/child_process.h"
 #include "tests/util/http_test_client.h"
