@@ -325,8 +325,8 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::StreamUpdates(
       audit->RecordOrCountDrop(entry);
     };
   }
-  context->AddInitialMetadata(std::string(kStoreTimelineMetadataKey), store_->TimelineId());
-  return UpdateStream::Start(store_, &stream_executor_, parsed, std::move(on_done));
+  return UpdateStream::Start(store_, &stream_executor_, parsed, context,
+                             kStoreTimelineMetadataKey, std::move(on_done));
 }
 
 }  // namespace healthwire

@@ -171,6 +171,7 @@ class BasicHttpSession final : public HttpSession {
   // still sends before closing.
   void Send(HttpReply reply, bool close = false, bool linger = false);
   void LogFailure(const HttpReply& reply);
+  void LogAccess(const HttpReply& reply, absl::Duration duration);
   void OnWritten(boost::beast::error_code ec, std::size_t bytes);
   void CloseNow();
   void Linger();

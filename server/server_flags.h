@@ -16,6 +16,7 @@ namespace healthwire {
 void ApplyCommonFlags(HealthwireServer::Options* options);
 void ApplyStoreFlags(HealthwireServer::Options* options);
 void ApplyGatewayFlags(HealthwireServer::Options* options);
+void ApplyReadApiFlags(HealthwireServer::Options* options);
 
 }  // namespace healthwire
 

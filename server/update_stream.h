@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -40,9 +41,17 @@ class UpdateStream : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   // Validates `request` and starts streaming; returns the reactor for gRPC.
   // A bad request finishes the call at once with INVALID_ARGUMENT (a bad
   // filter or revision) or OUT_OF_RANGE (start_revision no longer retained).
-  static grpc::ServerWriteReactor<grpc::ByteBuffer>* Start(EventStore* store, Executor* executor,
-                                                           const v1::StreamUpdatesRequest& request,
-                                                           DoneCallback on_done = nullptr);
+  // A started stream sends its initial metadata at once, with the store
+  // timeline under `timeline_metadata_key` (a refused one has none), so a
+  // client learns it was accepted before the first change arrives. `context`
+  // may be null (no metadata then); its peer names the client in the
+  // connect/disconnect log lines. `on_done` (may be null) gets the count of
+  // changes sent and the final status (the audit log's stream-end line).
+  static grpc::ServerWriteReactor<grpc::ByteBuffer>* Start(
+      EventStore* store, Executor* executor, const v1::StreamUpdatesRequest& request,
+      grpc::CallbackServerContext* context = nullptr,
+      const char* timeline_metadata_key = "healthwire-store-timeline",
+      DoneCallback on_done = nullptr);
 
   // A reactor that finishes the call at once with `status`.
   static grpc::ServerWriteReactor<grpc::ByteBuffer>* Refuse(grpc::Status status,
@@ -54,7 +63,7 @@ class UpdateStream : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
 
  private:
   UpdateStream(EventStore* store, Executor* executor, const v1::StreamUpdatesRequest& request,
-               DoneCallback on_done);
+               std::string peer, DoneCallback on_done);
 
   // Sends whatever is next, if nothing is in flight. Called after every event
   // that may make something sendable.
@@ -66,6 +75,7 @@ class UpdateStream : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   Executor* const executor_;
   const bool include_raw_json_;
   const absl::Duration progress_interval_;
+  const std::string peer_;
   DoneCallback on_done_;  // called in OnDone
 
   std::shared_ptr<UpdateStream> self_;  // released in OnDone
@@ -76,12 +86,13 @@ class UpdateStream : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   bool catching_up_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
   uint64_t updates_sent_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<grpc::Status> error_ ABSL_GUARDED_BY(mu_);
   // Change-log responses read and not yet sent (at most one chunk).
   std::deque<grpc::ByteBuffer> pending_ ABSL_GUARDED_BY(mu_);
   absl::Time last_sent_ ABSL_GUARDED_BY(mu_);
+  uint64_t messages_sent_ ABSL_GUARDED_BY(mu_) = 0;
+  grpc::Status finished_with_ ABSL_GUARDED_BY(mu_);
   // The buffer being written; must outlive the write.
   grpc::ByteBuffer writing_;
 };
