@@ -29,7 +29,11 @@ using EventStoreCallbackBase = v1::EventStore::WithCallbackMethod_Ingest<
     v1::EventStore::WithCallbackMethod_GetLatest<v1::EventStore::WithCallbackMethod_ListRecords<
         v1::EventStore::WithRawCallbackMethod_StreamUpdates<
             v1::EventStore::WithCallbackMethod_GetUser<
-                v1::EventStore::WithCallbackMethod_CreateCheckpoint<v1::EventStore::Service>>>>>>;
+                v1::EventStore::WithCallbackMethod_CreateCheckpoint<
+                    v1::EventStore::WithCallbackMethod_GetBackfill<
+                        v1::EventStore::WithCallbackMethod_ListBackfills<
+                            v1::EventStore::WithCallbackMethod_ListS3Fetches<
+                                v1::EventStore::Service>>>>>>>>>;
 
 class EventStoreService final : public EventStoreCallbackBase {
  public:
@@ -57,6 +61,17 @@ class EventStoreService final : public EventStoreCallbackBase {
   grpc::ServerUnaryReactor* CreateCheckpoint(grpc::CallbackServerContext* context,
                                              const v1::CreateCheckpointRequest* request,
                                              v1::CreateCheckpointResponse* response) override;
+
+  // Issue 13: backfills and s3_payload fetches (short snapshot reads, inline).
+  grpc::ServerUnaryReactor* GetBackfill(grpc::CallbackServerContext* context,
+                                        const v1::GetBackfillRequest* request,
+                                        v1::GetBackfillResponse* response) override;
+  grpc::ServerUnaryReactor* ListBackfills(grpc::CallbackServerContext* context,
+                                          const v1::ListBackfillsRequest* request,
+                                          v1::ListBackfillsResponse* response) override;
+  grpc::ServerUnaryReactor* ListS3Fetches(grpc::CallbackServerContext* context,
+                                          const v1::ListS3FetchesRequest* request,
+                                          v1::ListS3FetchesResponse* response) override;
 
   grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamUpdates(
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;

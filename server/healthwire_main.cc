@@ -16,5 +16,6 @@ int main(int argc, char** argv) {
         healthwire::ApplyCommonFlags(options);
         healthwire::ApplyStoreFlags(options);
         healthwire::ApplyGatewayFlags(options);
+        healthwire::ApplyS3FetchFlags(options);
       });
 }

@@ -39,7 +39,7 @@ absl::Status WriteReadyFile(const std::string& path, const std::string& contents
 }
 
 // Prometheus text for the in-process store: what the gateway cannot see.
-std::string StoreMetricsText(EventStore& store) {
+std::string StoreMetricsText(EventStore& store, const S3Fetcher* fetcher) {
   const EventStore::Stats stats = store.GetStats();
   std::string text;
   absl::StrAppend(
@@ -53,6 +53,22 @@ std::string StoreMetricsText(EventStore& store) {
       "# HELP healthwire_stream_subscribers Open StreamUpdates calls.\n"
       "# TYPE healthwire_stream_subscribers gauge\n"
       "healthwire_stream_subscribers ", store.subscription_hub()->subscriber_count(), "\n");
+  // Backfills: at most this many open ones are counted per scrape.
+  constexpr size_t kMaxOpenBackfillsCounted = 100000;
+  if (absl::StatusOr<OpenBackfillCounts> backfills =
+          store.CountOpenBackfills(kMaxOpenBackfillsCounted);
+      backfills.ok()) {
+    absl::StrAppend(
+        &text,
+        "# HELP healthwire_backfills_open Backfills not complete yet.\n"
+        "# TYPE healthwire_backfills_open gauge\n"
+        "healthwire_backfills_open ", backfills->open, "\n",
+        "# HELP healthwire_backfills_stalled Open backfills with no payload for "
+        "--backfill_stall_after.\n"
+        "# TYPE healthwire_backfills_stalled gauge\n"
+        "healthwire_backfills_stalled ", backfills->stalled, "\n");
+  }
+  if (fetcher != nullptr) absl::StrAppend(&text, fetcher->MetricsText());
   return text;
 }
 
@@ -188,6 +204,14 @@ absl::Status HealthwireServer::StartStore() {
     if (!replica.ok()) return replica.status();
     replica_ = *std::move(replica);
   }
+  if (options_.run_s3_fetcher && !store_options.log_replica) {
+    // Cluster replicas all apply the same pings; which one fetches is not
+    // settled yet, so none does (README: Cluster, what is not done).
+    absl::StatusOr<std::unique_ptr<S3Fetcher>> fetcher =
+        S3Fetcher::Start(store_.get(), options_.s3_fetch);
+    if (!fetcher.ok()) return fetcher.status();
+    s3_fetcher_ = *std::move(fetcher);
+  }
   service_ = std::make_unique<EventStoreService>(store_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -235,7 +259,8 @@ absl::Status HealthwireServer::StartGateway() {
 
   if (store_ != nullptr) {
     EventStore* store = store_.get();
-    gateway_options.extra_metrics = [store] { return StoreMetricsText(*store); };
+    const S3Fetcher* fetcher = s3_fetcher_.get();
+    gateway_options.extra_metrics = [store, fetcher] { return StoreMetricsText(*store, fetcher); };
     ingestor_ = std::make_unique<LocalIngestor>(store_.get());
   } else if (!options_.log.servers.empty()) {
     absl::StatusOr<std::unique_ptr<LogIngestor>> ingestor =
@@ -271,6 +296,7 @@ void HealthwireServer::Shutdown(absl::Duration grace) {
     grpc_server_->Wait();
   }
   service_.reset();
+  s3_fetcher_.reset();  // finishes its attempts while the store is open
   replica_.reset();  // stops applying before the store closes
   store_.reset();  // drains queued commits, closes RocksDB
 }

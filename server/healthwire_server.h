@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/s3_fetcher.h"
 #include "server/webhook_gateway.h"
 #include "storage/commit_log/commit_log.h"
 #include "storage/event_store.h"
@@ -46,6 +47,10 @@ class HealthwireServer {
     EventStore::Options store;  // path is set from data_dir
     std::string grpc_address = "127.0.0.1";
     int grpc_port = 50051;  // 0 = pick a free port
+
+    // --- s3_payload fetcher (beside the store; not on cluster replicas) ---
+    bool run_s3_fetcher = true;
+    S3Fetcher::Options s3_fetch;
 
     // --- gateway: HTTP webhooks ---
     bool run_gateway = true;
@@ -95,6 +100,7 @@ class HealthwireServer {
   Options options_;
   std::unique_ptr<EventStore> store_;
   std::unique_ptr<StoreReplica> replica_;  // cluster mode
+  std::unique_ptr<S3Fetcher> s3_fetcher_;
   std::unique_ptr<EventStoreService> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int grpc_port_ = 0;

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
         healthwire::ApplyCommonFlags(options);
         healthwire::ApplyLogFlags(options);
         healthwire::ApplyStoreFlags(options);
+        healthwire::ApplyS3FetchFlags(options);
         options->run_gateway = false;
       });
 }

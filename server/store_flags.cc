@@ -30,6 +30,11 @@ ABSL_FLAG(uint64_t, min_free_disk_mb, 32,
           "commit's size, so RocksDB never writes into a full disk; writes resume by "
           "themselves once space is freed. 0 = no check.");
 
+ABSL_FLAG(absl::Duration, backfill_stall_after, absl::Minutes(30),
+          "A backfill (large_request_sending) that is not complete and got no payload for this "
+          "long is reported stalled (GetBackfill, hwctl backfills, "
+          "healthwire_backfills_stalled). 0 = never.");
+
 namespace healthwire {
 
 void ApplyStoreFlags(HealthwireServer::Options* options) {
@@ -41,6 +46,7 @@ void ApplyStoreFlags(HealthwireServer::Options* options) {
   options->store.max_buffered_updates_per_subscriber = absl::GetFlag(FLAGS_stream_buffer_updates);
   options->store.block_cache_bytes = absl::GetFlag(FLAGS_block_cache_mb) << 20;
   options->store.min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_mb) << 20;
+  options->store.backfill_stall_after = absl::GetFlag(FLAGS_backfill_stall_after);
   if (!absl::GetFlag(FLAGS_checkpoint_dir).empty()) {
     options->store.checkpoint_dir = ResolveUserPath(absl::GetFlag(FLAGS_checkpoint_dir));
   }

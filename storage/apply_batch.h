@@ -15,7 +15,12 @@
 // - data_enrichment COALESCE (coalesce.h) against the stored version;
 // - the next dense revision, the record, its start-time index entries (by
 //   user_id and reference_id) and its change-log entry;
-// - the connection records it touches (connection_tracker.h).
+// - the connection records it touches (connection_tracker.h);
+// - an s3_payload ping starts its fetch (fetch_tracker.h), and a fetcher's
+//   outcome passed with the call is recorded with the fetched records;
+// - the backfill it belongs to (backfill_tracker.h); the call that stores a
+//   backfill's last expected payload also stores its BACKFILL_COMPLETE change
+//   (the next revision after the payload's).
 // A call is all-or-nothing: an invalid event anywhere, or an error, leaves
 // nothing of it in the batch and hands its revisions to the next call.
 //
@@ -70,10 +75,17 @@ class ApplyBatch {
   // `events`. On error nothing of the call remains. The response's
   // store_revision is left for the feeder to fill in once the batch is
   // durable.
-  absl::StatusOr<v1::IngestResponse> ApplyCall(std::vector<v1::Event>& events);
+  //
+  // `fetch_outcome` (the store's s3_payload fetcher only): the new state of
+  // the fetch of ping fetch_outcome->ping_revision, recorded in the same
+  // batch as `events` (the fetched body's; empty for a failed attempt). When
+  // FETCHED, its events/first_revision/last_revision are filled in here.
+  absl::StatusOr<v1::IngestResponse> ApplyCall(std::vector<v1::Event>& events,
+                                               const v1::S3Fetch* fetch_outcome = nullptr);
 
-  // Whether the calls assigned revisions (and so there is a batch to write).
-  bool HasChanges() const { return last_revision_ != base_revision_; }
+  // Whether the calls assigned revisions or changed fetch or backfill state
+  // (and so there is a batch to write).
+  bool HasChanges() const { return last_revision_ != base_revision_ || state_changed_; }
 
   // Adds the revision counter to the batch: it becomes durable exactly when
   // the changes it counts do. Call once, after the last ApplyCall.
@@ -94,6 +106,7 @@ class ApplyBatch {
  private:
   using Overlay = absl::flat_hash_map<std::string, v1::Event>;
   using ConnectionOverlay = absl::flat_hash_map<std::string, v1::Connection>;
+  using BackfillOverlay = absl::flat_hash_map<std::string, v1::Backfill>;
 
   // The stored version of `record_key` as this batch sees it: the call's own
   // writes, then earlier calls', then the prior state. nullopt when absent.
@@ -112,6 +125,15 @@ class ApplyBatch {
   // records and their reference_id links go into the same batch.
   absl::Status UpdateConnections(const v1::Event& event, ConnectionOverlay& call_connections);
 
+  // The backfill of `reference` as this batch sees it; nullopt when none.
+  absl::StatusOr<std::optional<v1::Backfill>> LookupBackfill(
+      const BackfillOverlay& call_backfills, const std::string& reference) const;
+  // Writes the call's changed backfills (and the BACKFILL_COMPLETE change of
+  // each one the call completed) into the batch.
+  absl::Status PutBackfills(BackfillOverlay& call_backfills,
+                            const google::protobuf::Timestamp& received_at);
+  absl::Status PutFetch(const v1::S3Fetch& fetch);
+
   rocksdb::DB* const db_;
   const StoreFamilies families_;
   const uint64_t base_revision_;
@@ -120,6 +142,8 @@ class ApplyBatch {
   rocksdb::WriteBatch batch_;
   Overlay overlay_;
   ConnectionOverlay connections_;
+  BackfillOverlay backfills_;
+  bool state_changed_ = false;
   uint64_t last_revision_;
   Tally tally_;
   std::vector<v1::Event> committed_;

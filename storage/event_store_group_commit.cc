@@ -10,6 +10,11 @@
 namespace healthwire {
 
 void EventStore::Impl::IngestAsync(std::vector<v1::Event> events, IngestCallback done) {
+  IngestFetchedAsync(std::move(events), v1::S3Fetch(), std::move(done));
+}
+
+void EventStore::Impl::IngestFetchedAsync(std::vector<v1::Event> events, v1::S3Fetch outcome,
+                                          IngestCallback done) {
   if (options_.log_replica) {
     done(absl::FailedPreconditionError(
         "this store is a replica of the commit log: send webhooks to a gateway with --log"));
@@ -18,7 +23,10 @@ void EventStore::Impl::IngestAsync(std::vector<v1::Event> events, IngestCallback
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
-      queue_.push_back(PendingCall{std::move(events), std::move(done)});
+      std::optional<v1::S3Fetch> fetch_outcome;
+      // ping_revision 0: a plain IngestAsync call.
+      if (outcome.ping_revision() != 0) fetch_outcome = std::move(outcome);
+      queue_.push_back(PendingCall{std::move(events), std::move(done), std::move(fetch_outcome)});
       queue_changed_.notify_one();
       return;
     }
@@ -54,7 +62,10 @@ void EventStore::Impl::CommitGroup(std::vector<PendingCall> calls) {
   ApplyBatch group = NewApplyBatch();
   std::vector<absl::StatusOr<v1::IngestResponse>> results;
   results.reserve(calls.size());
-  for (PendingCall& call : calls) results.push_back(group.ApplyCall(call.events));
+  for (PendingCall& call : calls) {
+    results.push_back(group.ApplyCall(
+        call.events, call.fetch_outcome.has_value() ? &*call.fetch_outcome : nullptr));
+  }
 
   const absl::StatusOr<uint64_t> committed = CommitApplied(group);
   for (size_t i = 0; i < calls.size(); ++i) {

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,6 +44,19 @@ class EventStore::Impl {
 
   // ---- group commit (event_store_group_commit.cc) ----
   void IngestAsync(std::vector<v1::Event> events, IngestCallback done);
+
+  void IngestFetchedAsync(std::vector<v1::Event> events, v1::S3Fetch outcome,
+                          IngestCallback done);
+
+  // ---- issue 13 reads (event_store_tracking_read.cc) ----
+  absl::StatusOr<std::vector<v1::S3Fetch>> PendingFetches(size_t limit) const;
+  absl::StatusOr<FetchListResult> ListS3Fetches(const FetchListQuery& query) const;
+  absl::StatusOr<BackfillResult> GetBackfill(const std::string& reference) const;
+  absl::StatusOr<BackfillResult> ListBackfills(const StoreSubject& subject) const;
+  absl::StatusOr<OpenBackfillCounts> CountOpenBackfills(size_t limit) const;
+  // The user_ids of a subject (itself, or a reference_id's connections).
+  absl::StatusOr<std::vector<std::string>> UserIdsOf(const rocksdb::ReadOptions& read,
+                                                     const StoreSubject& subject) const;
 
   // ---- reads (event_store_read.cc) ----
   absl::StatusOr<LatestResult> GetLatest(const LatestQuery& query) const;
@@ -77,6 +91,8 @@ class EventStore::Impl {
   struct PendingCall {
     std::vector<v1::Event> events;
     IngestCallback done;
+    // IngestFetchedAsync: the fetch state recorded with the events.
+    std::optional<v1::S3Fetch> fetch_outcome;
   };
 
   Impl(const Options& options, std::unique_ptr<rocksdb::DB> db,

@@ -129,6 +129,8 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
       {kMetaFamily, family_options},
       {kUsersFamily, family_options},
       {kUserRefsFamily, family_options},
+      {kFetchesFamily, family_options},
+      {kBackfillsFamily, family_options},
   };
 
   rocksdb::DB* raw_db = nullptr;
@@ -146,8 +148,8 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
     return FromRocksDb(opened, context);
   }
   std::unique_ptr<rocksdb::DB> db(raw_db);
-  const StoreFamilies families{handles[1], handles[2], handles[3],
-                               handles[4], handles[5], handles[6]};
+  const StoreFamilies families{handles[1], handles[2], handles[3], handles[4],
+                               handles[5], handles[6], handles[7], handles[8]};
 
   // Revisions continue where the last run stopped.
   std::string value;

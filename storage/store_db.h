@@ -21,6 +21,8 @@ inline constexpr char kChangelogFamily[] = "changelog";
 inline constexpr char kMetaFamily[] = "meta";
 inline constexpr char kUsersFamily[] = "users";
 inline constexpr char kUserRefsFamily[] = "user_refs";
+inline constexpr char kFetchesFamily[] = "fetches";
+inline constexpr char kBackfillsFamily[] = "backfills";
 
 // The open column families (not owned: the store closes them).
 struct StoreFamilies {
@@ -30,6 +32,8 @@ struct StoreFamilies {
   rocksdb::ColumnFamilyHandle* meta = nullptr;       // counters (keys.h)
   rocksdb::ColumnFamilyHandle* users = nullptr;      // user_id -> Connection
   rocksdb::ColumnFamilyHandle* user_refs = nullptr;  // (reference_id, user_id)
+  rocksdb::ColumnFamilyHandle* fetches = nullptr;    // s3_payload fetches
+  rocksdb::ColumnFamilyHandle* backfills = nullptr;  // backfills by reference
 };
 
 // Maps a RocksDB status onto absl. Transient conditions (I/O, busy, timeouts,
