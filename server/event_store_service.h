@@ -13,7 +13,7 @@
 #ifndef HEALTHWIRE_SERVER_EVENT_STORE_SERVICE_H_
 #define HEALTHWIRE_SERVER_EVENT_STORE_SERVICE_H_
 
-#include "proto/healthwire.grpc.pb.h"
+#include "healthwire/v1/healthwire.grpc.pb.h"
 #include "server/executor.h"
 #include "storage/event_store.h"
 

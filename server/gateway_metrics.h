@@ -29,7 +29,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "proto/healthwire.pb.h"
+#include "healthwire/v1/healthwire.pb.h"
 
 namespace healthwire {
 

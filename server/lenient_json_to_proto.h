@@ -24,7 +24,7 @@
 #include <simdjson.h>
 
 #include "absl/strings/string_view.h"
-#include "proto/healthwire.pb.h"
+#include "healthwire/v1/healthwire.pb.h"
 
 namespace healthwire {
 

@@ -43,7 +43,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "proto/healthwire.pb.h"
+#include "healthwire/v1/healthwire.pb.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "storage/store_db.h"

@@ -11,7 +11,7 @@
 #ifndef HEALTHWIRE_STORAGE_COALESCE_H_
 #define HEALTHWIRE_STORAGE_COALESCE_H_
 
-#include "proto/healthwire.pb.h"
+#include "healthwire/v1/healthwire.pb.h"
 
 namespace healthwire {
 

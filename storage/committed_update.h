@@ -17,7 +17,7 @@
 #include <string>
 
 #include "absl/base/call_once.h"
-#include "proto/healthwire.pb.h"
+#include "healthwire/v1/healthwire.pb.h"
 
 namespace healthwire {
 

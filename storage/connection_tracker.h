@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "proto/healthwire.pb.h"
+#include "healthwire/v1/healthwire.pb.h"
 
 namespace healthwire {
 

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "google/protobuf/repeated_field.h"
-#include "proto/healthwire.pb.h"
+#include "healthwire/v1/healthwire.pb.h"
 
 namespace healthwire {
 

@@ -35,7 +35,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "proto/healthwire.grpc.pb.h"
+#include "healthwire/v1/healthwire.grpc.pb.h"
 #include "server/signature_verifier.h"
 #include "tests/util/deployment.h"
 #include "tests/util/http_test_client.h"

@@ -47,7 +47,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "proto/healthwire.grpc.pb.h"
+#include "healthwire/v1/healthwire.grpc.pb.h"
 #include "server/signature_verifier.h"
 #include "tests/util/server_process.h"
 #include "tests/util/temp_dir.h"

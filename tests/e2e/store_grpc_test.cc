@@ -12,7 +12,7 @@
 #include "absl/strings/str_replace.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "proto/healthwire.grpc.pb.h"
+#include "healthwire/v1/healthwire.grpc.pb.h"
 #include "server/terra_converter.h"
 #include "tests/util/deployment.h"
 #include "tests/util/server_process.h"

@@ -11,7 +11,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "proto/healthwire.grpc.pb.h"
+#include "healthwire/v1/healthwire.grpc.pb.h"
 #include "storage/event_store.h"
 #include "tests/util/server_process.h"
 #include "tests/util/temp_dir.h"

@@ -17,7 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "proto/healthwire.grpc.pb.h"
+#include "healthwire/v1/healthwire.grpc.pb.h"
 #include "tests/util/deployment.h"
 #include "tests/util/http_test_client.h"
 #include "tests/util/store_reads.h"

@@ -16,7 +16,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "proto/healthwire.grpc.pb.h"
+#include "healthwire/v1/healthwire.grpc.pb.h"
 #include "tests/util/child_process.h"
 #include "tests/util/deployment.h"
 #include "tests/util/loopback.h"

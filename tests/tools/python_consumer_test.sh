@@ -15,9 +15,9 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; for f in "$work"/*.log "$work"/*.err; do [ -f "$f" ] && { echo "--- $f" >&2; tail -c 2000 "$f" >&2; }; done; exit 1; }
 
 mkdir -p "$work/gen"
-protoc -I. --python_out="$work/gen" --grpc_python_out="$work/gen" \
+protoc -Iproto --python_out="$work/gen" --grpc_python_out="$work/gen" \
   --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin \
-  proto/healthwire.proto proto/terra.proto || fail "protoc exited $?"
+  proto/healthwire/v1/healthwire.proto proto/healthwire/terra/terra.proto || fail "protoc exited $?"
 cd "$work"
 "$healthwire" --data_dir=data --http_port=0 --grpc_port=0 --ready_file=ready >server.log 2>&1 &
 server_pid=$!

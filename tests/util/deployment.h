@@ -28,7 +28,7 @@
 #include "absl/status/status.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "proto/healthwire.grpc.pb.h"
+#include "healthwire/v1/healthwire.grpc.pb.h"
 #include "tests/util/http_test_client.h"
 #include "tests/util/server_process.h"
 #include "tests/util/temp_dir.h"

@@ -4,9 +4,29 @@ Bazel's native proto rules want @com_google_protobuf, a download; this macro run
 the system compilers instead and compiles what they generate into cc_libraries.
 Messages and gRPC service stubs are separate libraries, so code that only needs
 the messages (the store) links protobuf and not gRPC.
+
+Import paths. healthwire's public protos live under `proto/` and are imported
+relative to it (`healthwire/v1/healthwire.proto`), as consumers in other
+languages expect; C++ includes them the same way (`healthwire/v1/healthwire.pb.h`).
+Protos elsewhere (internal ones, e.g. the commit log's) are imported relative to
+the repository root. Both roots are computed from the repository this file is
+loaded from, so the macro works unchanged when healthwire is an external
+repository (`external/healthwire/...`) of a consumer's workspace.
 """
 
 load("@rules_cc//cc:defs.bzl", "cc_library")
+
+# The repository healthwire's protos are in: "" in healthwire's own workspace,
+# "external/<name>" when a consumer loads this file as @healthwire//...
+_REPO_ROOT = Label("//proto:BUILD").workspace_root
+_PUBLIC_PROTO_PACKAGE = "proto"
+
+def _join(*parts):
+    return "/".join([p for p in parts if p])
+
+def _protoc_roots():
+    """-I flags: the public proto root first, then the repository root."""
+    return "-I%s -I%s" % (_join(_REPO_ROOT, _PUBLIC_PROTO_PACKAGE), _REPO_ROOT or ".")
 
 def cc_proto_grpc_library(name, srcs, deps = [], grpc_name = None, visibility = None,
                           grpc_visibility = None):
@@ -14,7 +34,8 @@ def cc_proto_grpc_library(name, srcs, deps = [], grpc_name = None, visibility = 
 
     Args:
       name: the cc_library of the messages (`.pb.h`); links protobuf only.
-      srcs: .proto files of this package.
+      srcs: .proto files of this package (in //proto they may sit in
+        sub-folders: `healthwire/v1/healthwire.proto`).
       deps: other cc_proto_grpc_library message targets whose protos these import.
       grpc_name: when set, also a cc_library of this name with the gRPC service
         stubs (`.grpc.pb.h`); it depends on `name` and links gRPC.
@@ -23,9 +44,17 @@ def cc_proto_grpc_library(name, srcs, deps = [], grpc_name = None, visibility = 
       grpc_visibility: visibility of the service library; default `visibility`.
     """
     pkg = native.package_name()
-    proto_paths = " ".join([pkg + "/" + s for s in srcs])
+    is_public = pkg == _PUBLIC_PROTO_PACKAGE
+
+    # protoc writes each file at <out>/<import path>; Bazel expects it at
+    # <bin>/<repo>/<package>/<src path>. For //proto the import path is the
+    # src path, so <out> is the package's folder; elsewhere the import path
+    # starts at the repository root.
+    out_dir = "$(GENDIR)/" + _join(_REPO_ROOT, pkg if is_public else "")
+    proto_paths = " ".join(["$(location %s)" % s for s in srcs])
     proto_inputs = srcs + [d + "_srcs" for d in deps]
     bases = [src[:-len(".proto")] for src in srcs]
+    includes = ["."] if is_public else []
 
     message_outs = []
     for base in bases:
@@ -34,8 +63,12 @@ def cc_proto_grpc_library(name, srcs, deps = [], grpc_name = None, visibility = 
         name = name + "_gen",
         srcs = proto_inputs,
         outs = message_outs,
-        tools = ["@system//:bin/protoc"],
-        cmd = "$(location @system//:bin/protoc) -I. --cpp_out=$(GENDIR) " + proto_paths,
+        tools = ["@healthwire_system//:bin/protoc"],
+        cmd = "$(location @healthwire_system//:bin/protoc) %s --cpp_out=%s %s" % (
+            _protoc_roots(),
+            out_dir,
+            proto_paths,
+        ),
     )
     native.filegroup(
         name = name + "_srcs",
@@ -46,7 +79,8 @@ def cc_proto_grpc_library(name, srcs, deps = [], grpc_name = None, visibility = 
         name = name,
         srcs = [o for o in message_outs if o.endswith(".cc")],
         hdrs = [o for o in message_outs if o.endswith(".h")],
-        deps = deps + ["@system//:protobuf"],
+        includes = includes,
+        deps = deps + ["@healthwire_system//:protobuf"],
         visibility = visibility,
     )
 
@@ -60,17 +94,21 @@ def cc_proto_grpc_library(name, srcs, deps = [], grpc_name = None, visibility = 
         srcs = proto_inputs,
         outs = grpc_outs,
         tools = [
-            "@system//:bin/protoc",
-            "@system//:bin/grpc_cpp_plugin",
+            "@healthwire_system//:bin/protoc",
+            "@healthwire_system//:bin/grpc_cpp_plugin",
         ],
-        cmd = ("$(location @system//:bin/protoc) -I. --grpc_out=$(GENDIR) " +
-               "--plugin=protoc-gen-grpc=$(location @system//:bin/grpc_cpp_plugin) " +
-               proto_paths),
+        cmd = ("$(location @healthwire_system//:bin/protoc) %s --grpc_out=%s " +
+               "--plugin=protoc-gen-grpc=$(location @healthwire_system//:bin/grpc_cpp_plugin) %s") % (
+            _protoc_roots(),
+            out_dir,
+            proto_paths,
+        ),
     )
     cc_library(
         name = grpc_name,
         srcs = [o for o in grpc_outs if o.endswith(".cc")],
         hdrs = [o for o in grpc_outs if o.endswith(".h")],
-        deps = [":" + name, "@system//:grpc"],
+        includes = includes,
+        deps = [":" + name, "@healthwire_system//:grpc"],
         visibility = grpc_visibility if grpc_visibility != None else visibility,
     )

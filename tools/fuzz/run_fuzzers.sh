@@ -43,10 +43,10 @@ echo "run_fuzzers: sources $ROOT, work folder $WORK, ${SECONDS_PER_TARGET}s per 
 # Into a scratch folder first; a file that did not change keeps its old
 # timestamp, so a re-run with the same FUZZ_WORK_DIR does not recompile it.
 rm -rf "$WORK/gen.new" && mkdir -p "$WORK/gen.new"
-protoc -I. --cpp_out="$WORK/gen.new" proto/terra.proto proto/healthwire.proto
-mkdir -p "$WORK/gen/proto"
-for f in "$WORK"/gen.new/proto/*; do
-  cmp -s "$f" "$WORK/gen/proto/$(basename "$f")" || cp "$f" "$WORK/gen/proto/"
+protoc -Iproto --cpp_out="$WORK/gen.new" proto/healthwire/terra/terra.proto proto/healthwire/v1/healthwire.proto
+for f in healthwire/terra/terra.pb.h healthwire/terra/terra.pb.cc healthwire/v1/healthwire.pb.h healthwire/v1/healthwire.pb.cc; do
+  mkdir -p "$(dirname "$WORK/gen/$f")"
+  cmp -s "$WORK/gen.new/$f" "$WORK/gen/$f" || cp "$WORK/gen.new/$f" "$WORK/gen/$f"
 done
 
 SAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
@@ -67,8 +67,8 @@ compile() {  # compile <flags> <src> <obj>
 
 # Compile in parallel (two at a time is what CI machines have).
 pids=()
-compile "$LIB_SAN" "$WORK/gen/proto/terra.pb.cc" "$WORK/obj/terra.pb.o" & pids+=($!)
-compile "$LIB_SAN" "$WORK/gen/proto/healthwire.pb.cc" "$WORK/obj/healthwire.pb.o" & pids+=($!)
+compile "$LIB_SAN" "$WORK/gen/healthwire/terra/terra.pb.cc" "$WORK/obj/terra.pb.o" & pids+=($!)
+compile "$LIB_SAN" "$WORK/gen/healthwire/v1/healthwire.pb.cc" "$WORK/obj/healthwire.pb.o" & pids+=($!)
 for pid in "${pids[@]}"; do wait "$pid"; done
 pids=()
 # The converter's sources (server/BUILD: terra_converter and its deps).

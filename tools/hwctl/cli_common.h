@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "proto/healthwire.pb.h"
+#include "healthwire/v1/healthwire.pb.h"
 
 ABSL_DECLARE_FLAG(std::string, store);
 ABSL_DECLARE_FLAG(absl::Duration, timeout);

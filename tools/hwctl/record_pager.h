@@ -15,7 +15,7 @@
 #include <functional>
 
 #include "grpcpp/grpcpp.h"
-#include "proto/healthwire.pb.h"
+#include "healthwire/v1/healthwire.pb.h"
 #include "tools/hwctl/store_client.h"
 
 namespace healthwire {

@@ -21,7 +21,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
-#include "proto/terra.pb.h"
+#include "healthwire/terra/terra.pb.h"
 #include "tools/simulator/terra_webhooks.pb.h"
 
 namespace healthwire {

@@ -7,21 +7,21 @@ later change (StreamUpdates from store_revision + 1), printing one line each.
 Generate the modules first, with Debian's protoc and grpc_python_plugin
 (python3-grpc-tools' own protoc 3.5.1 rejects proto3 `optional`):
 
-  protoc -I. --python_out=gen --grpc_python_out=gen \
+  protoc -Iproto --python_out=gen --grpc_python_out=gen \
       --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin \
-      proto/healthwire.proto proto/terra.proto
+      proto/healthwire/v1/healthwire.proto proto/healthwire/terra/terra.proto
   PYTHONPATH=gen /usr/bin/python3 tools/examples/python/subscriber.py --user ID
 
-The modules are `proto.healthwire_pb2` and `proto.healthwire_pb2_grpc` (the
-proto files' folder names the package).
+The modules are `healthwire.v1.healthwire_pb2` and
+`healthwire.v1.healthwire_pb2_grpc`: the import path names the package.
 """
 import argparse
 import sys
 
 import grpc
 
-from proto import healthwire_pb2
-from proto import healthwire_pb2_grpc
+from healthwire.v1 import healthwire_pb2
+from healthwire.v1 import healthwire_pb2_grpc
 
 # The largest message healthwire sends (proto/message_limits.h): records can
 # be tens of MB, gRPC's default receive limit is 4 MiB.
