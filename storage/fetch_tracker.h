@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "proto/healthwire.pb.h"
+#include "healthwire/v1/healthwire.pb.h"
 
 namespace healthwire {
 

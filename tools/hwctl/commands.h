@@ -18,6 +18,7 @@ const Subcommand& BackupCommand();
 const Subcommand& ExportCommand();
 const Subcommand& ReplayCommand();
 const Subcommand& StatusCommand();
+const Subcommand& BackfillsCommand();
 
 }  // namespace hwctl
 }  // namespace healthwire

@@ -21,7 +21,7 @@ const std::vector<const Subcommand*>& AllCommands() {
       new std::vector<const Subcommand*>{&LatestCommand(), &ListCommand(), &WatchCommand(),
                                          &UserCommand(),   &SendCommand(), &SimulateCommand(),
                                          &BackupCommand(), &ExportCommand(), &ReplayCommand(),
-                                         &StatusCommand()};
+                                         &StatusCommand(), &BackfillsCommand()};
   return *commands;
 }
 
