@@ -281,6 +281,10 @@ absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>&
   v1::IngestResponse response;
   const size_t committed_before = committed_.size();
 
+  // When the call's delivery was received (its events share it), kept
+  // before the loop moves the events: the completion time of a backfill.
+  const google::protobuf::Timestamp call_received_at =
+      events.empty() ? google::protobuf::Timestamp() : events.back().received_at();
   absl::Status failure;
   // Every event, whatever its outcome, tells its backfill that it arrived
   // (an identical re-delivery of a chunk is still that chunk).
@@ -350,7 +354,7 @@ absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>&
     call_overlay.insert_or_assign(record_key, std::move(event));
   }
   if (failure.ok() && !call_backfills.empty()) {
-    failure = PutBackfills(call_backfills, events.back().received_at());
+    failure = PutBackfills(call_backfills, call_received_at);
   }
   if (failure.ok() && fetch_outcome != nullptr) {
     v1::S3Fetch fetch = *fetch_outcome;

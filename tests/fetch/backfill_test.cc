@@ -125,6 +125,7 @@ TEST_F(BackfillTest, LastExpectedChunkCompletesTheBackfillAndStreamsBackfillComp
   EXPECT_TRUE(done.has_first_payload_at() && done.has_last_payload_at());
   EXPECT_GT(done.first_revision(), 0u);
   EXPECT_LT(done.first_revision(), done.last_revision());
+  EXPECT_GE(done.completed_at().seconds(), done.last_payload_at().seconds());
   EXPECT_EQ(done.complete_revision(), done.last_revision() + 1)
       << "BACKFILL_COMPLETE is committed with the last payload";
 
@@ -134,6 +135,8 @@ TEST_F(BackfillTest, LastExpectedChunkCompletesTheBackfillAndStreamsBackfillComp
   ASSERT_EQ(complete.size(), 1u);
   EXPECT_EQ(complete[0].record_key(), "ref-a");
   EXPECT_EQ(complete[0].user().user_id(), kUser);
+  EXPECT_EQ(complete[0].received_at().seconds(), done.completed_at().seconds());
+  EXPECT_GT(complete[0].received_at().seconds(), 0);
   EXPECT_EQ(complete[0].backfill().first_revision(), done.first_revision());
   EXPECT_EQ(complete[0].backfill().last_revision(), done.last_revision());
 }
