@@ -240,8 +240,8 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::StreamUpdates(
     return UpdateStream::Refuse(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                              "StreamUpdatesRequest could not be parsed"));
   }
-  context->AddInitialMetadata(std::string(kStoreTimelineMetadataKey), store_->TimelineId());
-  return UpdateStream::Start(store_, &stream_executor_, parsed);
+  return UpdateStream::Start(store_, &stream_executor_, parsed, context,
+                             kStoreTimelineMetadataKey);
 }
 
 }  // namespace healthwire

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "tools/build_defs/version.h"
 
 namespace healthwire {
 namespace {
@@ -96,6 +97,12 @@ void GatewayMetrics::RecordSchemaProblemEvents(int count) {
 
 std::string GatewayMetrics::RenderPrometheusText(uint64_t store_revision) const {
   std::string out;
+  // Prometheus' build-info convention: a constant 1 whose labels say what
+  // runs (hwctl status shows it as the server version).
+  absl::StrAppend(&out,
+                  "# HELP healthwire_build_info The healthwire release this process runs.\n"
+                  "# TYPE healthwire_build_info gauge\n"
+                  "healthwire_build_info{version=\"", kVersion, "\"} 1\n");
   absl::MutexLock lock(&mu_);
 
   absl::StrAppend(&out,

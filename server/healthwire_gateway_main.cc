@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
       "[--signing_secret_file=FILE] ...",
       [](healthwire::HealthwireServer::Options* options) {
         healthwire::ApplyCommonFlags(options);
+        healthwire::ApplyReadApiFlags(options);
         healthwire::ApplyLogFlags(options);
         healthwire::ApplyGatewayFlags(options);
         options->run_store = false;

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
       "[--signing_secret_file=FILE] ...",
       [](healthwire::HealthwireServer::Options* options) {
         healthwire::ApplyCommonFlags(options);
+        healthwire::ApplyReadApiFlags(options);
         healthwire::ApplyStoreFlags(options);
         healthwire::ApplyGatewayFlags(options);
         healthwire::ApplyS3FetchFlags(options);

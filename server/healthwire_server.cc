@@ -2,16 +2,17 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <fstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/logging.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "healthwire/v1/healthwire.grpc.pb.h"
 #include "proto/message_limits.h"
 #include "server/event_store_service.h"
 #include "server/local_ingestor.h"
@@ -86,6 +87,17 @@ absl::Status ValidateOptions(const HealthwireServer::Options& options) {
   if (options.run_store) {
     if (absl::Status port = CheckPort("grpc_port", options.grpc_port); !port.ok()) return port;
   }
+  if (options.run_read_api) {
+    if (absl::Status port = CheckPort("read_api_port", options.read_api.port); !port.ok()) {
+      return port;
+    }
+    if (options.run_gateway && options.read_api.port != 0 &&
+        options.read_api.port == options.gateway.port) {
+      return absl::InvalidArgumentError(
+          "--read_api_port must not be the webhook port: the webhook port faces the internet, "
+          "the read API serves health data without authentication");
+    }
+  }
   if (!options.run_gateway) return absl::OkStatus();
   const WebhookGateway::Options& gateway = options.gateway;
   if (absl::Status port = CheckPort("http_port", gateway.port); !port.ok()) return port;
@@ -153,6 +165,9 @@ absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStar
   if (options.run_store) {
     if (absl::Status started = server->StartStore(); !started.ok()) return started;
   }
+  if (options.run_read_api) {
+    if (absl::Status started = server->StartReadApi(); !started.ok()) return started;
+  }
   if (options.run_gateway) {
     if (absl::Status started = server->StartGateway(); !started.ok()) return started;
   }
@@ -167,6 +182,10 @@ absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStar
   if (server->grpc_port_ != 0) {
     absl::StrAppend(&where, " grpc=", options.grpc_address, ":", server->grpc_port_);
   }
+  if (server->read_api_ != nullptr) {
+    absl::StrAppend(&where, " read_api=http://", options.read_api.address, ":",
+                    server->read_api_port());
+  }
   if (!options.log.servers.empty()) {
     absl::StrAppend(&where, " log=", absl::StrJoin(options.log.servers, ","), " stream=",
                     options.log.stream);
@@ -174,14 +193,15 @@ absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStar
     absl::StrAppend(&where, " store=", options.store_address);
   }
   if (options.run_store) absl::StrAppend(&where, " data_dir=", options.data_dir);
-  std::fprintf(stderr, "healthwire ready:%s\n", where.c_str());
+  logging::Info(absl::StrCat("healthwire ready:", where));
 
   if (!options.ready_file.empty()) {
     absl::Status written = WriteReadyFile(
         options.ready_file,
-        absl::StrFormat("grpc_port=%d\nhttp_port=%d\ndata_dir=%s\nsigning_secret_file=%s\n",
-                        server->grpc_port_, server->http_port(), options.data_dir,
-                        server->generated_secret_path_));
+        absl::StrFormat(
+            "grpc_port=%d\nhttp_port=%d\nread_api_port=%d\ndata_dir=%s\nsigning_secret_file=%s\n",
+            server->grpc_port_, server->http_port(), server->read_api_port(), options.data_dir,
+            server->generated_secret_path_));
     if (!written.ok()) return written;
   }
   return server;
@@ -191,6 +211,10 @@ absl::Status HealthwireServer::StartStore() {
   EventStore::Options store_options = options_.store;
   store_options.path = options_.data_dir;
   store_options.log_replica = !options_.log.servers.empty();
+  // A checkpoint restored as a data folder keeps the generated signing secret
+  // (when the gateway generated one there), so webhooks signed for the old
+  // store are accepted by the restored one.
+  store_options.checkpoint_extra_files.push_back(kGeneratedSecretFileName);
   absl::StatusOr<std::unique_ptr<EventStore>> store = EventStore::Open(store_options);
   if (!store.ok()) return store.status();
   store_ = *std::move(store);
@@ -231,6 +255,12 @@ absl::Status HealthwireServer::StartStore() {
     return absl::UnavailableError(
         absl::StrCat("cannot listen for gRPC on ", address, " (port in use?)"));
   }
+  // The health service knows only "" (the whole server) by itself and
+  // answers NOT_FOUND for a service name; probes (grpc_health_probe
+  // -service=healthwire.v1.EventStore, Kubernetes' grpc probe) ask by name.
+  // gRPC sets every name NOT_SERVING on Shutdown.
+  grpc_server_->GetHealthCheckService()->SetServingStatus(
+      v1::EventStore::service_full_name(), true);
   return absl::OkStatus();
 }
 
@@ -249,18 +279,29 @@ absl::Status HealthwireServer::StartGateway() {
     // one (kept in the data folder) makes the embedded default run out of the
     // box without ever accepting unsigned webhooks.
     generated_secret_path_ = secrets->generated->path;
-    std::fprintf(stderr,
-                 "healthwire: no signing secret configured; %s webhook signing secret in %s "
-                 "(mode 0600). Production needs Terra's secret: --signing_secret or "
-                 "--signing_secret_file.\n",
-                 secrets->generated->created ? "generated a" : "using the generated",
-                 secrets->generated->path.c_str());
+    logging::Warning(absl::StrCat(
+        "healthwire: no signing secret configured; ",
+        secrets->generated->created ? "generated a" : "using the generated",
+        " webhook signing secret in ", secrets->generated->path,
+        " (mode 0600). Production needs Terra's secret: --signing_secret or "
+        "--signing_secret_file."));
   }
 
+  EventStore* store = store_.get();
+  ReadApiServer* read_api = read_api_.get();
+  const S3Fetcher* fetcher = s3_fetcher_.get();
+  gateway_options.extra_metrics = [store, read_api, fetcher] {
+    std::string text = store != nullptr ? StoreMetricsText(*store, fetcher) : std::string();
+    if (read_api != nullptr) absl::StrAppend(&text, read_api->MetricsText());
+    absl::StrAppend(
+        &text,
+        "# HELP healthwire_log_dropped_lines_total Log lines dropped because the log queue "
+        "(--log_queue_lines) was full.\n"
+        "# TYPE healthwire_log_dropped_lines_total counter\n"
+        "healthwire_log_dropped_lines_total ", logging::DroppedLines(), "\n");
+    return text;
+  };
   if (store_ != nullptr) {
-    EventStore* store = store_.get();
-    const S3Fetcher* fetcher = s3_fetcher_.get();
-    gateway_options.extra_metrics = [store, fetcher] { return StoreMetricsText(*store, fetcher); };
     ingestor_ = std::make_unique<LocalIngestor>(store_.get());
   } else if (!options_.log.servers.empty()) {
     absl::StatusOr<std::unique_ptr<LogIngestor>> ingestor =
@@ -277,6 +318,29 @@ absl::Status HealthwireServer::StartGateway() {
   return absl::OkStatus();
 }
 
+absl::Status HealthwireServer::StartReadApi() {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
+  std::shared_ptr<grpc::Channel> channel;
+  if (grpc_server_ != nullptr) {
+    // This process's own EventStoreService, without a socket.
+    channel = grpc_server_->InProcessChannel(args);
+  } else if (!options_.store_address.empty()) {
+    channel = grpc::CreateCustomChannel(options_.store_address,
+                                        grpc::InsecureChannelCredentials(), args);
+  } else {
+    return absl::InvalidArgumentError(
+        "--read_api_port needs a store to read from: run it in healthwire or healthwire_store, "
+        "or give the gateway --store=host:port");
+  }
+  auto handler = std::make_shared<ReadApiHandler>(std::move(channel), options_.read_api_handler);
+  absl::StatusOr<std::unique_ptr<ReadApiServer>> server =
+      ReadApiServer::Start(options_.read_api, std::move(handler));
+  if (!server.ok()) return server.status();
+  read_api_ = *std::move(server);
+  return absl::OkStatus();
+}
+
 int HealthwireServer::http_port() const { return gateway_ != nullptr ? gateway_->port() : 0; }
 
 HealthwireServer::~HealthwireServer() { Shutdown(); }
@@ -287,7 +351,10 @@ void HealthwireServer::Shutdown(absl::Duration grace) {
     if (shut_down_) return;
     shut_down_ = true;
   }
-  // Front door first: no new webhooks, in-flight ones finish and are answered.
+  // Readers first: their streams are cancelled (clients resume with
+  // Last-Event-ID), their unary calls finish.
+  if (read_api_ != nullptr) read_api_->Shutdown();
+  // Front door next: no new webhooks, in-flight ones finish and are answered.
   if (gateway_ != nullptr) gateway_->Shutdown();
   gateway_.reset();
   ingestor_.reset();

@@ -21,6 +21,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/s3_fetcher.h"
+#include "server/read_api_handler.h"
+#include "server/read_api_server.h"
 #include "server/webhook_gateway.h"
 #include "storage/commit_log/commit_log.h"
 #include "storage/event_store.h"
@@ -70,6 +72,14 @@ class HealthwireServer {
     // and tests learn the ports picked for port 0.
     std::string ready_file;
 
+    // --- the HTTP/JSON read API: its own listener, never the webhook port ---
+    // Off unless asked for (--read_api_port): it serves health data without
+    // authentication. Talks to the store through gRPC: this process's own
+    // service in-process, or store_address in a gateway-only process.
+    bool run_read_api = false;
+    ReadApiServer::Options read_api;
+    ReadApiHandler::Options read_api_handler;
+
     // --- cluster mode (--log): empty log.servers = not in cluster mode ---
     // With a store: the store is a replica of the log (StoreReplica). With a
     // gateway and no store: the gateway publishes to the log (LogIngestor).
@@ -83,6 +93,7 @@ class HealthwireServer {
   // Bound ports (0 for a part this process does not run).
   int grpc_port() const { return grpc_port_; }
   int http_port() const;
+  int read_api_port() const { return read_api_ != nullptr ? read_api_->port() : 0; }
 
   // Graceful: the gateway stops accepting and finishes in-flight requests,
   // then gRPC calls get `grace` to finish (open StreamUpdates calls are
@@ -96,6 +107,7 @@ class HealthwireServer {
 
   absl::Status StartStore();
   absl::Status StartGateway();
+  absl::Status StartReadApi();
 
   Options options_;
   std::unique_ptr<EventStore> store_;
@@ -106,6 +118,7 @@ class HealthwireServer {
   int grpc_port_ = 0;
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<WebhookGateway> gateway_;
+  std::unique_ptr<ReadApiServer> read_api_;
   std::string generated_secret_path_;
   int http_max_connections_ = 0;
   absl::Mutex shutdown_mu_;

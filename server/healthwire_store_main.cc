@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
       "Usage: healthwire_store [--data_dir=DIR] [--grpc_port=50051] ...",
       [](healthwire::HealthwireServer::Options* options) {
         healthwire::ApplyCommonFlags(options);
+        healthwire::ApplyReadApiFlags(options);
         healthwire::ApplyLogFlags(options);
         healthwire::ApplyStoreFlags(options);
         healthwire::ApplyS3FetchFlags(options);

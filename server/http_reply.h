@@ -9,6 +9,7 @@
 #ifndef HEALTHWIRE_SERVER_HTTP_REPLY_H_
 #define HEALTHWIRE_SERVER_HTTP_REPLY_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -21,6 +22,19 @@ enum class ReplyKind {
   kWebhook,  // the webhook path, and anything the session refused before routing
   kProbe,    // /healthz, /readyz, /metrics
   kOther,    // unknown paths (404)
+};
+
+// What the access line says about one webhook, filled in by the handler as far
+// as it got (ids, types and counts only: never payload values).
+struct WebhookSummary {
+  std::string terra_type;  // the envelope's type; "" before it was read
+  std::string user_id;     // of the first event; "" for none
+  int events = 0;
+  int stored = 0;
+  int identical = 0;
+  int stale = 0;
+  int schema_problems = 0;  // events with conversion problems
+  uint64_t revision = 0;    // the store revision after the commit; 0 when not committed
 };
 
 struct HttpReply {
@@ -36,6 +50,8 @@ struct HttpReply {
   ReplyKind kind = ReplyKind::kWebhook;
   // For kProbe: "healthz", "readyz" or "metrics" (the metrics label).
   std::string endpoint;
+  // For kWebhook: the access line's fields.
+  WebhookSummary webhook;
 };
 
 // The Retry-After value of every 503.

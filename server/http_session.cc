@@ -1,7 +1,6 @@
 #include "server/http_session.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <utility>
 
 #include <boost/asio/dispatch.hpp>
@@ -9,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/logging.h"
 
 namespace healthwire {
 namespace {
@@ -263,11 +263,10 @@ void HttpSession::OnReadError(beast::error_code ec) {
     // normal; a stalled request is worth a log line.
     if (state_ == State::kReading) {
       context_->transport->body_timeouts.fetch_add(1);
-      std::fprintf(stderr,
-                   "healthwire gateway: cut %s: request body stalled or below the minimum rate "
-                   "(%llu bytes in %s)\n",
-                   remote_.c_str(), static_cast<unsigned long long>(body_bytes_read_),
-                   absl::FormatDuration(absl::Now() - body_started_).c_str());
+      logging::Warning("healthwire gateway: cut a request body stalled or below the minimum rate",
+                       {{"remote", remote_},
+                        {"bytes", body_bytes_read_},
+                        {"after", absl::FormatDuration(absl::Now() - body_started_)}});
     } else if (parser_.has_value() && parser_->got_some()) {
       context_->transport->header_timeouts.fetch_add(1);
     }
@@ -394,7 +393,11 @@ void HttpSession::Send(HttpReply reply, bool close, bool linger) {
       context_->handler->metrics().RecordProbe("other", reply.status);
       break;
   }
-  if (reply.status >= 300) LogFailure(reply);
+  if (reply.kind == ReplyKind::kWebhook) {
+    LogAccess(reply, duration);
+  } else if (reply.status >= 300) {
+    LogFailure(reply);
+  }
 
   state_ = State::kWriting;
   stream_.expires_after(ToChrono(context_->limits.io_timeout));
@@ -403,12 +406,53 @@ void HttpSession::Send(HttpReply reply, bool close, bool linger) {
 }
 
 void HttpSession::LogFailure(const HttpReply& reply) {
-  // The body and the signature header are never logged.
-  std::fprintf(stderr, "healthwire gateway: %d %s %s trace_id=%s remote=%s reason=%s: %s%s%s\n",
-               reply.status, method_.c_str(), target_.c_str(), trace_id_.c_str(),
-               remote_.c_str(), reply.reason.c_str(), Printable(response_.body(), 300).c_str(),
-               reply.log_detail.empty() ? "" : " detail: ",
-               Printable(reply.log_detail, 300).c_str());
+  // The request body and the signature header are never logged.
+  logging::Warning("http", {{"status", reply.status},
+                            {"method", method_},
+                            {"path", target_},
+                            {"remote", remote_},
+                            {"reason", reply.reason}});
+}
+
+void HttpSession::LogAccess(const HttpReply& reply, absl::Duration duration) {
+  // One line per webhook, 200s included. Ids, types and counts only: the
+  // body (health data) and the signature are never logged. The error text
+  // is the one the sender got (fixed messages and field paths), the detail
+  // the internal reason.
+  const WebhookSummary& w = reply.webhook;
+  const bool ok = reply.status < 300;
+  const double ms = absl::ToDoubleMilliseconds(duration);
+  if (ok) {
+    logging::Info("webhook", {{"status", reply.status},
+                              {"reason", reply.reason},
+                              {"type", Printable(w.terra_type, 64)},
+                              {"user", Printable(w.user_id, 128)},
+                              {"events", w.events},
+                              {"stored", w.stored},
+                              {"identical", w.identical},
+                              {"stale", w.stale},
+                              {"schema_problems", w.schema_problems},
+                              {"revision", w.revision},
+                              {"trace_id", trace_id_},
+                              {"bytes", request_bytes_},
+                              {"ms", ms},
+                              {"remote", remote_}});
+    return;
+  }
+  logging::Write(reply.status >= 500 ? logging::Level::kError : logging::Level::kWarning,
+                 "webhook", {{"status", reply.status},
+                             {"reason", reply.reason},
+                             {"type", Printable(w.terra_type, 64)},
+                             {"user", Printable(w.user_id, 128)},
+                             {"events", w.events},
+                             {"trace_id", trace_id_},
+                             {"bytes", request_bytes_},
+                             {"ms", ms},
+                             {"remote", remote_},
+                             {"method", method_},
+                             {"path", target_},
+                             {"error", Printable(response_.body(), 300)},
+                             {"detail", Printable(reply.log_detail, 300)}});
 }
 
 void HttpSession::OnWritten(beast::error_code ec, std::size_t /*bytes*/) {

@@ -140,6 +140,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // still sends before closing.
   void Send(HttpReply reply, bool close = false, bool linger = false);
   void LogFailure(const HttpReply& reply);
+  void LogAccess(const HttpReply& reply, absl::Duration duration);
   void OnWritten(boost::beast::error_code ec, std::size_t bytes);
   void CloseNow();
   void Linger();

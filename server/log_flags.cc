@@ -1,11 +1,11 @@
 #include "server/log_flags.h"
 
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
+#include "common/logging.h"
 
 ABSL_FLAG(std::string, log, "",
           "Cluster mode: the commit log's NATS servers, nats://host:port[,nats://...]. A store "
@@ -31,7 +31,8 @@ void ApplyLogFlags(HealthwireServer::Options* options) {
   if (urls.empty()) return;
   absl::StatusOr<std::vector<std::string>> servers = ParseLogUrls(urls);
   if (!servers.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(servers.status().message()).c_str());
+    logging::Error(servers.status().message());
+    logging::Shutdown();
     std::exit(2);
   }
   CommitLogOptions& log = options->log;

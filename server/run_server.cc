@@ -1,12 +1,14 @@
 #include "server/run_server.h"
 
 #include <csignal>
-#include <cstdio>
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "common/logging.h"
+#include "server/logging_flags.h"
 #include "server/process_util.h"
 #include "tools/build_defs/version.h"
 
@@ -27,8 +29,13 @@ int RunServer(int argc, char** argv, const char* usage,
   usage_config.version_string = [] { return VersionLine("healthwire"); };
   absl::SetFlagsUsageConfig(usage_config);
   absl::ParseCommandLine(argc, argv);
-  // Before any thread starts, so only WaitForTerminationSignal sees them.
+  // Before any thread starts (the log writer's included), so only
+  // WaitForTerminationSignal sees them.
   BlockTerminationSignals();
+  if (absl::Status logging_started = ApplyLoggingFlags(); !logging_started.ok()) {
+    logging::Error(absl::StrCat("healthwire: cannot start: ", logging_started.message()));
+    return 1;
+  }
 
   // Before anything opens files: RocksDB, gRPC and the HTTP connection cap
   // (sized from this limit) share it.
@@ -39,15 +46,16 @@ int RunServer(int argc, char** argv, const char* usage,
   absl::StatusOr<std::unique_ptr<HealthwireServer>> server =
       HealthwireServer::BuildAndStart(options);
   if (!server.ok()) {
-    std::fprintf(stderr, "healthwire: cannot start: %s\n",
-                 std::string(server.status().message()).c_str());
+    logging::Error(absl::StrCat("healthwire: cannot start: ", server.status().message()));
+    logging::Shutdown();
     return 1;
   }
   const int signal_number = WaitForTerminationSignal();
-  std::fprintf(stderr, "healthwire: %s received, shutting down\n",
-               signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  logging::Info("healthwire: shutting down",
+                {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
   (*server)->Shutdown();
-  std::fprintf(stderr, "healthwire: stopped cleanly\n");
+  logging::Info("healthwire: stopped cleanly");
+  logging::Shutdown();
   return 0;
 }
 

@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/logging.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/wire_format_lite.h"
@@ -101,6 +103,26 @@ grpc::ByteBuffer SerializeResponse(const v1::StreamUpdatesResponse& response) {
   return grpc::ByteBuffer(&slice, 1);
 }
 
+// A filter's ids for a log line: the first few, each cut to 64 bytes (ids
+// can be up to 1 MiB), and how many there are.
+std::string IdsForLog(const google::protobuf::RepeatedPtrField<std::string>& ids) {
+  std::vector<std::string> shown;
+  for (int i = 0; i < ids.size() && i < 5; ++i) shown.push_back(ids[i].substr(0, 64));
+  std::string text = absl::StrJoin(shown, ",");
+  if (ids.size() > 5) absl::StrAppend(&text, ",...(", ids.size(), ")");
+  return text;
+}
+
+std::string TypesForLog(const v1::StreamUpdatesRequest& request) {
+  std::vector<std::string> names;
+  for (const int type : request.types()) {
+    names.push_back(v1::EventType_IsValid(type)
+                        ? v1::EventType_Name(static_cast<v1::EventType>(type))
+                        : absl::StrCat(type));
+  }
+  return absl::StrJoin(names, ",");
+}
+
 }  // namespace
 
 grpc::Status ChangeLogOutOfRange(uint64_t start_revision, uint64_t oldest_retained,
@@ -121,7 +143,9 @@ grpc::Status ChangeLogOutOfRange(uint64_t start_revision, uint64_t oldest_retain
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* UpdateStream::Start(
-    EventStore* store, Executor* executor, const v1::StreamUpdatesRequest& request) {
+    EventStore* store, Executor* executor, const v1::StreamUpdatesRequest& request,
+    grpc::CallbackServerContext* context, const char* timeline_metadata_key) {
+  std::string peer = context != nullptr ? context->peer() : std::string("-");
   absl::StatusOr<StreamFilter> filter = StreamFilter::FromRequest(request);
   grpc::Status refusal;
   if (!filter.ok()) {
@@ -145,10 +169,31 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* UpdateStream::Start(
     refusal = ChangeLogOutOfRange(request.start_revision(), store->OldestRetainedRevision(),
                                   store->CurrentRevision());
   }
-  if (!refusal.ok()) return Refuse(std::move(refusal));
+  if (!refusal.ok()) {
+    logging::Info("subscriber refused", {{"peer", peer},
+                                         {"code", static_cast<int>(refusal.error_code())},
+                                         {"error", refusal.error_message().substr(0, 300)}});
+    return Refuse(std::move(refusal));
+  }
+  logging::Info("subscriber connected",
+                {{"peer", peer},
+                 {"types", TypesForLog(request)},
+                 {"user_ids", IdsForLog(request.user_ids())},
+                 {"reference_ids", IdsForLog(request.reference_ids())},
+                 {"start_revision", request.has_start_revision()
+                                        ? absl::StrCat(request.start_revision())
+                                        : std::string("now")},
+                 {"raw_json", request.include_raw_json()},
+                 {"subscribers", store->subscription_hub()->subscriber_count() + 1}});
 
-  std::shared_ptr<UpdateStream> stream(new UpdateStream(store, executor, request));
+  std::shared_ptr<UpdateStream> stream(new UpdateStream(store, executor, request, std::move(peer)));
   stream->self_ = stream;
+  // The timeline (initial metadata) now, not with the first change: a client
+  // (the HTTP read API among them) knows at once that the call was accepted.
+  if (context != nullptr) {
+    context->AddInitialMetadata(timeline_metadata_key, store->TimelineId());
+    stream->StartSendInitialMetadata();
+  }
 
   std::weak_ptr<UpdateStream> weak = stream;
   std::optional<uint64_t> start;
@@ -178,11 +223,12 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* UpdateStream::Refuse(grpc::Status st
 }
 
 UpdateStream::UpdateStream(EventStore* store, Executor* executor,
-                           const v1::StreamUpdatesRequest& request)
+                           const v1::StreamUpdatesRequest& request, std::string peer)
     : store_(store),
       executor_(executor),
       include_raw_json_(request.include_raw_json()),
       progress_interval_(absl::Milliseconds(request.progress_interval_ms())),
+      peer_(std::move(peer)),
       last_sent_(absl::Now()) {}
 
 void UpdateStream::Pump() {
@@ -197,6 +243,7 @@ void UpdateStream::Pump() {
     if (cancelled_ || error_.has_value()) {
       finish_called_ = true;
       finish_status = cancelled_ ? grpc::Status::CANCELLED : *error_;
+      finished_with_ = finish_status;
       action = Action::kFinish;
     } else if (!pending_.empty()) {
       writing_ = std::move(pending_.front());
@@ -231,6 +278,7 @@ void UpdateStream::Pump() {
     }
     if (action == Action::kWrite) {
       write_in_flight_ = true;
+      ++messages_sent_;
       last_sent_ = absl::Now();
     }
   }
@@ -354,6 +402,15 @@ void UpdateStream::OnCancel() {
 
 void UpdateStream::OnDone() {
   if (subscription_ != nullptr) store_->subscription_hub()->Unsubscribe(subscription_);
+  {
+    absl::MutexLock lock(&mu_);
+    logging::Info("subscriber disconnected",
+                  {{"peer", peer_},
+                   {"messages_sent", messages_sent_},
+                   {"reason", cancelled_ ? std::string("client went away or server stopping")
+                                         : finished_with_.error_message().substr(0, 300)},
+                   {"subscribers", store_->subscription_hub()->subscriber_count()}});
+  }
   // Drop the self-reference; pending executor tasks may keep the object a
   // little longer, but they do nothing once finish_called_ is set.
   std::shared_ptr<UpdateStream> last = std::move(self_);

@@ -17,6 +17,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -34,8 +35,15 @@ class UpdateStream : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   // Validates `request` and starts streaming; returns the reactor for gRPC.
   // A bad request finishes the call at once with INVALID_ARGUMENT (a bad
   // filter or revision) or OUT_OF_RANGE (start_revision no longer retained).
-  static grpc::ServerWriteReactor<grpc::ByteBuffer>* Start(EventStore* store, Executor* executor,
-                                                           const v1::StreamUpdatesRequest& request);
+  // A started stream sends its initial metadata at once, with the store
+  // timeline under `timeline_metadata_key` (a refused one has none), so a
+  // client learns it was accepted before the first change arrives. `context`
+  // may be null (no metadata then); its peer names the client in the
+  // connect/disconnect log lines.
+  static grpc::ServerWriteReactor<grpc::ByteBuffer>* Start(
+      EventStore* store, Executor* executor, const v1::StreamUpdatesRequest& request,
+      grpc::CallbackServerContext* context = nullptr,
+      const char* timeline_metadata_key = "healthwire-store-timeline");
 
   // A reactor that finishes the call at once with `status`.
   static grpc::ServerWriteReactor<grpc::ByteBuffer>* Refuse(grpc::Status status);
@@ -45,7 +53,8 @@ class UpdateStream : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   void OnDone() override;
 
  private:
-  UpdateStream(EventStore* store, Executor* executor, const v1::StreamUpdatesRequest& request);
+  UpdateStream(EventStore* store, Executor* executor, const v1::StreamUpdatesRequest& request,
+               std::string peer);
 
   // Sends whatever is next, if nothing is in flight. Called after every event
   // that may make something sendable.
@@ -57,6 +66,7 @@ class UpdateStream : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   Executor* const executor_;
   const bool include_raw_json_;
   const absl::Duration progress_interval_;
+  const std::string peer_;
 
   std::shared_ptr<UpdateStream> self_;  // released in OnDone
   absl::Mutex mu_;
@@ -70,6 +80,8 @@ class UpdateStream : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   // Change-log responses read and not yet sent (at most one chunk).
   std::deque<grpc::ByteBuffer> pending_ ABSL_GUARDED_BY(mu_);
   absl::Time last_sent_ ABSL_GUARDED_BY(mu_);
+  uint64_t messages_sent_ ABSL_GUARDED_BY(mu_) = 0;
+  grpc::Status finished_with_ ABSL_GUARDED_BY(mu_);
   // The buffer being written; must outlive the write.
   grpc::ByteBuffer writing_;
 };

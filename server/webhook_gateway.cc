@@ -1,6 +1,5 @@
 #include "server/webhook_gateway.h"
 
-#include <cstdio>
 #include <exception>
 #include <future>
 #include <thread>
@@ -17,6 +16,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/logging.h"
 #include "server/http_session.h"
 #include "server/webhook_handler.h"
 
@@ -131,7 +131,7 @@ class WebhookGateway::Server {
     if (ec == net::error::operation_aborted || context_->handler->draining()) return;
     if (ec) {
       // Typically out of file descriptors: back off instead of spinning.
-      std::fprintf(stderr, "healthwire gateway: accept failed: %s\n", ec.message().c_str());
+      logging::Error("healthwire gateway: accept failed", {{"error", ec.message()}});
       accept_retry_timer_.expires_after(std::chrono::milliseconds(100));
       accept_retry_timer_.async_wait([this](beast::error_code wait_ec) {
         if (!wait_ec && !context_->handler->draining()) Accept();
@@ -185,7 +185,7 @@ class WebhookGateway::Server {
         ioc_.run();
         return;
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "healthwire gateway: io thread caught: %s\n", e.what());
+        logging::Error("healthwire gateway: io thread caught an exception", {{"error", e.what()}});
       }
     }
   }

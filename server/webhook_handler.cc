@@ -1,11 +1,16 @@
 #include "server/webhook_handler.h"
 
+#include <algorithm>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/logging.h"
 #include "server/terra_converter.h"
 
 namespace healthwire {
@@ -194,6 +199,40 @@ void WebhookHandler::RunOnWorker(WebhookRequest request, ReplyCallback done) {
   metrics_.SetWorkerState(workers_busy_.load(), worker_queue_depth_.load());
 }
 
+void WebhookHandler::WarnAboutSchema(const ConvertedWebhook& converted,
+                                     absl::string_view trace_id) const {
+  // Field paths only (JSON keys, never their values): what an operator needs
+  // to see Terra's schema drift.
+  int unknown = 0;
+  std::vector<std::string> paths;
+  for (const v1::Event& event : converted.events) {
+    unknown += event.type() == v1::EVENT_TYPE_UNKNOWN;
+    for (const v1::ConversionProblem& problem : event.conversion_problems()) {
+      if (paths.size() < 3 && std::find(paths.begin(), paths.end(), problem.field_path()) ==
+                                  paths.end()) {
+        paths.push_back(problem.field_path());
+      }
+    }
+  }
+  const std::string user =
+      converted.events.empty() ? "" : Printable(converted.events.front().user().user_id());
+  if (unknown > 0) {
+    logging::Warning("webhook of an unknown type, stored raw as EVENT_TYPE_UNKNOWN",
+                     {{"type", Printable(converted.terra_type)},
+                      {"user", user},
+                      {"events", unknown},
+                      {"trace_id", Printable(trace_id)}});
+  }
+  if (converted.events_with_problems > 0) {
+    logging::Warning("records that do not fit the typed schema (stored raw, flagged)",
+                     {{"type", Printable(converted.terra_type)},
+                      {"user", user},
+                      {"events_with_problems", converted.events_with_problems},
+                      {"field_paths", Printable(absl::StrJoin(paths, ","), 300)},
+                      {"trace_id", Printable(trace_id)}});
+  }
+}
+
 void WebhookHandler::VerifyConvertIngest(WebhookRequest request, ReplyCallback done) {
   absl::string_view signature = request.Header("terra-signature");
   if (absl::StripAsciiWhitespace(signature).empty()) {
@@ -235,13 +274,21 @@ void WebhookHandler::VerifyConvertIngest(WebhookRequest request, ReplyCallback d
     }
     return;
   }
+  WebhookSummary summary;
+  summary.terra_type = converted->terra_type;
+  summary.events = static_cast<int>(converted->events.size());
+  summary.schema_problems = converted->events_with_problems;
+  if (!converted->events.empty()) summary.user_id = converted->events.front().user().user_id();
   if (converted->events.empty()) {  // healthcheck: nothing to commit
     HttpReply reply;
     reply.reason = "no_events";
     reply.body = OkJson(0, 0, 0, 0, ingestor_->CurrentRevision(), 0);
+    summary.revision = ingestor_->CurrentRevision();
+    reply.webhook = std::move(summary);
     done(std::move(reply));
     return;
   }
+  WarnAboutSchema(*converted, context.trace_id);
 
   std::vector<v1::EventType> event_types;
   event_types.reserve(converted->events.size());
@@ -252,18 +299,21 @@ void WebhookHandler::VerifyConvertIngest(WebhookRequest request, ReplyCallback d
   std::string().swap(request.body);
   ingestor_->Ingest(std::move(converted->events), now + options_.ingest_deadline,
                     [self = shared_from_this(), event_types = std::move(event_types),
-                     events_with_problems,
+                     events_with_problems, summary = std::move(summary),
                      done = std::move(done)](absl::StatusOr<v1::IngestResponse> result) mutable {
                       self->OnIngested(std::move(event_types), events_with_problems,
-                                       std::move(result), done);
+                                       std::move(summary), std::move(result), done);
                     });
 }
 
 void WebhookHandler::OnIngested(std::vector<v1::EventType> event_types, int events_with_problems,
+                                WebhookSummary summary,
                                 absl::StatusOr<v1::IngestResponse> result,
                                 const ReplyCallback& done) {
   if (!result.ok()) {
-    done(StoreFailureReply(result.status()));
+    HttpReply reply = StoreFailureReply(result.status());
+    reply.webhook = std::move(summary);
+    done(std::move(reply));
     return;
   }
   int stored = 0, identical = 0, stale = 0;
@@ -277,6 +327,11 @@ void WebhookHandler::OnIngested(std::vector<v1::EventType> event_types, int even
   HttpReply reply;
   reply.body = OkJson(event_types.size(), stored, identical, stale, result->store_revision(),
                       events_with_problems);
+  summary.stored = stored;
+  summary.identical = identical;
+  summary.stale = stale;
+  summary.revision = result->store_revision();
+  reply.webhook = std::move(summary);
   if (result->log_sequence() != 0) {
     // Cluster mode: where the delivery is in the commit log (read your own
     // write on any replica once it has applied this sequence).

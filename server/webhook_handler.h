@@ -61,6 +61,7 @@
 #include "server/http_reply.h"
 #include "server/ingestor.h"
 #include "server/signature_verifier.h"
+#include "server/terra_converter.h"
 
 namespace healthwire {
 
@@ -133,7 +134,10 @@ class WebhookHandler : public std::enable_shared_from_this<WebhookHandler> {
   void VerifyConvertIngest(WebhookRequest request, ReplyCallback done);
   void RunOnWorker(WebhookRequest request, ReplyCallback done);
   void OnIngested(std::vector<v1::EventType> event_types, int events_with_problems,
-                  absl::StatusOr<v1::IngestResponse> result, const ReplyCallback& done);
+                  WebhookSummary summary, absl::StatusOr<v1::IngestResponse> result,
+                  const ReplyCallback& done);
+  // A warning line for unknown types and records with conversion problems.
+  void WarnAboutSchema(const ConvertedWebhook& converted, absl::string_view trace_id) const;
 
   const Options options_;
   const SignatureVerifier verifier_;

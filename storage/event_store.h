@@ -75,6 +75,12 @@ class EventStore {
 
     // Where CreateCheckpoint puts checkpoints; empty = "<path>.checkpoints".
     std::string checkpoint_dir;
+    // Names of files in the data folder that are not RocksDB's but belong
+    // with its data (the generated webhook signing secret): CreateCheckpoint
+    // copies each one present into the checkpoint (mode 0600), so a store
+    // restored from it accepts the same signed webhooks. Missing ones are
+    // skipped.
+    std::vector<std::string> checkpoint_extra_files;
 
     // Disk reserve. A commit is refused (Unavailable, nothing written, the
     // revision does not advance) while the data folder's file system has

@@ -6,10 +6,10 @@
 // continues with a new WAL), every write_recovery_interval while idle and
 // before every commit otherwise. Nothing acknowledged is lost: a failed write
 // acknowledged nothing, and what was acknowledged before is in the WAL.
-#include <cstdio>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "rocksdb/env.h"
 #include "storage/event_store_impl.h"
 
@@ -46,7 +46,7 @@ void EventStore::Impl::RecordWriteFailure(const absl::Status& failure) {
     write_failure_ = failure;
   }
   if (!writes_stopped_.exchange(true, std::memory_order_acq_rel)) {
-    std::fprintf(stderr, "healthwire: store writes stopped: %s\n", failure.ToString().c_str());
+    logging::Error("healthwire: store writes stopped", {{"error", failure.ToString()}});
   }
 }
 
@@ -63,7 +63,7 @@ absl::Status EventStore::Impl::TryRecoverWrites() {
     return failure;
   }
   writes_stopped_.store(false, std::memory_order_release);
-  std::fprintf(stderr, "healthwire: store writes resumed at \"%s\"\n", options_.path.c_str());
+  logging::Info("healthwire: store writes resumed", {{"data_dir", options_.path}});
   return absl::OkStatus();
 }
 

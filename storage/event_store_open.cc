@@ -1,7 +1,6 @@
 // EventStore open and close: RocksDB options, the column families, the
 // counters a store continues from, the writer and retention threads.
 #include <algorithm>
-#include <cstdio>
 #include <random>
 #include <initializer_list>
 #include <memory>
@@ -11,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/filter_policy.h"
@@ -94,10 +94,10 @@ absl::StatusOr<std::string> LoadOrStartTimeline(rocksdb::DB* db, rocksdb::Column
   }
   if (restored) {
     env->DeleteFile(marker).PermitUncheckedError();
-    std::fprintf(stderr,
-                 "healthwire: opened a checkpoint at \"%s\": new store timeline %s (streams "
-                 "resuming from the old one are told to re-sync)\n",
-                 path.c_str(), timeline.c_str());
+    logging::Info(
+        "healthwire: opened a checkpoint: new store timeline (streams resuming from the old "
+        "one are told to re-sync)",
+        {{"data_dir", path}, {"timeline", timeline}});
   }
   return timeline;
 }

@@ -2,10 +2,10 @@
 // commit on the feeder thread; by age, on the retention thread. Both end in
 // TrimChangeLog: one range tombstone and the new oldest revision.
 #include <algorithm>
-#include <cstdio>
 #include <memory>
 
 #include "absl/time/clock.h"
+#include "common/logging.h"
 #include "rocksdb/write_batch.h"
 #include "storage/event_store_impl.h"
 #include "storage/keys.h"
@@ -27,8 +27,8 @@ void EventStore::Impl::TrimChangeLog(uint64_t new_oldest) {
   }
   if (status.ok()) status = db_->Write(rocksdb::WriteOptions(), &batch);
   if (!status.ok()) {
-    std::fprintf(stderr, "healthwire: change-log retention failed (will retry): %s\n",
-                 status.ToString().c_str());
+    logging::Warning("healthwire: change-log retention failed (will retry)",
+                     {{"error", status.ToString()}});
     return;
   }
   oldest_retained_.store(new_oldest, std::memory_order_release);

@@ -49,3 +49,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
 else
   echo "setup: all packages present"
 fi
+
+# The Node consumer example's npm packages (@grpc/grpc-js, @grpc/proto-loader),
+# exactly as pinned by its package-lock.json, into tools/examples/node/node_modules
+# (//tests/tools:node_consumer_test runs it; Bazel tests do not reach the network).
+# --ignore-scripts: none of them needs an install script.
+node_dir="$(cd "$(dirname "$0")/examples/node" && pwd)"
+if [ ! -d "$node_dir/node_modules/@grpc/grpc-js" ] ||
+   [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci in $node_dir"
+  (cd "$node_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+else
+  echo "setup: node packages present"
+fi

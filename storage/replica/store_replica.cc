@@ -5,6 +5,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "storage/commit_log/log_consumer.h"
 
 namespace healthwire {
@@ -116,9 +117,8 @@ void StoreReplica::Run() {
       } else {
         // Every replica sees the same bytes and skips the same entry.
         ++malformed;
-        std::fprintf(stderr, "replica: skipping log entry %llu: %s\n",
-                     static_cast<unsigned long long>(consumed.sequence),
-                     consumed.malformed.c_str());
+        logging::Warning("replica: skipping a malformed log entry",
+                         {{"sequence", consumed.sequence}, {"error", consumed.malformed}});
       }
       behind = consumed.pending;
       logged_at = consumed.logged_at;

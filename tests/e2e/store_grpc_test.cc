@@ -3,6 +3,7 @@
 // cover convert -> Ingest RPC -> RocksDB -> GetLatest/ListRecords.
 #include <signal.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "absl/synchronization/notification.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "healthwire/v1/healthwire.grpc.pb.h"
@@ -237,6 +240,59 @@ TEST_F(StoreGrpcTest, GetUserServesTheConnectionStatusOfAUser) {
   ASSERT_EQ(response.connections_size(), 1);
   EXPECT_EQ(response.connections(0).user_id(), "user-9");
   EXPECT_EQ(response.connections(0).status(), v1::Connection::STATUS_DEAUTHORIZED);
+}
+
+// grpc.health.v1.Health/Check for `service`, as grpc_health_probe and
+// Kubernetes' gRPC probe send it. A generic call with the two messages
+// written by hand (no health proto is compiled here): HealthCheckRequest is
+// field 1, a string; HealthCheckResponse is field 1, an enum (1 = SERVING).
+// Returns the call's status; *serving_status the enum value (-1 when absent).
+grpc::Status CheckHealth(const std::string& target, const std::string& service,
+                         int* serving_status) {
+  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  grpc::GenericStub generic(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  std::string request_bytes;
+  if (!service.empty()) {
+    request_bytes.push_back('\x0a');
+    request_bytes.push_back(static_cast<char>(service.size()));  // names < 128 bytes
+    request_bytes += service;
+  }
+  grpc::Slice slice(request_bytes);
+  const grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  absl::Notification done;
+  grpc::Status status;
+  generic.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                    &response, [&](grpc::Status s) {
+                      status = std::move(s);
+                      done.Notify();
+                    });
+  done.WaitForNotification();
+  *serving_status = -1;
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (status.ok() && response.Dump(&slices).ok()) {
+    for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  if (bytes.size() == 2 && bytes[0] == '\x08') *serving_status = bytes[1];
+  return status;
+}
+
+TEST_F(StoreGrpcTest, HealthServiceAnswersServingForTheEventStoreServiceByName) {
+  int serving_status = -1;
+  grpc::Status status =
+      CheckHealth(server_->grpc_target(), "healthwire.v1.EventStore", &serving_status);
+  ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+  EXPECT_EQ(serving_status, 1) << "1 = SERVING";
+  status = CheckHealth(server_->grpc_target(), "", &serving_status);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(serving_status, 1) << "the whole server";
+  // A name the server does not serve stays NOT_FOUND (the health protocol's
+  // answer), so the named status above is not a catch-all.
+  status = CheckHealth(server_->grpc_target(), "healthwire.v1.NoSuchService", &serving_status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
 }
 
 TEST_F(StoreGrpcTest, SigtermStopsTheServerCleanlyWithExitCodeZero) {

@@ -65,10 +65,12 @@ grep -q "^oldest retained: *1$" status.out || fail "status: oldest retained"
 grep -q "^subscribers: *0$" status.out || fail "status: subscribers"
 grep -Eq "^data size: *[0-9.]+ (KiB|MiB)" status.out || fail "status: data size"
 grep -q "^hwctl version: *[0-9]" status.out || fail "status: version"
+release="$("$hwctl" --version | cut -d' ' -f2)"
+grep -q "^server version: *$release$" status.out || fail "status: server version is not $release"
 "$hwctl" status "$(store a)" "$(url a)" --data-dir a --json >status.json || fail "status --json"
-python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["revision"]==6 and s["oldest_retained_revision"]==1, s' status.json ||
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["revision"]==6 and s["oldest_retained_revision"]==1 and s["server_version"]==sys.argv[2], s' status.json "$release" ||
   fail "status --json: $(cat status.json)"
-check "status: revision 6, oldest retained 1, subscribers 0, data size, --json"
+check "status: revision 6, oldest retained 1, subscribers 0, data size, server version $release, --json"
 
 # --- export and replay into a second server ----------------------------------------------
 "$hwctl" export changes "$(store a)" --output changes.ndjson 2>export.err || fail "export changes exited $?"

@@ -3,6 +3,7 @@
 // generated in its data folder), records out over gRPC. Results are checked
 // through the store's gRPC API directly, not only through hwctl's output.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <memory>
 #include <string>
@@ -376,6 +377,34 @@ TEST_F(HwctlTest, BackupWritesACheckpointThatOpensAsAStore) {
   Result latest = RunHwctl({"latest", "--user", "hwctl-sim-user", "--type", "sleep",
                             "--store=" + (*restored)->grpc_target()});
   EXPECT_EQ(latest.exit_code, 0) << latest.err;
+}
+
+TEST_F(HwctlTest, RestoredCheckpointKeepsTheGeneratedSigningSecret) {
+  ASSERT_EQ(Simulate("sleep", 1).exit_code, 0);
+  Result backup = RunHwctl({"backup", "--name", "with-secret", StoreFlag()});
+  ASSERT_EQ(backup.exit_code, 0) << backup.err;
+  const std::string checkpoint = data_dir_ + ".checkpoints/with-secret";
+  const std::string original_secret = ReadFileOrEmpty(data_dir_ + "/webhook-signing-secret");
+  ASSERT_FALSE(original_secret.empty());
+  EXPECT_EQ(ReadFileOrEmpty(checkpoint + "/webhook-signing-secret"), original_secret);
+  struct stat info;
+  ASSERT_EQ(::stat((checkpoint + "/webhook-signing-secret").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+
+  // The restored store reuses the secret instead of generating a new one, so
+  // webhooks signed for the original store (here: with the original data
+  // folder's secret) are accepted.
+  auto restored = ServerProcess::Start(
+      kServerBinary, {"--data_dir=" + checkpoint, "--grpc_port=0", "--http_port=0"});
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_TRUE(absl::StrContains((*restored)->Stderr(), "using the generated"))
+      << (*restored)->Stderr();
+  Result sent = RunHwctl(
+      {"simulate", "--type", "sleep", "--count", "1", "--seed", "7",
+       absl::StrCat("--url=http://127.0.0.1:", (*restored)->http_port(), "/webhooks/terra"),
+       DataDirFlag()});
+  EXPECT_EQ(sent.exit_code, 0) << sent.out << sent.err;
+  EXPECT_TRUE(absl::StrContains(sent.out, "HTTP 200")) << sent.out;
 }
 
 TEST_F(HwctlTest, BackupWithANameThatIsAPathExits1WithTheStoresMessage) {

@@ -18,6 +18,9 @@ mkdir -p "$work/gen"
 protoc -Iproto --python_out="$work/gen" --grpc_python_out="$work/gen" \
   --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin \
   proto/healthwire/v1/healthwire.proto proto/healthwire/terra/terra.proto || fail "protoc exited $?"
+# The generated modules are named after the proto package.
+[ -f "$work/gen/healthwire/v1/healthwire_pb2.py" ] && [ -f "$work/gen/healthwire/v1/healthwire_pb2_grpc.py" ] &&
+  [ -f "$work/gen/healthwire/terra/terra_pb2.py" ] || fail "no healthwire/v1/healthwire_pb2{,_grpc}.py, healthwire/terra/terra_pb2.py in gen/"
 cd "$work"
 "$healthwire" --data_dir=data --http_port=0 --grpc_port=0 --ready_file=ready >server.log 2>&1 &
 server_pid=$!

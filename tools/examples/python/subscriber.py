@@ -5,15 +5,17 @@ Reads a person's latest record of one type (GetLatest), then streams every
 later change (StreamUpdates from store_revision + 1), printing one line each.
 
 Generate the modules first, with Debian's protoc and grpc_python_plugin
-(python3-grpc-tools' own protoc 3.5.1 rejects proto3 `optional`):
+(python3-grpc-tools' own protoc 3.5.1 rejects proto3 `optional`), from the
+protos' import root proto/:
 
+  mkdir -p gen
   protoc -Iproto --python_out=gen --grpc_python_out=gen \
       --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin \
       proto/healthwire/v1/healthwire.proto proto/healthwire/terra/terra.proto
   PYTHONPATH=gen /usr/bin/python3 tools/examples/python/subscriber.py --user ID
 
 The modules are `healthwire.v1.healthwire_pb2` and
-`healthwire.v1.healthwire_pb2_grpc`: the import path names the package.
+`healthwire.v1.healthwire_pb2_grpc`, named after the proto package.
 """
 import argparse
 import sys
