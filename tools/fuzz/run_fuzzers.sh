@@ -72,13 +72,16 @@ compile "$LIB_SAN" "$WORK/gen/healthwire/v1/healthwire.pb.cc" "$WORK/obj/healthw
 for pid in "${pids[@]}"; do wait "$pid"; done
 pids=()
 # The converter's sources (server/BUILD: terra_converter and its deps).
-CONVERTER_SRCS=(terra_converter json_body_parser raw_json_slices lenient_json_to_proto dom_to_proto record_key)
+# (Paths without .cc; their objects are named by the file's base name.)
+CONVERTER_SRCS=(server/terra_converter server/json_body_parser server/raw_json_slices
+                server/lenient_json_to_proto server/dom_to_proto server/record_key
+                storage/id_limits)
 CONVERTER_OBJS=()
-for src in "${CONVERTER_SRCS[@]}" signature_verifier; do
-  compile "$SAN" "server/$src.cc" "$WORK/obj/$src.o" & pids+=($!)
+for src in "${CONVERTER_SRCS[@]}" server/signature_verifier; do
+  compile "$SAN" "$src.cc" "$WORK/obj/$(basename "$src").o" & pids+=($!)
   if [ "${#pids[@]}" -ge 2 ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
 done
-for src in "${CONVERTER_SRCS[@]}"; do CONVERTER_OBJS+=("$WORK/obj/$src.o"); done
+for src in "${CONVERTER_SRCS[@]}"; do CONVERTER_OBJS+=("$WORK/obj/$(basename "$src").o"); done
 compile "$SAN" tools/fuzz/terra_converter_fuzzer.cc "$WORK/obj/terra_converter_fuzzer.o" & pids+=($!)
 for pid in "${pids[@]}"; do wait "$pid"; done
 pids=()
