@@ -21,6 +21,7 @@
 #include "tests/util/child_process.h"
 #include "tests/util/deployment.h"
 #include "tests/util/loopback.h"
+#include "tests/util/polling.h"
 #include "tests/util/temp_dir.h"
 #include "tests/util/test_files.h"
 
@@ -397,7 +398,9 @@ TEST_F(HwctlTest, RestoredCheckpointKeepsTheGeneratedSigningSecret) {
   auto restored = ServerProcess::Start(
       kServerBinary, {"--data_dir=" + checkpoint, "--grpc_port=0", "--http_port=0"});
   ASSERT_TRUE(restored.ok()) << restored.status();
-  EXPECT_TRUE(absl::StrContains((*restored)->Stderr(), "using the generated"))
+  // Log lines are written by the logger's own thread: wait for it.
+  EXPECT_TRUE(testing::PollUntil(
+      [&] { return absl::StrContains((*restored)->Stderr(), "using the generated"); }))
       << (*restored)->Stderr();
   Result sent = RunHwctl(
       {"simulate", "--type", "sleep", "--count", "1", "--seed", "7",
