@@ -354,8 +354,11 @@ absl::Status HealthwireServer::StartGateway() {
   if (store_ != nullptr) {
     ingestor_ = std::make_unique<LocalIngestor>(store_.get());
   } else if (!options_.log.servers.empty()) {
+    CommitLogOptions log_options = options_.log;
+    // A webhook's PubAck is waited for as long as its commit may start.
+    log_options.publish_ack_wait = options_.gateway.ingest_deadline;
     absl::StatusOr<std::unique_ptr<LogIngestor>> ingestor =
-        LogIngestor::Create(options_.log, /*ensure_stream=*/true, absl::Seconds(60));
+        LogIngestor::Create(log_options, /*ensure_stream=*/true, absl::Seconds(60));
     if (!ingestor.ok()) return ingestor.status();
     ingestor_ = *std::move(ingestor);
   } else {

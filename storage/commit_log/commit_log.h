@@ -57,6 +57,16 @@ struct CommitLogOptions {
   // Asynchronous publishes waiting for their PubAck; beyond this a publish is
   // refused with ResourceExhausted (the gateway answers 503).
   int max_pending_publishes = 4096;
+  // How long an asynchronous publish waits for its PubAck before it fails
+  // (DeadlineExceeded). One value for every publish, not each caller's
+  // remaining time: nats.c 3.4 keeps its PubAck timeouts in a sorted linked
+  // list and walks it from the head whenever a deadline is earlier than the
+  // last one, which per-call deadlines (request arrival + --ingest_deadline,
+  // published out of order by concurrent requests) made happen on a
+  // sizeable share of publishes, with thousands of entries in the list under
+  // its lock. A constant keeps every insertion at the tail. The gateway sets
+  // it to --ingest_deadline.
+  absl::Duration publish_ack_wait = absl::Seconds(5);
   // Chunked (large) deliveries being written at once; more are refused with
   // ResourceExhausted.
   int max_concurrent_chunked = 4;

@@ -60,7 +60,7 @@ LogPublisher::~LogPublisher() {
       natsMsgList_Destroy(&list);
     }
   }
-  std::map<natsMsg*, Callback> left;
+  absl::flat_hash_map<natsMsg*, Callback> left;
   {
     absl::MutexLock lock(&mu_);
     left.swap(pending_);
@@ -82,7 +82,9 @@ void LogPublisher::Count(const absl::StatusOr<PublishResult>& result) {
 }
 
 void LogPublisher::Publish(log::v1::Delivery delivery, absl::Time deadline, Callback done) {
-  if (delivery.delivery_id().empty()) delivery.set_delivery_id(DeliveryId(delivery.events()));
+  if (delivery.delivery_id().empty()) {
+    delivery.set_delivery_id(DeliveryIdInPlace(delivery.mutable_events()));
+  }
   if (deadline <= absl::Now()) {
     failed_.fetch_add(1);
     done(absl::DeadlineExceededError("the deadline passed before publishing"));
@@ -110,7 +112,10 @@ void LogPublisher::Publish(log::v1::Delivery delivery, absl::Time deadline, Call
     return;
   }
 
-  const std::string data = entry.SerializeAsString();
+  // Serialized into this thread's buffer (nats.c copies it into the message
+  // anyway): no allocation per publish once the buffer has grown.
+  thread_local std::string data;
+  entry.SerializeToString(&data);
   natsMsg* msg = nullptr;
   natsStatus s = natsMsg_Create(&msg, deliveries_subject_.c_str(), nullptr, data.data(),
                                 static_cast<int>(data.size()));
@@ -142,7 +147,9 @@ void LogPublisher::Publish(log::v1::Delivery delivery, absl::Time deadline, Call
   jsPubOptions_Init(&options);
   options.MsgId = delivery_id.c_str();
   options.ExpectStream = stream_.c_str();
-  options.MaxWait = MillisUntil(deadline);  // the library answers a timeout itself
+  // The library answers a timeout itself; one wait for all (see
+  // CommitLogOptions::publish_ack_wait).
+  options.MaxWait = std::max<int64_t>(1, absl::ToInt64Milliseconds(log_->options().publish_ack_wait));
   s = js_PublishMsgAsync(log_->jetstream(), &msg, &options);
   if (s != NATS_OK) {
     // Not taken by the library: no ack handler call will come for it.

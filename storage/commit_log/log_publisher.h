@@ -9,7 +9,9 @@
 // 503 and Terra retries.
 //
 // Small deliveries (a serialized LogEntry within CommitLog::MessageLimit) are
-// one message, published asynchronously (no thread waits for the PubAck).
+// one message, published asynchronously (no thread waits for the PubAck);
+// the PubAck wait is CommitLogOptions::publish_ack_wait for all of them (the
+// caller's deadline only decides whether the publish starts).
 // Larger ones are written as chunk messages first and then committed by one
 // entry listing them (see commit_log.proto), by a small pool of workers
 // publishing synchronously; at most max_concurrent_chunked at once.
@@ -28,12 +30,12 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -115,7 +117,7 @@ class LogPublisher {
   absl::Mutex mu_;
   // Asynchronous publishes awaiting their PubAck, by their message (the
   // pointer nats.c hands back to the ack handler).
-  std::map<natsMsg*, Callback> pending_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<natsMsg*, Callback> pending_ ABSL_GUARDED_BY(mu_);
   std::deque<ChunkedJob> chunked_queue_ ABSL_GUARDED_BY(mu_);
   int chunked_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

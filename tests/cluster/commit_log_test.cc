@@ -157,6 +157,12 @@ TEST_F(CommitLogTest, RetryOfTheSameDeliveryIsDroppedAndAckedWithTheFirstSequenc
   ASSERT_EQ(DeliveryId(first.events()), DeliveryId(retry.events()));
   ASSERT_NE(DeliveryId(first.events()),
             DeliveryId(MakeDelivery("u", "night-2", 300).events()));
+  // The publisher's in-place form: the same id, and the events as they were.
+  log::v1::Delivery in_place = first;
+  in_place.mutable_events(0)->set_revision(7);
+  const std::string before = in_place.SerializeAsString();
+  EXPECT_EQ(DeliveryIdInPlace(in_place.mutable_events()), DeliveryId(first.events()));
+  EXPECT_EQ(in_place.SerializeAsString(), before) << "received_at and revision put back";
 
   absl::StatusOr<PublishResult> a =
       publisher_->PublishAndWait(first, absl::Now() + absl::Seconds(10));
