@@ -485,6 +485,22 @@ void BasicHttpSession<Stream>::LogAccess(const HttpReply& reply, absl::Duration 
   const WebhookSummary& w = reply.webhook;
   const bool ok = reply.status < 300;
   const double ms = absl::ToDoubleMilliseconds(duration);
+  if (ok && w.log_sequence != 0) {
+    // Cluster mode: the gateway knows the commit-log position, not the
+    // replicas' outcomes.
+    logging::Info("webhook", {{"status", reply.status},
+                              {"reason", reply.reason},
+                              {"type", Printable(w.terra_type, 64)},
+                              {"user", Printable(w.user_id, 128)},
+                              {"events", w.events},
+                              {"schema_problems", w.schema_problems},
+                              {"log_sequence", w.log_sequence},
+                              {"trace_id", trace_id_},
+                              {"bytes", request_bytes_},
+                              {"ms", ms},
+                              {"remote", remote_}});
+    return;
+  }
   if (ok) {
     logging::Info("webhook", {{"status", reply.status},
                               {"reason", reply.reason},
