@@ -216,7 +216,7 @@ const Subcommand& StatusCommand() {
       "Everything but the data size comes from the store's GetStatus RPC. The data size\n"
       "comes from the server's /metrics beside --url when it reports it, else from the\n"
       "files of --data-dir when that folder is on this machine.",
-      {"store", "url", "data_dir", "json", "timeout"},
+      {"store", "tls_ca", "tls_cert", "tls_key", "token_file", "url", "data_dir", "json", "timeout"},
       &RunStatus,
   };
   return *command;
