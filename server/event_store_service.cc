@@ -103,16 +103,13 @@ v1::CreateCheckpointResponse ResponseOf(CheckpointResult result) {
   return response;
 }
 
-// Finishes a unary reactor with the outcome of a store read.
-template <typename Result, typename Response>
-void FinishRead(grpc::ServerUnaryReactor* reactor, absl::StatusOr<Result> result,
-                Response* response) {
-  if (!result.ok()) {
-    reactor->Finish(ToGrpcStatus(result.status()));
-    return;
-  }
-  *response = ResponseOf(*std::move(result));
-  reactor->Finish(grpc::Status::OK);
+size_t RecordCount(const LatestResult&) { return 1; }
+size_t RecordCount(const ListResult& result) { return result.events.size(); }
+size_t RecordCount(const UserResult& result) { return result.connections.size(); }
+size_t RecordCount(const CheckpointResult&) { return 0; }
+
+std::string CodeName(const grpc::Status& status) {
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()));
 }
 
 // Finishes a unary reactor with the outcome of a store call.
@@ -129,30 +126,111 @@ void FinishWith(grpc::ServerUnaryReactor* reactor, absl::StatusOr<Response> resu
 
 }  // namespace
 
-EventStoreService::EventStoreService(EventStore* store, int stream_threads,
-                                     const StoreReplica* replica,
-                                     const ReadGate::Options& read_wait, Eraser eraser,
-                                     int max_queued_erasures)
+EventStoreService::EventStoreService(EventStore* store)
+    : EventStoreService(store, Options()) {}
+
+EventStoreService::EventStoreService(EventStore* store, Options options)
     : store_(store),
-      replica_(replica),
-      eraser_(eraser != nullptr ? std::move(eraser)
-                                : Eraser([store](const StoreSubject& subject)
-                                             -> absl::StatusOr<v1::EraseUserResponse> {
-                                    absl::StatusOr<EventStore::EraseResult> erased =
-                                        store->EraseUser(subject);
-                                    if (!erased.ok()) return erased.status();
-                                    return std::move(erased->response);
-                                  })),
-      stream_executor_(stream_threads),
-      read_gate_(std::make_unique<ReadGate>(store, replica, read_wait)),
-      max_queued_erasures_(max_queued_erasures),
+      replica_(options.replica),
+      eraser_(options.eraser != nullptr
+                  ? std::move(options.eraser)
+                  : Eraser([store](const StoreSubject& subject)
+                               -> absl::StatusOr<v1::EraseUserResponse> {
+                      absl::StatusOr<EventStore::EraseResult> erased = store->EraseUser(subject);
+                      if (!erased.ok()) return erased.status();
+                      return std::move(erased->response);
+                    })),
+      authorizer_(options.authorizer),
+      audit_(options.audit),
+      stream_executor_(options.stream_threads),
+      read_gate_(std::make_unique<ReadGate>(store, options.replica, options.read_wait)),
+      max_queued_erasures_(options.max_queued_erasures),
       erase_executor_(1) {}
+
+EventStoreService::Admission EventStoreService::Admit(const grpc::CallbackServerContext& context,
+                                                      Role role, const std::string& rpc,
+                                                      std::optional<v1::Subject> subject,
+                                                      std::vector<v1::EventType> types) {
+  Admission admission;
+  AuditEntry& entry = admission.entry;
+  entry.rpc = rpc;
+  entry.peer = context.peer();
+  entry.subject = std::move(subject);
+  entry.types = std::move(types);
+  absl::StatusOr<Principal> principal = authorizer_ != nullptr
+                                            ? authorizer_->Authenticate(context)
+                                            : Principal::Everything("anonymous", "none");
+  if (!principal.ok()) {
+    entry.identity = "-";
+    entry.authenticated_by = "-";
+    admission.status = ToGrpcStatus(principal.status());
+  } else {
+    entry.identity = principal->name;
+    entry.authenticated_by = principal->authenticated_by;
+    admission.status = ToGrpcStatus(Authorizer::Permit(*principal, role, rpc, entry.types));
+  }
+  if (!admission.status.ok() && audit_ != nullptr) {
+    AuditEntry refused = entry;
+    refused.result = CodeName(admission.status);
+    audit_->RecordOrCountDrop(refused);
+  }
+  return admission;
+}
+
+grpc::Status EventStoreService::Audit(AuditEntry entry, std::optional<uint64_t> records,
+                                      const grpc::Status& result) {
+  if (audit_ == nullptr) return grpc::Status::OK;
+  entry.records = records;
+  entry.result = result.ok() ? "OK" : CodeName(result);
+  return ToGrpcStatus(audit_->Record(entry));
+}
+
+// Finishes a unary read with its outcome, once its audit line is queued.
+template <typename Result, typename Response>
+void EventStoreService::FinishRead(grpc::ServerUnaryReactor* reactor, AuditEntry entry,
+                                   absl::StatusOr<Result> result, Response* response) {
+  if (!result.ok()) {
+    const grpc::Status status = ToGrpcStatus(result.status());
+    Audit(std::move(entry), std::nullopt, status);
+    reactor->Finish(status);
+    return;
+  }
+  const grpc::Status audited = Audit(std::move(entry), RecordCount(*result), grpc::Status::OK);
+  if (!audited.ok()) {
+    reactor->Finish(audited);
+    return;
+  }
+  *response = ResponseOf(*std::move(result));
+  reactor->Finish(grpc::Status::OK);
+}
 
 grpc::ServerUnaryReactor* EventStoreService::Ingest(grpc::CallbackServerContext* context,
                                                     const v1::IngestRequest* request,
                                                     v1::IngestResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // The audit line names the subject when the batch is one person's (a
+  // webhook is), and the types it carries; never the events.
+  std::optional<v1::Subject> subject;
+  std::vector<v1::EventType> types;
+  for (const v1::Event& event : request->events()) {
+    if (std::find(types.begin(), types.end(), event.type()) == types.end()) {
+      types.push_back(event.type());
+    }
+    if (!subject.has_value()) {
+      subject.emplace().set_user_id(event.user().user_id());
+    } else if (subject->user_id() != event.user().user_id()) {
+      subject->set_user_id("*");  // several people
+    }
+  }
+  // Ingest is not limited by type: the types are for the line only.
+  Admission admission = Admit(*context, Role::kIngest, "Ingest", subject, {});
+  if (!admission.status.ok()) {
+    reactor->Finish(admission.status);
+    return reactor;
+  }
+  admission.entry.types = std::move(types);
   std::vector<v1::Event> events(request->events().begin(), request->events().end());
+  const uint64_t count = events.size();
   // The commit must start before the caller gives up: the gateway's
   // absolute commit-start deadline (commit_deadline.h) and the RPC's own.
   absl::Time start_deadline = absl::InfiniteFuture();
@@ -167,7 +245,15 @@ grpc::ServerUnaryReactor* EventStoreService::Ingest(grpc::CallbackServerContext*
   }
   store_->IngestAsync(
       std::move(events),
-      [reactor, response](absl::StatusOr<v1::IngestResponse> result) {
+      [this, reactor, response, count, entry = std::move(admission.entry)](
+          absl::StatusOr<v1::IngestResponse> result) mutable {
+        // Committed already (or refused): the line cannot refuse anything,
+        // so a full audit buffer is counted as a drop.
+        if (audit_ != nullptr) {
+          entry.records = count;
+          entry.result = result.ok() ? "OK" : CodeName(ToGrpcStatus(result.status()));
+          audit_->RecordOrCountDrop(entry);
+        }
         FinishWith(reactor, std::move(result), response);
       },
       [context, start_deadline]() -> absl::Status {
@@ -188,16 +274,25 @@ grpc::ServerUnaryReactor* EventStoreService::GetLatest(grpc::CallbackServerConte
                                                        const v1::GetLatestRequest* request,
                                                        v1::GetLatestResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Admission admission =
+      Admit(*context, Role::kRead, "GetLatest", request->subject(), {request->type()});
+  if (!admission.status.ok()) {
+    reactor->Finish(admission.status);
+    return reactor;
+  }
   read_gate_->Run(
       request->min_log_sequence(), request->min_revision(),
-      [this, reactor, request, response] {
+      [this, reactor, request, response, entry = admission.entry] {
         LatestQuery query;
         query.subject = SubjectOf(request->subject());
         query.type = request->type();
         query.omit_raw_json = request->omit_raw_json();
-        FinishRead(reactor, store_->GetLatest(query), response);
+        FinishRead(reactor, entry, store_->GetLatest(query), response);
       },
-      [reactor](grpc::Status refusal) { reactor->Finish(refusal); });
+      [this, reactor, entry = admission.entry](grpc::Status refusal) {
+        Audit(entry, std::nullopt, refusal);
+        reactor->Finish(refusal);
+      });
   return reactor;
 }
 
@@ -205,6 +300,12 @@ grpc::ServerUnaryReactor* EventStoreService::ListRecords(grpc::CallbackServerCon
                                                          const v1::ListRecordsRequest* request,
                                                          v1::ListRecordsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Admission admission =
+      Admit(*context, Role::kRead, "ListRecords", request->subject(), {request->type()});
+  if (!admission.status.ok()) {
+    reactor->Finish(admission.status);
+    return reactor;
+  }
   absl::StatusOr<ListQuery> query = ListQueryOf(*request);
   if (!query.ok()) {
     reactor->Finish(ToGrpcStatus(query.status()));
@@ -212,10 +313,13 @@ grpc::ServerUnaryReactor* EventStoreService::ListRecords(grpc::CallbackServerCon
   }
   read_gate_->Run(
       request->min_log_sequence(), request->min_revision(),
-      [this, reactor, query = *std::move(query), response] {
-        FinishRead(reactor, store_->ListRecords(query), response);
+      [this, reactor, query = *std::move(query), response, entry = admission.entry] {
+        FinishRead(reactor, entry, store_->ListRecords(query), response);
       },
-      [reactor](grpc::Status refusal) { reactor->Finish(refusal); });
+      [this, reactor, entry = admission.entry](grpc::Status refusal) {
+        Audit(entry, std::nullopt, refusal);
+        reactor->Finish(refusal);
+      });
   return reactor;
 }
 
@@ -223,12 +327,20 @@ grpc::ServerUnaryReactor* EventStoreService::GetUser(grpc::CallbackServerContext
                                                      const v1::GetUserRequest* request,
                                                      v1::GetUserResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Admission admission = Admit(*context, Role::kRead, "GetUser", request->subject(), {});
+  if (!admission.status.ok()) {
+    reactor->Finish(admission.status);
+    return reactor;
+  }
   read_gate_->Run(
       request->min_log_sequence(), request->min_revision(),
-      [this, reactor, request, response] {
-        FinishRead(reactor, store_->GetUser(SubjectOf(request->subject())), response);
+      [this, reactor, request, response, entry = admission.entry] {
+        FinishRead(reactor, entry, store_->GetUser(SubjectOf(request->subject())), response);
       },
-      [reactor](grpc::Status refusal) { reactor->Finish(refusal); });
+      [this, reactor, entry = admission.entry](grpc::Status refusal) {
+        Audit(entry, std::nullopt, refusal);
+        reactor->Finish(refusal);
+      });
   return reactor;
 }
 
@@ -237,7 +349,13 @@ grpc::ServerUnaryReactor* EventStoreService::CreateCheckpoint(
     v1::CreateCheckpointResponse* response) {
   // Hard links and a flush: rare and short, so it runs inline.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  FinishRead(reactor, store_->CreateCheckpoint(request->name()), response);
+  Admission admission = Admit(*context, Role::kAdmin, "CreateCheckpoint", std::nullopt, {});
+  if (!admission.status.ok()) {
+    reactor->Finish(admission.status);
+    return reactor;
+  }
+  FinishRead(reactor, std::move(admission.entry), store_->CreateCheckpoint(request->name()),
+             response);
   return reactor;
 }
 
@@ -245,19 +363,53 @@ grpc::ServerUnaryReactor* EventStoreService::EraseUser(grpc::CallbackServerConte
                                                        const v1::EraseUserRequest* request,
                                                        v1::EraseUserResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Admission admission = Admit(*context, Role::kAdmin, "EraseUser", request->subject(), {});
+  if (!admission.status.ok()) {
+    reactor->Finish(admission.status);
+    return reactor;
+  }
+  // An erasure cannot be taken back once committed, so its line is written
+  // after it (as a drop when the log fills meanwhile); an audit log that is
+  // already failing refuses the erasure before anything is erased.
+  if (audit_ != nullptr) {
+    if (absl::Status writable = audit_->CheckWritable(); !writable.ok()) {
+      const grpc::Status refusal = ToGrpcStatus(writable);
+      AuditEntry refused = admission.entry;
+      refused.result = CodeName(refusal);
+      audit_->RecordOrCountDrop(refused);
+      reactor->Finish(refusal);
+      return reactor;
+    }
+  }
   if (queued_erasures_.fetch_add(1) >= max_queued_erasures_) {
     queued_erasures_.fetch_sub(1);
-    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                 absl::StrCat(max_queued_erasures_,
-                                              " erasures are already waiting (--erase_max_queued); "
-                                              "retry later")));
+    const grpc::Status busy(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                            absl::StrCat(max_queued_erasures_,
+                                         " erasures are already waiting (--erase_max_queued); "
+                                         "retry later"));
+    Audit(std::move(admission.entry), std::nullopt, busy);
+    reactor->Finish(busy);
     return reactor;
   }
   // Commit + compaction can take seconds: not on a gRPC thread.
   const StoreSubject subject = SubjectOf(request->subject());
-  erase_executor_.Schedule([this, reactor, response, subject] {
+  erase_executor_.Schedule([this, reactor, response, subject,
+                            entry = std::move(admission.entry)]() mutable {
     absl::StatusOr<v1::EraseUserResponse> erased = eraser_(subject);
     queued_erasures_.fetch_sub(1);
+    if (audit_ != nullptr) {
+      if (erased.ok()) {
+        entry.records = erased->records_erased();
+        AuditEntry::Erased& counts = entry.erased.emplace();
+        counts.changes = erased->changes_erased();
+        counts.connections = erased->connections_erased();
+        counts.tombstone_revision = erased->tombstone_revision();
+        entry.result = "OK";
+      } else {
+        entry.result = CodeName(ToGrpcStatus(erased.status()));
+      }
+      audit_->RecordOrCountDrop(entry);
+    }
     FinishWith(reactor, std::move(erased), response);
   });
   return reactor;
@@ -306,6 +458,13 @@ grpc::ServerUnaryReactor* EventStoreService::GetStatus(grpc::CallbackServerConte
                                                        const v1::GetStatusRequest* request,
                                                        v1::GetStatusResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // `read`: positions and health only, no person's data; readers need the
+  // revision, timeline and replica lag to resume and to pick a replica.
+  Admission admission = Admit(*context, Role::kRead, "GetStatus", std::nullopt, {});
+  if (!admission.status.ok()) {
+    reactor->Finish(admission.status);
+    return reactor;
+  }
   *response = Status();
   reactor->Finish(grpc::Status::OK);
   return reactor;
@@ -321,8 +480,36 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::StreamUpdates(
     return UpdateStream::Refuse(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                              "StreamUpdatesRequest could not be parsed"));
   }
+  std::optional<v1::Subject> subject;
+  if (parsed.user_ids_size() == 1 && parsed.reference_ids_size() == 0) {
+    subject.emplace().set_user_id(parsed.user_ids(0));
+  } else if (parsed.user_ids_size() == 0 && parsed.reference_ids_size() == 1) {
+    subject.emplace().set_reference_id(parsed.reference_ids(0));
+  } else if (parsed.user_ids_size() + parsed.reference_ids_size() > 1) {
+    subject.emplace().set_user_id("*");  // several people
+  }
+  std::vector<v1::EventType> types;
+  for (int type : parsed.types()) types.push_back(static_cast<v1::EventType>(type));
+  Admission admission = Admit(*context, Role::kRead, "StreamUpdates", subject, types);
+  if (!admission.status.ok()) return UpdateStream::Refuse(admission.status);
+  UpdateStream::DoneCallback on_done;
+  if (audit_ != nullptr) {
+    // One line when the stream opens (refused when it cannot be written: no
+    // stream without its line), one with the count when it ends.
+    AuditEntry opened = admission.entry;
+    opened.result = "OPEN";
+    if (absl::Status recorded = audit_->Record(opened); !recorded.ok()) {
+      return UpdateStream::Refuse(ToGrpcStatus(recorded));
+    }
+    on_done = [audit = audit_, entry = std::move(admission.entry)](
+                  uint64_t updates_sent, const grpc::Status& status) mutable {
+      entry.records = updates_sent;
+      entry.result = status.ok() ? "OK" : CodeName(status);
+      audit->RecordOrCountDrop(entry);
+    };
+  }
   return UpdateStream::Start(store_, &stream_executor_, parsed, context,
-                             kStoreTimelineMetadataKey);
+                             kStoreTimelineMetadataKey, std::move(on_done));
 }
 
 }  // namespace healthwire

@@ -14,17 +14,33 @@
 // StreamUpdates is registered as a raw (ByteBuffer) method so every
 // subscriber is sent the same serialized bytes (see UpdateStream).
 //
-// Thread-safe; the EventStore must outlive the service.
+// Every handler starts with Admit: the Authorizer decides (one place, see
+// server/security/authorizer.h) and the AuditLog gets one line per call:
+// denied calls, reads with their record counts, StreamUpdates when it opens
+// and when it ends, and every erasure with what it removed. A read whose
+// audit line cannot be queued is answered UNAVAILABLE instead of its data;
+// so is an erasure (before anything is erased). Roles: Ingest `ingest`;
+// GetLatest, ListRecords, GetUser, StreamUpdates and GetStatus `read`;
+// CreateCheckpoint and EraseUser `admin`.
+//
+// Thread-safe; the EventStore, Authorizer and AuditLog must outlive the
+// service.
 #ifndef HEALTHWIRE_SERVER_EVENT_STORE_SERVICE_H_
 #define HEALTHWIRE_SERVER_EVENT_STORE_SERVICE_H_
 
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "healthwire/v1/healthwire.grpc.pb.h"
 #include "server/executor.h"
 #include "server/read_gate.h"
+#include "server/security/access_policy.h"
+#include "server/security/audit_log.h"
+#include "server/security/authorizer.h"
 #include "storage/event_store.h"
 #include "storage/replica/store_replica.h"
 
@@ -57,11 +73,19 @@ class EventStoreService final : public EventStoreCallbackBase {
   // outlive the service. `read_wait`: how reads with min_log_sequence /
   // min_revision wait (see ReadGate). `eraser`: see Eraser (null = the
   // store's own EraseUser). `max_queued_erasures`: EraseUser calls waiting
-  // or running at once; more are RESOURCE_EXHAUSTED.
-  EventStoreService(EventStore* store, int stream_threads = 2,
-                    const StoreReplica* replica = nullptr,
-                    const ReadGate::Options& read_wait = ReadGate::Options(),
-                    Eraser eraser = nullptr, int max_queued_erasures = 16);
+  // or running at once; more are RESOURCE_EXHAUSTED. `authorizer` null:
+  // every call is allowed (as "anonymous"); `audit` null: no audit log.
+  struct Options {
+    int stream_threads = 2;
+    const StoreReplica* replica = nullptr;
+    ReadGate::Options read_wait;
+    Eraser eraser;
+    int max_queued_erasures = 16;
+    const Authorizer* authorizer = nullptr;
+    AuditLog* audit = nullptr;
+  };
+  explicit EventStoreService(EventStore* store);
+  EventStoreService(EventStore* store, Options options);
 
   // EraseUser calls waiting or running now (a metric).
   int queued_erasures() const { return queued_erasures_.load(std::memory_order_relaxed); }
@@ -102,9 +126,26 @@ class EventStoreService final : public EventStoreCallbackBase {
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
 
  private:
+  // A call that passed Admit: who it is, and its audit line so far.
+  struct Admission {
+    grpc::Status status;  // not OK: refuse the call with it
+    AuditEntry entry;
+  };
+  Admission Admit(const grpc::CallbackServerContext& context, Role role, const std::string& rpc,
+                  std::optional<v1::Subject> subject, std::vector<v1::EventType> types);
+  // Queues the finished call's line; not OK (UNAVAILABLE) when the audit log
+  // cannot take it, in which case a read must not be answered.
+  grpc::Status Audit(AuditEntry entry, std::optional<uint64_t> records,
+                     const grpc::Status& result);
+  template <typename Result, typename Response>
+  void FinishRead(grpc::ServerUnaryReactor* reactor, AuditEntry entry,
+                  absl::StatusOr<Result> result, Response* response);
+
   EventStore* const store_;
   const StoreReplica* const replica_;
   const Eraser eraser_;
+  const Authorizer* const authorizer_;
+  AuditLog* const audit_;
   Executor stream_executor_;
   std::unique_ptr<ReadGate> read_gate_;
   const int max_queued_erasures_;

@@ -11,6 +11,10 @@
 ABSL_FLAG(std::string, http_address, "127.0.0.1",
           "Address the webhook HTTP server binds to (0.0.0.0 for all interfaces).");
 ABSL_FLAG(int, http_port, 8080, "Webhook HTTP port; 0 picks a free one.");
+ABSL_FLAG(std::string, http_tls_cert, "",
+          "PEM certificate (chain): the webhook port speaks HTTPS (with --http_tls_key), for "
+          "deployments without a TLS-terminating proxy.");
+ABSL_FLAG(std::string, http_tls_key, "", "PEM private key of --http_tls_cert.");
 ABSL_FLAG(std::string, webhook_path, "/webhooks/terra", "Path Terra posts webhooks to.");
 ABSL_FLAG(std::string, signing_secret, "",
           "Terra signing secret(s), comma-separated (one per Terra environment; two during a "
@@ -59,6 +63,12 @@ void ApplyGatewayFlags(HealthwireServer::Options* options) {
   gateway.bind_address = absl::GetFlag(FLAGS_http_address);
   gateway.port = absl::GetFlag(FLAGS_http_port);
   gateway.webhook_path = absl::GetFlag(FLAGS_webhook_path);
+  if (!absl::GetFlag(FLAGS_http_tls_cert).empty()) {
+    gateway.tls_cert_file = ResolveUserPath(absl::GetFlag(FLAGS_http_tls_cert));
+  }
+  if (!absl::GetFlag(FLAGS_http_tls_key).empty()) {
+    gateway.tls_key_file = ResolveUserPath(absl::GetFlag(FLAGS_http_tls_key));
+  }
   gateway.max_body_bytes = absl::GetFlag(FLAGS_max_body_mb) << 20;
   gateway.ingest_deadline = absl::GetFlag(FLAGS_ingest_deadline);
   gateway.io_threads = absl::GetFlag(FLAGS_http_threads);

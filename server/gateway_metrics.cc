@@ -95,7 +95,7 @@ void GatewayMetrics::RecordSchemaProblemEvents(int count) {
   schema_problem_events_ += static_cast<uint64_t>(count);
 }
 
-std::string GatewayMetrics::RenderPrometheusText(uint64_t store_revision) const {
+std::string GatewayMetrics::RenderPrometheusText(std::optional<uint64_t> store_revision) const {
   std::string out;
   // Prometheus' build-info convention: a constant 1 whose labels say what
   // runs (hwctl status shows it as the server version).
@@ -171,11 +171,13 @@ std::string GatewayMetrics::RenderPrometheusText(uint64_t store_revision) const 
                   "healthwire_schema_problem_events_total ",
                   schema_problem_events_, "\n");
 
-  absl::StrAppend(&out,
-                  "# HELP healthwire_store_revision The store's latest committed revision.\n"
-                  "# TYPE healthwire_store_revision gauge\n"
-                  "healthwire_store_revision ",
-                  store_revision, "\n");
+  if (store_revision.has_value()) {
+    absl::StrAppend(&out,
+                    "# HELP healthwire_store_revision The store's latest committed revision.\n"
+                    "# TYPE healthwire_store_revision gauge\n"
+                    "healthwire_store_revision ",
+                    *store_revision, "\n");
+  }
   return out;
 }
 

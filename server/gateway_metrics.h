@@ -21,6 +21,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,8 +62,9 @@ class GatewayMetrics {
   // the typed schema.
   void RecordSchemaProblemEvents(int count);
 
-  // Everything in Prometheus text format; `store_revision` is the gauge value.
-  std::string RenderPrometheusText(uint64_t store_revision) const;
+  // Everything in Prometheus text format; `store_revision` is the gauge
+  // value, left out when the gateway does not know it (cluster mode).
+  std::string RenderPrometheusText(std::optional<uint64_t> store_revision) const;
 
   // The type label of an event type: "sleep", "auth_error", "unknown", ...
   static std::string TypeLabel(v1::EventType type);

@@ -20,6 +20,9 @@
 #include "server/log_ingestor.h"
 #include "server/metrics_http_server.h"
 #include "server/remote_ingestor.h"
+#include "server/security/audit_log.h"
+#include "server/security/authorizer.h"
+#include "server/security/listener_policy.h"
 #include "server/store_metrics.h"
 #include "server/signing_secrets.h"
 #include "storage/replica/store_replica.h"
@@ -63,6 +66,17 @@ absl::Status ValidateOptions(const HealthwireServer::Options& options) {
           "--rocksdb_max_open_files=", options.store.max_open_files,
           " must be at least 16 (0 = sized from the fd limit)"));
     }
+    if (absl::Status valid = ValidateGrpcServerSecurity(options.grpc_security); !valid.ok()) {
+      return valid;
+    }
+    ListenerSecurity listener;
+    listener.address_flag = "--grpc_address";
+    listener.address = options.grpc_address;
+    listener.tls = options.grpc_security.tls();
+    listener.authenticates_clients = options.grpc_security.authenticates_clients();
+    listener.how_to_fix =
+        "--grpc_tls_cert/--grpc_tls_key and --grpc_client_ca or --grpc_tokens_file";
+    if (absl::Status bind = CheckListenerSecurity(listener); !bind.ok()) return bind;
   }
   if (options.run_read_api) {
     if (absl::Status port = CheckPort("read_api_port", options.read_api.port); !port.ok()) {
@@ -73,6 +87,17 @@ absl::Status ValidateOptions(const HealthwireServer::Options& options) {
       return absl::InvalidArgumentError(
           "--read_api_port must not be the webhook port: the webhook port faces the internet, "
           "the read API serves health data without authentication");
+    }
+    // The loopback rule: the read API has neither TLS nor tokens yet, so it
+    // may only listen on loopback.
+    ListenerSecurity read_listener;
+    read_listener.address_flag = "--read_api_address";
+    read_listener.address = options.read_api.address;
+    read_listener.how_to_fix = "a TLS proxy with authentication in front of a loopback read API";
+    // (Only for IP literals: the read API refuses anything else by itself.)
+    if (options.read_api.address.find_first_not_of("0123456789abcdefABCDEF.:[]") ==
+        std::string::npos) {
+      if (absl::Status bind = CheckListenerSecurity(read_listener); !bind.ok()) return bind;
     }
   }
   if (!options.run_gateway) return absl::OkStatus();
@@ -161,13 +186,16 @@ absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStar
 
   std::string where;
   if (server->gateway_ != nullptr) {
-    absl::StrAppend(&where, " http=", options.gateway.bind_address, ":", server->http_port(),
+    absl::StrAppend(&where, options.gateway.tls_cert_file.empty() ? " http=" : " https=",
+                    options.gateway.bind_address, ":", server->http_port(),
                     options.gateway.webhook_path,
                     " http_max_connections=", server->http_max_connections_,
                     " (RLIMIT_NOFILE ", FileDescriptorLimit(), ")");
   }
   if (server->grpc_port_ != 0) {
-    absl::StrAppend(&where, " grpc=", options.grpc_address, ":", server->grpc_port_);
+    absl::StrAppend(&where, " grpc=", options.grpc_address, ":", server->grpc_port_, " (",
+                    DescribeGrpcServerSecurity(options.grpc_security), ")");
+    if (!options.audit_log.empty()) absl::StrAppend(&where, " audit_log=", options.audit_log);
   }
   if (server->read_api_ != nullptr) {
     absl::StrAppend(&where, " read_api=http://", options.read_api.address, ":",
@@ -234,22 +262,40 @@ absl::Status HealthwireServer::StartStore() {
     if (!replica.ok()) return replica.status();
     replica_ = *std::move(replica);
   }
-  EventStoreService::Eraser eraser;
+  absl::StatusOr<std::unique_ptr<Authorizer>> authorizer =
+      Authorizer::Create(options_.grpc_security);
+  if (!authorizer.ok()) return authorizer.status();
+  authorizer_ = *std::move(authorizer);
+  if (!options_.audit_log.empty()) {
+    AuditLog::Options audit_options;
+    audit_options.path = options_.audit_log;
+    audit_options.buffer_bytes = options_.audit_log_buffer_bytes;
+    absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(audit_options);
+    if (!audit.ok()) return audit.status();
+    audit_ = *std::move(audit);
+  }
+  EventStoreService::Options service_options;
+  service_options.replica = replica_.get();
+  service_options.read_wait = options_.read_wait;
+  service_options.max_queued_erasures = options_.max_queued_erasures;
+  service_options.authorizer = authorizer_.get();
+  service_options.audit = audit_.get();
   if (replica_ != nullptr) {
     // Cluster mode: an erasure is a log entry every replica applies.
-    eraser = [replica = replica_.get()](const StoreSubject& subject) {
+    service_options.eraser = [replica = replica_.get()](const StoreSubject& subject) {
       return replica->EraseThroughLog(subject, absl::Now() + absl::Seconds(60));
     };
   }
-  service_ = std::make_unique<EventStoreService>(store_.get(), /*stream_threads=*/2,
-                                                 replica_.get(), options_.read_wait,
-                                                 std::move(eraser), options_.max_queued_erasures);
+  service_ = std::make_unique<EventStoreService>(store_.get(), std::move(service_options));
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      BuildGrpcServerCredentials(options_.grpc_security);
+  if (!credentials.ok()) return credentials.status();
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   const std::string address = absl::StrCat(options_.grpc_address, ":", options_.grpc_port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &grpc_port_);
+  builder.AddListeningPort(address, *credentials, &grpc_port_);
   // gRPC turns SO_REUSEPORT on by default, which would let a second store
   // bind the same port and silently split traffic; fail clearly instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -276,7 +322,12 @@ absl::Status HealthwireServer::StartStore() {
     EventStore* store = store_.get();
     EventStoreService* service = service_.get();
     StoreReplica* replica = replica_.get();
-    metrics_options.metrics = [store, service] { return StoreMetricsText(*store, *service); };
+    AuditLog* audit = audit_.get();
+    metrics_options.metrics = [store, service, audit] {
+      std::string text = StoreMetricsText(*store, *service);
+      if (audit != nullptr) absl::StrAppend(&text, audit->RenderPrometheusText());
+      return text;
+    };
     metrics_options.ready = [store, replica]() -> absl::Status {
       if (replica != nullptr) {
         const StoreReplica::Status status = replica->GetStatus();
@@ -339,10 +390,12 @@ absl::Status HealthwireServer::StartGateway() {
   EventStore* store = store_.get();
   ReadApiServer* read_api = read_api_.get();
   const EventStoreService* service = service_.get();
-  gateway_options.extra_metrics = [store, service, read_api] {
+  AuditLog* audit = audit_.get();
+  gateway_options.extra_metrics = [store, service, read_api, audit] {
     std::string text =
         store != nullptr && service != nullptr ? StoreMetricsText(*store, *service) : std::string();
     if (read_api != nullptr) absl::StrAppend(&text, read_api->MetricsText());
+    if (audit != nullptr) absl::StrAppend(&text, audit->RenderPrometheusText());
     absl::StrAppend(
         &text,
         "# HELP healthwire_log_dropped_lines_total Log lines dropped because the log queue "
@@ -359,7 +412,10 @@ absl::Status HealthwireServer::StartGateway() {
     if (!ingestor.ok()) return ingestor.status();
     ingestor_ = *std::move(ingestor);
   } else {
-    ingestor_ = std::make_unique<RemoteIngestor>(options_.store_address);
+    absl::StatusOr<std::unique_ptr<RemoteIngestor>> remote =
+        RemoteIngestor::Create(options_.store_address, options_.store_security);
+    if (!remote.ok()) return remote.status();
+    ingestor_ = *std::move(remote);
   }
   absl::StatusOr<std::unique_ptr<WebhookGateway>> gateway =
       WebhookGateway::Start(std::move(gateway_options), ingestor_.get());
@@ -376,8 +432,11 @@ absl::Status HealthwireServer::StartReadApi() {
     // This process's own EventStoreService, without a socket.
     channel = grpc_server_->InProcessChannel(args);
   } else if (!options_.store_address.empty()) {
-    channel = grpc::CreateCustomChannel(options_.store_address,
-                                        grpc::InsecureChannelCredentials(), args);
+    // The gateway's own credentials to the store (--store_tls_*, --store_token_file).
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> remote =
+        CreateStoreChannel(options_.store_address, options_.store_security, args);
+    if (!remote.ok()) return remote.status();
+    channel = *std::move(remote);
   } else {
     return absl::InvalidArgumentError(
         "--read_api_port needs a store to read from: run it in healthwire or healthwire_store, "
@@ -415,6 +474,8 @@ void HealthwireServer::Shutdown(absl::Duration grace) {
   }
   metrics_server_.reset();
   service_.reset();
+  // Every call is over: the last lines are in; write them out and fsync.
+  if (audit_ != nullptr) audit_->Close();
   replica_.reset();  // stops applying before the store closes
   store_.reset();  // drains queued commits, closes RocksDB
 }

@@ -21,6 +21,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/security/grpc_client_channel.h"
+#include "server/security/grpc_server_security.h"
 #include "server/read_api_handler.h"
 #include "server/read_api_server.h"
 #include "server/read_gate.h"
@@ -34,6 +36,8 @@ class Server;
 
 namespace healthwire {
 
+class AuditLog;
+class Authorizer;
 class EventStoreService;
 class MetricsHttpServer;
 class Ingestor;
@@ -53,11 +57,19 @@ class HealthwireServer {
     int grpc_port = 50051;  // 0 = pick a free port
     // EraseUser calls waiting or running at once (more: RESOURCE_EXHAUSTED).
     int max_queued_erasures = 16;
+    // TLS, mutual TLS and the tokens file of the gRPC port; none of them:
+    // plaintext, loopback only, everyone may do everything.
+    GrpcServerSecurity grpc_security;
+    // When non-empty, one JSON line per data access (AuditLog).
+    std::string audit_log;
+    uint64_t audit_log_buffer_bytes = 4 << 20;
 
     // --- gateway: HTTP webhooks ---
     bool run_gateway = true;
     // Without run_store: host:port of the healthwire_store to commit to.
     std::string store_address;
+    // How the gateway reaches that store (TLS, client certificate, token).
+    GrpcClientSecurity store_security;
     // signing_secrets resolved from below; max_connections 0 = sized from
     // RLIMIT_NOFILE (see --http_max_connections).
     WebhookGateway::Options gateway;
@@ -123,6 +135,8 @@ class HealthwireServer {
   Options options_;
   std::unique_ptr<EventStore> store_;
   std::unique_ptr<StoreReplica> replica_;  // cluster mode
+  std::unique_ptr<Authorizer> authorizer_;
+  std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<EventStoreService> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<MetricsHttpServer> metrics_server_;

@@ -35,6 +35,9 @@ struct WebhookSummary {
   int stale = 0;
   int schema_problems = 0;  // events with conversion problems
   uint64_t revision = 0;    // the store revision after the commit; 0 when not committed
+  // Cluster mode: the delivery's commit-log sequence (0 otherwise); stored /
+  // identical / stale / revision are then not known at the gateway.
+  uint64_t log_sequence = 0;
 };
 
 struct HttpReply {

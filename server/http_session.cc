@@ -1,6 +1,7 @@
 #include "server/http_session.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 
 #include <boost/asio/dispatch.hpp>
@@ -62,37 +63,85 @@ std::string HttpTransportState::RenderPrometheusText() const {
       "a body below the minimum rate.\n"
       "# TYPE healthwire_http_timeouts_total counter\n"
       "healthwire_http_timeouts_total{phase=\"header\"} ", header_timeouts.load(), "\n",
-      "healthwire_http_timeouts_total{phase=\"body\"} ", body_timeouts.load(), "\n");
+      "healthwire_http_timeouts_total{phase=\"body\"} ", body_timeouts.load(), "\n",
+      "# HELP healthwire_http_tls_handshake_failures_total TLS handshakes that failed (plaintext "
+      "to the HTTPS port, timeouts, bad client hellos).\n"
+      "# TYPE healthwire_http_tls_handshake_failures_total counter\n"
+      "healthwire_http_tls_handshake_failures_total ", tls_handshake_failures.load(), "\n");
 }
 
-HttpSession::HttpSession(tcp::socket socket, std::shared_ptr<HttpSessionContext> context)
+// The stream over an accepted socket: plain TCP, or TLS with the gateway's
+// SSL context (the handshake happens in Start).
+template <class Stream>
+Stream MakeStream(tcp::socket socket, HttpSessionContext& context) {
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    return Stream(std::move(socket));
+  } else {
+    return Stream(std::move(socket), *context.tls);
+  }
+}
+
+template <class Stream>
+BasicHttpSession<Stream>::BasicHttpSession(tcp::socket socket,
+                                           std::shared_ptr<HttpSessionContext> context)
     : context_(std::move(context)),
-      stream_(std::move(socket)),
+      stream_(MakeStream<Stream>(std::move(socket), *context_)),
       answer_timer_(stream_.get_executor()),
       budget_timer_(stream_.get_executor()) {
   context_->transport->open_connections.fetch_add(1);
   beast::error_code ec;
-  const tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
+  const tcp::endpoint remote = lowest().socket().remote_endpoint(ec);
   if (!ec) remote_ = absl::StrCat(remote.address().to_string(), ":", remote.port());
 }
 
-HttpSession::~HttpSession() {
+template <class Stream>
+BasicHttpSession<Stream>::~BasicHttpSession() {
   context_->transport->budget.Release(reserved_bytes_);
   context_->transport->open_connections.fetch_sub(1);
   absl::MutexLock lock(&context_->mu);
   context_->sessions.erase(this);
 }
 
-void HttpSession::Start() {
+template <class Stream>
+void BasicHttpSession<Stream>::Start() {
   {
     absl::MutexLock lock(&context_->mu);
     context_->sessions.emplace(this, weak_from_this());
   }
-  net::dispatch(stream_.get_executor(),
-                beast::bind_front_handler(&HttpSession::ReadHeader, shared_from_this()));
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&BasicHttpSession::ReadHeader, self()));
+  } else {
+    net::dispatch(stream_.get_executor(), [self = self()] { self->Handshake(); });
+  }
 }
 
-void HttpSession::BeginDrain() {
+template <class Stream>
+void BasicHttpSession<Stream>::Handshake() {
+  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+    // The handshake counts against the header deadline: a client that opens
+    // a TLS connection and stalls is cut like a header trickler.
+    state_ = State::kReading;
+    lowest().expires_after(ToChrono(context_->limits.header_timeout));
+    stream_.async_handshake(net::ssl::stream_base::server,
+                            [self = self()](beast::error_code ec) {
+                              if (ec) {
+                                // Not TLS (a plaintext request), an unknown CA
+                                // on the client's side, a timeout: no answer
+                                // can be sent, the connection just ends.
+                                self->context_->transport->tls_handshake_failures.fetch_add(1);
+                                self->lowest().close();
+                                self->state_ = State::kClosed;
+                                return;
+                              }
+                              self->state_ = State::kIdle;
+                              self->ReadHeader();
+                            });
+  }
+}
+
+template <class Stream>
+void BasicHttpSession<Stream>::BeginDrain() {
   const bool idle = state_ == State::kIdle && buffer_.size() == 0 &&
                     (!parser_.has_value() || !parser_->got_some());
   if (idle) {
@@ -102,19 +151,21 @@ void HttpSession::BeginDrain() {
   }
 }
 
-void HttpSession::ForceClose() {
+template <class Stream>
+void BasicHttpSession<Stream>::ForceClose() {
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-  stream_.close();
+  lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+  lowest().close();
   state_ = State::kClosed;
 }
 
-void HttpSession::PostReply(const std::shared_ptr<HttpSessionContext>& context,
-                            const std::weak_ptr<HttpSession>& weak, uint64_t request_number,
+template <class Stream>
+void BasicHttpSession<Stream>::PostReply(const std::shared_ptr<HttpSessionContext>& context,
+                            const std::weak_ptr<BasicHttpSession>& weak, uint64_t request_number,
                             HttpReply reply) {
   absl::MutexLock lock(&context->mu);
   if (context->stopped) return;  // the io threads are gone or going
-  std::shared_ptr<HttpSession> session = weak.lock();
+  std::shared_ptr<BasicHttpSession> session = weak.lock();
   if (session == nullptr) return;  // the answer timer answered and the connection ended
   net::any_io_executor executor = session->executor();
   // The handler owns the only new reference, so the session is never
@@ -125,7 +176,8 @@ void HttpSession::PostReply(const std::shared_ptr<HttpSessionContext>& context,
   });
 }
 
-void HttpSession::ReadHeader() {
+template <class Stream>
+void BasicHttpSession<Stream>::ReadHeader() {
   if (state_ == State::kClosed) return;
   if (context_->handler->draining() && buffer_.size() == 0) {
     CloseNow();
@@ -138,13 +190,14 @@ void HttpSession::ReadHeader() {
   parser_.emplace();
   parser_->body_limit(context_->limits.max_body_bytes);
   // One deadline for the whole header: it does not restart on every byte.
-  stream_.expires_after(
+  lowest().expires_after(
       ToChrono(std::min(context_->limits.io_timeout, context_->limits.header_timeout)));
   http::async_read_header(stream_, buffer_, *parser_,
-                          beast::bind_front_handler(&HttpSession::OnHeader, shared_from_this()));
+                          beast::bind_front_handler(&BasicHttpSession::OnHeader, self()));
 }
 
-void HttpSession::OnHeader(beast::error_code ec, std::size_t /*bytes*/) {
+template <class Stream>
+void BasicHttpSession<Stream>::OnHeader(beast::error_code ec, std::size_t /*bytes*/) {
   if (ec) {
     OnReadError(ec);
     return;
@@ -170,10 +223,11 @@ void HttpSession::OnHeader(beast::error_code ec, std::size_t /*bytes*/) {
   }
   declared = std::min<uint64_t>(declared, context_->limits.max_body_bytes);
   budget_wait_until_ = absl::Now() + context_->limits.buffer_wait;
-  ReserveBody(declared, &HttpSession::ContinueOrReadBody);
+  ReserveBody(declared, &BasicHttpSession::ContinueOrReadBody);
 }
 
-void HttpSession::ReserveBody(uint64_t bytes, void (HttpSession::*next)()) {
+template <class Stream>
+void BasicHttpSession<Stream>::ReserveBody(uint64_t bytes, void (BasicHttpSession::*next)()) {
   if (state_ == State::kClosed) return;
   if (bytes == 0 || context_->transport->budget.TryReserve(bytes)) {
     reserved_bytes_ += bytes;
@@ -189,15 +243,16 @@ void HttpSession::ReserveBody(uint64_t bytes, void (HttpSession::*next)()) {
     return;
   }
   // The socket is not read meanwhile; the client's data waits in TCP buffers.
-  stream_.expires_never();
+  lowest().expires_never();
   budget_timer_.expires_after(std::chrono::milliseconds(20));
-  budget_timer_.async_wait([self = shared_from_this(), bytes, next](beast::error_code ec) {
+  budget_timer_.async_wait([self = self(), bytes, next](beast::error_code ec) {
     if (ec) return;
     self->ReserveBody(bytes, next);
   });
 }
 
-void HttpSession::ContinueOrReadBody() {
+template <class Stream>
+void BasicHttpSession<Stream>::ContinueOrReadBody() {
   body_started_ = absl::Now();
   const auto& request = parser_->get();
   // curl and some HTTP clients wait for "100 Continue" before sending a
@@ -205,9 +260,9 @@ void HttpSession::ContinueOrReadBody() {
   if (beast::iequals(request[http::field::expect], "100-continue")) {
     continue_response_ =
         http::response<http::empty_body>(http::status::continue_, request.version());
-    stream_.expires_after(ToChrono(context_->limits.io_timeout));
+    lowest().expires_after(ToChrono(context_->limits.io_timeout));
     http::async_write(stream_, continue_response_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      [self = self()](beast::error_code ec, std::size_t) {
                         if (ec) {
                           self->CloseNow();
                           return;
@@ -223,14 +278,15 @@ void HttpSession::ContinueOrReadBody() {
 // stall) and before the minimum-rate deadline, which grows by one second per
 // body_min_rate bytes received: a large body over a slow but honest link
 // gets in, one byte every 20 s does not.
-void HttpSession::ReadBody() {
+template <class Stream>
+void BasicHttpSession<Stream>::ReadBody() {
   if (parser_->is_done()) {
     Process();
     return;
   }
   if (!parser_->content_length().has_value() &&
       body_bytes_read_ + kMaxReadBytes > reserved_bytes_) {
-    ReserveBody(kChunkedReserveStep, &HttpSession::ReadBody);
+    ReserveBody(kChunkedReserveStep, &BasicHttpSession::ReadBody);
     return;
   }
   const HttpSessionContext::Limits& limits = context_->limits;
@@ -240,9 +296,9 @@ void HttpSession::ReadBody() {
                                       absl::Seconds(static_cast<double>(body_bytes_read_) /
                                                     static_cast<double>(limits.body_min_rate)));
   }
-  stream_.expires_after(ToChrono(std::max(deadline - absl::Now(), absl::ZeroDuration())));
+  lowest().expires_after(ToChrono(std::max(deadline - absl::Now(), absl::ZeroDuration())));
   http::async_read_some(stream_, buffer_, *parser_,
-                        [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                        [self = self()](beast::error_code ec, std::size_t bytes) {
                           self->body_bytes_read_ += bytes;
                           if (ec) {
                             self->OnReadError(ec);
@@ -252,7 +308,8 @@ void HttpSession::ReadBody() {
                         });
 }
 
-void HttpSession::OnReadError(beast::error_code ec) {
+template <class Stream>
+void BasicHttpSession<Stream>::OnReadError(beast::error_code ec) {
   if (ec == http::error::end_of_stream) {  // client closed between requests
     CloseNow();
     return;
@@ -294,7 +351,8 @@ void HttpSession::OnReadError(beast::error_code ec) {
   CloseNow();  // connection reset and the like: nobody to answer
 }
 
-void HttpSession::Process() {
+template <class Stream>
+void BasicHttpSession<Stream>::Process() {
   state_ = State::kProcessing;
   http::request<http::string_body> message = parser_->release();
   version_ = message.version();
@@ -318,17 +376,18 @@ void HttpSession::Process() {
 
   const uint64_t number = ++request_number_;
   awaiting_answer_ = true;
-  stream_.expires_never();  // the answer timer bounds this wait
+  lowest().expires_never();  // the answer timer bounds this wait
   answer_timer_.expires_after(ToChrono(context_->limits.answer_timeout));
   answer_timer_.async_wait(
-      beast::bind_front_handler(&HttpSession::OnAnswerTimeout, shared_from_this()));
+      beast::bind_front_handler(&BasicHttpSession::OnAnswerTimeout, self()));
   context_->handler->Handle(std::move(request),
-                            [context = context_, weak = weak_from_this(), number](HttpReply reply) {
+                            [context = context_, weak = std::weak_ptr<BasicHttpSession>(self()), number](HttpReply reply) {
                               PostReply(context, weak, number, std::move(reply));
                             });
 }
 
-void HttpSession::OnReply(uint64_t request_number, HttpReply reply) {
+template <class Stream>
+void BasicHttpSession<Stream>::OnReply(uint64_t request_number, HttpReply reply) {
   // Late: the answer timer answered this request already.
   if (!awaiting_answer_ || request_number != request_number_) return;
   awaiting_answer_ = false;
@@ -336,7 +395,8 @@ void HttpSession::OnReply(uint64_t request_number, HttpReply reply) {
   Send(std::move(reply));
 }
 
-void HttpSession::OnAnswerTimeout(beast::error_code ec) {
+template <class Stream>
+void BasicHttpSession<Stream>::OnAnswerTimeout(beast::error_code ec) {
   if (ec || !awaiting_answer_) return;  // cancelled: the handler answered
   awaiting_answer_ = false;
   HttpReply reply = ErrorReply(503, "store_deadline_exceeded", "store unavailable, retry later");
@@ -345,7 +405,8 @@ void HttpSession::OnAnswerTimeout(beast::error_code ec) {
   Send(std::move(reply));
 }
 
-void HttpSession::Send(HttpReply reply, bool close, bool linger) {
+template <class Stream>
+void BasicHttpSession<Stream>::Send(HttpReply reply, bool close, bool linger) {
   if (state_ == State::kClosed) return;  // force-closed while processing
   // A protocol error can come before the request line was parsed.
   const bool have_request = state_ == State::kProcessing;
@@ -400,12 +461,13 @@ void HttpSession::Send(HttpReply reply, bool close, bool linger) {
   }
 
   state_ = State::kWriting;
-  stream_.expires_after(ToChrono(context_->limits.io_timeout));
+  lowest().expires_after(ToChrono(context_->limits.io_timeout));
   http::async_write(stream_, response_,
-                    beast::bind_front_handler(&HttpSession::OnWritten, shared_from_this()));
+                    beast::bind_front_handler(&BasicHttpSession::OnWritten, self()));
 }
 
-void HttpSession::LogFailure(const HttpReply& reply) {
+template <class Stream>
+void BasicHttpSession<Stream>::LogFailure(const HttpReply& reply) {
   // The request body and the signature header are never logged.
   logging::Warning("http", {{"status", reply.status},
                             {"method", method_},
@@ -414,7 +476,8 @@ void HttpSession::LogFailure(const HttpReply& reply) {
                             {"reason", reply.reason}});
 }
 
-void HttpSession::LogAccess(const HttpReply& reply, absl::Duration duration) {
+template <class Stream>
+void BasicHttpSession<Stream>::LogAccess(const HttpReply& reply, absl::Duration duration) {
   // One line per webhook, 200s included. Ids, types and counts only: the
   // body (health data) and the signature are never logged. The error text
   // is the one the sender got (fixed messages and field paths), the detail
@@ -422,6 +485,22 @@ void HttpSession::LogAccess(const HttpReply& reply, absl::Duration duration) {
   const WebhookSummary& w = reply.webhook;
   const bool ok = reply.status < 300;
   const double ms = absl::ToDoubleMilliseconds(duration);
+  if (ok && w.log_sequence != 0) {
+    // Cluster mode: the gateway knows the commit-log position, not the
+    // replicas' outcomes.
+    logging::Info("webhook", {{"status", reply.status},
+                              {"reason", reply.reason},
+                              {"type", Printable(w.terra_type, 64)},
+                              {"user", Printable(w.user_id, 128)},
+                              {"events", w.events},
+                              {"schema_problems", w.schema_problems},
+                              {"log_sequence", w.log_sequence},
+                              {"trace_id", trace_id_},
+                              {"bytes", request_bytes_},
+                              {"ms", ms},
+                              {"remote", remote_}});
+    return;
+  }
   if (ok) {
     logging::Info("webhook", {{"status", reply.status},
                               {"reason", reply.reason},
@@ -455,7 +534,8 @@ void HttpSession::LogAccess(const HttpReply& reply, absl::Duration duration) {
                              {"detail", Printable(reply.log_detail, 300)}});
 }
 
-void HttpSession::OnWritten(beast::error_code ec, std::size_t /*bytes*/) {
+template <class Stream>
+void BasicHttpSession<Stream>::OnWritten(beast::error_code ec, std::size_t /*bytes*/) {
   if (ec) {
     CloseNow();
     return;
@@ -471,36 +551,42 @@ void HttpSession::OnWritten(beast::error_code ec, std::size_t /*bytes*/) {
   ReadHeader();
 }
 
-void HttpSession::CloseNow() {
+template <class Stream>
+void BasicHttpSession<Stream>::CloseNow() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream_.close();
+  lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+  lowest().close();
 }
 
 // Half-close, then read and discard until the client closes or kLingerTimeout
 // passes: closing a socket with unread data sends a reset, which can destroy
 // the error answer before the client reads it.
-void HttpSession::Linger() {
+template <class Stream>
+void BasicHttpSession<Stream>::Linger() {
   state_ = State::kClosing;
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream_.expires_after(ToChrono(kLingerTimeout));
+  lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+  lowest().expires_after(ToChrono(kLingerTimeout));
   buffer_.consume(buffer_.size());
   DiscardUntilClosed();
 }
 
-void HttpSession::DiscardUntilClosed() {
+template <class Stream>
+void BasicHttpSession<Stream>::DiscardUntilClosed() {
   stream_.async_read_some(buffer_.prepare(64 * 1024),
-                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                          [self = self()](beast::error_code ec, std::size_t) {
                             if (ec) {
                               self->state_ = State::kClosed;
-                              self->stream_.close();
+                              self->lowest().close();
                               return;
                             }
                             self->DiscardUntilClosed();
                           });
 }
+
+template class BasicHttpSession<boost::beast::tcp_stream>;
+template class BasicHttpSession<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
 
 }  // namespace healthwire

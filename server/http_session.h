@@ -11,6 +11,13 @@
 // walks. Everything a session does runs on its own strand; the object lives as
 // long as an asynchronous operation (or a pending answer timer) holds it.
 //
+// One template, BasicHttpSession<Stream>, serves both plain HTTP
+// (beast::tcp_stream) and HTTPS (beast::ssl_stream over it, OpenSSL): the
+// only differences are the TLS handshake before the first request (bounded
+// by the header timeout) and reaching the TCP layer for timeouts and
+// shutdown. HttpSession is the stream-independent face the gateway's
+// registry and shutdown use.
+//
 // Thread-safety: Start, BeginDrain and ForceClose must run on the session's
 // strand (post them to executor()); PostReply may be called from any thread.
 #ifndef HEALTHWIRE_SERVER_HTTP_SESSION_H_
@@ -29,6 +36,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -56,6 +64,7 @@ struct HttpTransportState {
   std::atomic<uint64_t> refused_connections{0};
   std::atomic<uint64_t> header_timeouts{0};
   std::atomic<uint64_t> body_timeouts{0};
+  std::atomic<uint64_t> tls_handshake_failures{0};
 };
 
 // What every connection of one gateway shares; outlives the gateway object
@@ -88,6 +97,8 @@ struct HttpSessionContext {
   const Limits limits;
   const std::shared_ptr<WebhookHandler> handler;
   const std::shared_ptr<HttpTransportState> transport;
+  // Set: the port speaks HTTPS with this context (certificate and key).
+  std::shared_ptr<boost::asio::ssl::context> tls;
 
   absl::Mutex mu;
   // Set once the io threads are stopping: handler answers no longer post.
@@ -98,38 +109,58 @@ struct HttpSessionContext {
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(boost::asio::ip::tcp::socket socket, std::shared_ptr<HttpSessionContext> context);
-  ~HttpSession();
+  virtual ~HttpSession() = default;
 
-  HttpSession(const HttpSession&) = delete;
-  HttpSession& operator=(const HttpSession&) = delete;
+  virtual boost::asio::any_io_executor executor() = 0;
 
-  boost::asio::any_io_executor executor() { return stream_.get_executor(); }
-
-  // Registers the session and starts reading.
-  void Start();
+  // Registers the session and starts reading (after the TLS handshake).
+  virtual void Start() = 0;
 
   // Shutdown, step 1: an idle keep-alive connection closes now; one in the
   // middle of a request closes after answering it.
-  void BeginDrain();
+  virtual void BeginDrain() = 0;
 
   // Shutdown, step 2 (after the grace period): cut the connection. A request
   // waiting for its answer ends when the answer or the answer timer comes.
-  void ForceClose();
+  virtual void ForceClose() = 0;
+};
+
+template <class Stream>
+class BasicHttpSession final : public HttpSession {
+ public:
+  BasicHttpSession(boost::asio::ip::tcp::socket socket,
+                   std::shared_ptr<HttpSessionContext> context);
+  ~BasicHttpSession() override;
+
+  BasicHttpSession(const BasicHttpSession&) = delete;
+  BasicHttpSession& operator=(const BasicHttpSession&) = delete;
+
+  boost::asio::any_io_executor executor() override { return stream_.get_executor(); }
+  void Start() override;
+  void BeginDrain() override;
+  void ForceClose() override;
 
  private:
   enum class State { kIdle, kReading, kProcessing, kWriting, kClosing, kClosed };
 
   // Called from any thread with the handler's answer: hop onto the strand.
   static void PostReply(const std::shared_ptr<HttpSessionContext>& context,
-                        const std::weak_ptr<HttpSession>& weak, uint64_t request_number,
+                        const std::weak_ptr<BasicHttpSession>& weak, uint64_t request_number,
                         HttpReply reply);
+
+  std::shared_ptr<BasicHttpSession> self() {
+    return std::static_pointer_cast<BasicHttpSession>(shared_from_this());
+  }
+  boost::beast::tcp_stream& lowest() { return boost::beast::get_lowest_layer(stream_); }
+
+  // HTTPS only: the TLS handshake, then ReadHeader.
+  void Handshake();
 
   void ReadHeader();
   void OnHeader(boost::beast::error_code ec, std::size_t bytes);
   // Takes `bytes` from the buffer budget, waiting up to Limits::buffer_wait
   // for room, then continues with `next`; 503 when no room came.
-  void ReserveBody(uint64_t bytes, void (HttpSession::*next)());
+  void ReserveBody(uint64_t bytes, void (BasicHttpSession::*next)());
   void ContinueOrReadBody();
   void ReadBody();
   void OnReadError(boost::beast::error_code ec);
@@ -147,7 +178,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void DiscardUntilClosed();
 
   const std::shared_ptr<HttpSessionContext> context_;
-  boost::beast::tcp_stream stream_;
+  Stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   boost::beast::http::response<boost::beast::http::empty_body> continue_response_;
@@ -180,6 +211,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   absl::Time body_started_;
   absl::Time budget_wait_until_;
 };
+
+using PlainHttpSession = BasicHttpSession<boost::beast::tcp_stream>;
+using TlsHttpSession = BasicHttpSession<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
+extern template class BasicHttpSession<boost::beast::tcp_stream>;
+extern template class BasicHttpSession<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
 
 }  // namespace healthwire
 

@@ -1,9 +1,9 @@
 // Ingestor: where the gateway hands converted events to be committed.
 //
-// Exactly two implementations: LocalIngestor calls an in-process EventStore
-// (the embedded default); RemoteIngestor calls the store's Ingest RPC (the
-// split deployment). The gateway's status-code logic is written once, above
-// this interface.
+// Three implementations: LocalIngestor calls an in-process EventStore (the
+// embedded default); RemoteIngestor calls the store's Ingest RPC (the split
+// deployment); LogIngestor publishes to the commit log (cluster mode). The
+// gateway's status-code logic is written once, above this interface.
 //
 // Implementations are thread-safe.
 #ifndef HEALTHWIRE_SERVER_INGESTOR_H_
@@ -37,6 +37,13 @@ class Ingestor {
 
   // The store's current revision, when known (0 otherwise).
   virtual uint64_t CurrentRevision() = 0;
+
+  // Whether Ingest's response says what the store did: per-event outcomes
+  // (stored / identical / stale) and the store revision. False in cluster
+  // mode, where the replicas decide them after the PubAck and the response
+  // carries only the log_sequence; the gateway then leaves them out of its
+  // answers instead of reporting zeros.
+  virtual bool KnowsStoreOutcomes() const { return true; }
 };
 
 }  // namespace healthwire

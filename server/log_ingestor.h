@@ -36,6 +36,7 @@ class LogIngestor final : public Ingestor {
   absl::Status CheckReady() override;
   // The gateway knows no store revision; 0.
   uint64_t CurrentRevision() override { return 0; }
+  bool KnowsStoreOutcomes() const override { return false; }
 
   // The highest log sequence acknowledged so far.
   uint64_t LastLogSequence() const { return last_sequence_.load(); }

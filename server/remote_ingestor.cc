@@ -14,7 +14,8 @@
 
 namespace healthwire {
 
-RemoteIngestor::RemoteIngestor(const std::string& store_address) : store_address_(store_address) {
+absl::StatusOr<std::unique_ptr<RemoteIngestor>> RemoteIngestor::Create(
+    const std::string& store_address, const GrpcClientSecurity& security) {
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(kMaxGrpcMessageBytes);
   args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
@@ -23,7 +24,15 @@ RemoteIngestor::RemoteIngestor(const std::string& store_address) : store_address
   // GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: it is also the connect timeout.)
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  channel_ = grpc::CreateCustomChannel(store_address, grpc::InsecureChannelCredentials(), args);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      CreateStoreChannel(store_address, security, args);
+  if (!channel.ok()) return channel.status();
+  return std::unique_ptr<RemoteIngestor>(new RemoteIngestor(store_address, *std::move(channel)));
+}
+
+RemoteIngestor::RemoteIngestor(const std::string& store_address,
+                               std::shared_ptr<grpc::Channel> channel)
+    : store_address_(store_address), channel_(std::move(channel)) {
   stub_ = v1::EventStore::NewStub(channel_);
   watcher_ = std::thread([this] { WatchConnectivity(); });
 }

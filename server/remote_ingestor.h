@@ -22,18 +22,23 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "healthwire/v1/healthwire.grpc.pb.h"
 #include "server/ingestor.h"
+#include "server/security/grpc_client_channel.h"
 
 namespace healthwire {
 
 class RemoteIngestor final : public Ingestor {
  public:
-  // `store_address` is host:port of a healthwire_store.
-  explicit RemoteIngestor(const std::string& store_address);
+  // `store_address` is host:port of a healthwire_store; `security` how to
+  // reach it (TLS, client certificate, token: see grpc_client_channel.h).
+  // InvalidArgument for unusable credentials (one line naming the flag).
+  static absl::StatusOr<std::unique_ptr<RemoteIngestor>> Create(
+      const std::string& store_address, const GrpcClientSecurity& security = {});
   ~RemoteIngestor() override;
 
   void Ingest(std::vector<v1::Event> events, absl::Time deadline, Callback done) override;
@@ -41,6 +46,8 @@ class RemoteIngestor final : public Ingestor {
   uint64_t CurrentRevision() override { return last_revision_.load(); }
 
  private:
+  RemoteIngestor(const std::string& store_address, std::shared_ptr<grpc::Channel> channel);
+
   const std::string store_address_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::EventStore::Stub> stub_;

@@ -56,11 +56,38 @@ ABSL_FLAG(int, metrics_port, -1,
 ABSL_FLAG(int, read_wait_max_waiting, 1024,
           "Reads waiting for min_log_sequence/min_revision at once; more get RESOURCE_EXHAUSTED.");
 
+ABSL_FLAG(std::string, grpc_tls_cert, "",
+          "PEM certificate (chain) of the gRPC port: turns on TLS (with --grpc_tls_key).");
+ABSL_FLAG(std::string, grpc_tls_key, "", "PEM private key of --grpc_tls_cert.");
+ABSL_FLAG(std::string, grpc_client_ca, "",
+          "PEM CA certificate(s): mutual TLS, every gRPC client must present a certificate "
+          "signed by it (its CN/SAN is the client's identity). Needs --grpc_tls_cert.");
+ABSL_FLAG(std::string, grpc_tokens_file, "",
+          "Bearer tokens and roles, one per line: `<token> <name> <roles>[ types=sleep,...]` "
+          "(roles: ingest, read, admin; `cert:<id>` instead of a token gives a client "
+          "certificate its roles). Mode 600. Without it and without --grpc_client_ca every "
+          "caller may do everything, which is allowed only on a loopback --grpc_address.");
+ABSL_FLAG(std::string, audit_log, "",
+          "Append one JSON line per data access (who, RPC, subject, types, record count, "
+          "result; never health data) to this file.");
+ABSL_FLAG(uint64_t, audit_log_buffer_kb, 4096,
+          "Audit lines held in memory before the writer appends them; when full, reads are "
+          "refused (UNAVAILABLE) rather than served without their line.");
+
 namespace healthwire {
 
 void ApplyStoreFlags(HealthwireServer::Options* options) {
   options->grpc_address = absl::GetFlag(FLAGS_grpc_address);
   options->grpc_port = absl::GetFlag(FLAGS_grpc_port);
+  auto path_flag = [](const std::string& value) {
+    return value.empty() ? value : ResolveUserPath(value);
+  };
+  options->grpc_security.tls_cert_file = path_flag(absl::GetFlag(FLAGS_grpc_tls_cert));
+  options->grpc_security.tls_key_file = path_flag(absl::GetFlag(FLAGS_grpc_tls_key));
+  options->grpc_security.client_ca_file = path_flag(absl::GetFlag(FLAGS_grpc_client_ca));
+  options->grpc_security.tokens_file = path_flag(absl::GetFlag(FLAGS_grpc_tokens_file));
+  options->audit_log = path_flag(absl::GetFlag(FLAGS_audit_log));
+  options->audit_log_buffer_bytes = absl::GetFlag(FLAGS_audit_log_buffer_kb) << 10;
   options->store.sync_writes = absl::GetFlag(FLAGS_sync_writes);
   options->store.changelog_max_entries = absl::GetFlag(FLAGS_changelog_max_entries);
   options->store.changelog_max_age = absl::GetFlag(FLAGS_changelog_max_age);

@@ -144,7 +144,8 @@ grpc::Status ChangeLogOutOfRange(uint64_t start_revision, uint64_t oldest_retain
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* UpdateStream::Start(
     EventStore* store, Executor* executor, const v1::StreamUpdatesRequest& request,
-    grpc::CallbackServerContext* context, const char* timeline_metadata_key) {
+    grpc::CallbackServerContext* context, const char* timeline_metadata_key,
+    DoneCallback on_done) {
   std::string peer = context != nullptr ? context->peer() : std::string("-");
   absl::StatusOr<StreamFilter> filter = StreamFilter::FromRequest(request);
   grpc::Status refusal;
@@ -173,7 +174,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* UpdateStream::Start(
     logging::Info("subscriber refused", {{"peer", peer},
                                          {"code", static_cast<int>(refusal.error_code())},
                                          {"error", refusal.error_message().substr(0, 300)}});
-    return Refuse(std::move(refusal));
+    return Refuse(std::move(refusal), std::move(on_done));
   }
   logging::Info("subscriber connected",
                 {{"peer", peer},
@@ -186,7 +187,8 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* UpdateStream::Start(
                  {"raw_json", request.include_raw_json()},
                  {"subscribers", store->subscription_hub()->subscriber_count() + 1}});
 
-  std::shared_ptr<UpdateStream> stream(new UpdateStream(store, executor, request, std::move(peer)));
+  std::shared_ptr<UpdateStream> stream(new UpdateStream(store, executor, request, std::move(peer),
+                                                       std::move(on_done)));
   stream->self_ = stream;
   // The timeline (initial metadata) now, not with the first change: a client
   // (the HTTP read API among them) knows at once that the call was accepted.
@@ -213,22 +215,35 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* UpdateStream::Start(
   return stream.get();
 }
 
-grpc::ServerWriteReactor<grpc::ByteBuffer>* UpdateStream::Refuse(grpc::Status status) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* UpdateStream::Refuse(grpc::Status status,
+                                                                  DoneCallback on_done) {
   class Refusal : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
    public:
-    explicit Refusal(const grpc::Status& status) { Finish(status); }
-    void OnDone() override { delete this; }
+    Refusal(const grpc::Status& status, DoneCallback on_done)
+        : status_(status), on_done_(std::move(on_done)) {
+      Finish(status);
+    }
+    void OnDone() override {
+      if (on_done_) on_done_(0, status_);
+      delete this;
+    }
+
+   private:
+    const grpc::Status status_;
+    DoneCallback on_done_;
   };
-  return new Refusal(status);
+  return new Refusal(status, std::move(on_done));
 }
 
 UpdateStream::UpdateStream(EventStore* store, Executor* executor,
-                           const v1::StreamUpdatesRequest& request, std::string peer)
+                           const v1::StreamUpdatesRequest& request, std::string peer,
+                           DoneCallback on_done)
     : store_(store),
       executor_(executor),
       include_raw_json_(request.include_raw_json()),
       progress_interval_(absl::Milliseconds(request.progress_interval_ms())),
       peer_(std::move(peer)),
+      on_done_(std::move(on_done)),
       last_sent_(absl::Now()) {}
 
 void UpdateStream::Pump() {
@@ -248,12 +263,14 @@ void UpdateStream::Pump() {
     } else if (!pending_.empty()) {
       writing_ = std::move(pending_.front());
       pending_.pop_front();
+      ++updates_sent_;
       action = Action::kWrite;
     } else if (!catching_up_) {
       Subscription::Next next = subscription_->Poll();
       switch (next.kind) {
         case Subscription::Next::Kind::kUpdate:
           writing_ = SharedBytes(std::move(next.update), include_raw_json_);
+          ++updates_sent_;
           action = Action::kWrite;
           break;
         case Subscription::Next::Kind::kCatchUp:
@@ -402,6 +419,17 @@ void UpdateStream::OnCancel() {
 
 void UpdateStream::OnDone() {
   if (subscription_ != nullptr) store_->subscription_hub()->Unsubscribe(subscription_);
+  if (on_done_) {
+    uint64_t sent;
+    grpc::Status status;
+    {
+      absl::MutexLock lock(&mu_);
+      sent = updates_sent_;
+      // Never finished by us: the client went away (gRPC cancelled it).
+      status = finish_called_ ? finished_with_ : grpc::Status::CANCELLED;
+    }
+    on_done_(sent, status);
+  }
   {
     absl::MutexLock lock(&mu_);
     logging::Info("subscriber disconnected",

@@ -15,6 +15,7 @@
 #define HEALTHWIRE_SERVER_UPDATE_STREAM_H_
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,11 @@ namespace healthwire {
 class UpdateStream : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
                      public std::enable_shared_from_this<UpdateStream> {
  public:
+  // Called once when the call is over, with the number of changes sent
+  // (progress messages not counted) and the status the call finished with
+  // (the audit log's stream-end line).
+  using DoneCallback = std::function<void(uint64_t updates_sent, const grpc::Status& status)>;
+
   // Validates `request` and starts streaming; returns the reactor for gRPC.
   // A bad request finishes the call at once with INVALID_ARGUMENT (a bad
   // filter or revision) or OUT_OF_RANGE (start_revision no longer retained).
@@ -39,14 +45,17 @@ class UpdateStream : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   // timeline under `timeline_metadata_key` (a refused one has none), so a
   // client learns it was accepted before the first change arrives. `context`
   // may be null (no metadata then); its peer names the client in the
-  // connect/disconnect log lines.
+  // connect/disconnect log lines. `on_done` (may be null) gets the count of
+  // changes sent and the final status (the audit log's stream-end line).
   static grpc::ServerWriteReactor<grpc::ByteBuffer>* Start(
       EventStore* store, Executor* executor, const v1::StreamUpdatesRequest& request,
       grpc::CallbackServerContext* context = nullptr,
-      const char* timeline_metadata_key = "healthwire-store-timeline");
+      const char* timeline_metadata_key = "healthwire-store-timeline",
+      DoneCallback on_done = nullptr);
 
   // A reactor that finishes the call at once with `status`.
-  static grpc::ServerWriteReactor<grpc::ByteBuffer>* Refuse(grpc::Status status);
+  static grpc::ServerWriteReactor<grpc::ByteBuffer>* Refuse(grpc::Status status,
+                                                            DoneCallback on_done = nullptr);
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -54,7 +63,7 @@ class UpdateStream : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
 
  private:
   UpdateStream(EventStore* store, Executor* executor, const v1::StreamUpdatesRequest& request,
-               std::string peer);
+               std::string peer, DoneCallback on_done);
 
   // Sends whatever is next, if nothing is in flight. Called after every event
   // that may make something sendable.
@@ -67,6 +76,7 @@ class UpdateStream : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   const bool include_raw_json_;
   const absl::Duration progress_interval_;
   const std::string peer_;
+  DoneCallback on_done_;  // called in OnDone
 
   std::shared_ptr<UpdateStream> self_;  // released in OnDone
   absl::Mutex mu_;
@@ -76,6 +86,7 @@ class UpdateStream : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   bool catching_up_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t updates_sent_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<grpc::Status> error_ ABSL_GUARDED_BY(mu_);
   // Change-log responses read and not yet sent (at most one chunk).
   std::deque<grpc::ByteBuffer> pending_ ABSL_GUARDED_BY(mu_);

@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 #include "server/http_session.h"
+#include "server/security/https_context.h"
 #include "server/webhook_handler.h"
 
 namespace healthwire {
@@ -141,7 +142,13 @@ class WebhookGateway::Server {
     if (context_->transport->open_connections.load() >= context_->transport->max_connections) {
       RefuseOverCap(std::move(socket));
     } else {
-      std::make_shared<HttpSession>(std::move(socket), context_)->Start();
+      std::shared_ptr<HttpSession> session;
+      if (context_->tls != nullptr) {
+        session = std::make_shared<TlsHttpSession>(std::move(socket), context_);
+      } else {
+        session = std::make_shared<PlainHttpSession>(std::move(socket), context_);
+      }
+      session->Start();
     }
     Accept();
   }
@@ -245,6 +252,16 @@ absl::StatusOr<std::unique_ptr<WebhookGateway>> WebhookGateway::Start(Options op
   limits.buffer_wait = options.buffer_wait;
   limits.answer_timeout = options.ingest_deadline + kIngestCallbackGrace;
   auto context = std::make_shared<HttpSessionContext>(limits, *std::move(handler), transport);
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+      return absl::InvalidArgumentError(
+          "--http_tls_cert and --http_tls_key go together: give both or neither");
+    }
+    absl::StatusOr<std::shared_ptr<net::ssl::context>> tls =
+        MakeHttpsContext(options.tls_cert_file, options.tls_key_file);
+    if (!tls.ok()) return tls.status();
+    context->tls = *std::move(tls);
+  }
   auto server = std::make_unique<Server>(options, std::move(context));
   absl::StatusOr<int> port = server->Listen();
   if (!port.ok()) return port.status();

@@ -35,6 +35,10 @@ class WebhookGateway {
     // 0 picks a free port; port() tells which.
     int port = 0;
     std::string webhook_path = "/webhooks/terra";
+    // Both set: the port speaks HTTPS (PEM files), for deployments without a
+    // TLS-terminating proxy; plaintext HTTP to it gets no answer.
+    std::string tls_cert_file;
+    std::string tls_key_file;
     // Terra does not retry a 413 with a smaller body, and an unchunked event
     // can be tens of MB: a small limit silently loses data.
     uint64_t max_body_bytes = 64ull << 20;

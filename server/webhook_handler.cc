@@ -1,6 +1,7 @@
 #include "server/webhook_handler.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,6 +59,18 @@ std::string OkJson(size_t events, int stored, int identical, int stale, uint64_t
   return absl::StrCat("{\"status\":\"ok\",\"events\":", events, ",\"stored\":", stored,
                       ",\"identical\":", identical, ",\"stale\":", stale,
                       ",\"revision\":", revision, ",\"schema_problems\":", schema_problems, "}");
+}
+
+// Cluster mode's 2xx: the gateway knows where the delivery is in the commit
+// log, not what the replicas make of it (stored / identical / stale and the
+// revision are decided by each replica, the same on all, after the PubAck),
+// so those fields are left out rather than reported as zeros. `log_sequence`
+// 0 (a healthcheck: nothing published) is left out too.
+std::string LogOkJson(size_t events, uint64_t log_sequence, int schema_problems) {
+  std::string json = absl::StrCat("{\"status\":\"ok\",\"events\":", events);
+  if (log_sequence != 0) absl::StrAppend(&json, ",\"log_sequence\":", log_sequence);
+  absl::StrAppend(&json, ",\"schema_problems\":", schema_problems, "}");
+  return json;
 }
 
 }  // namespace
@@ -152,7 +165,9 @@ HttpReply WebhookHandler::Probe(absl::string_view path) {
     reply.kind = ReplyKind::kProbe;
     return reply;
   }
-  reply.body = metrics_.RenderPrometheusText(ingestor_->CurrentRevision());
+  reply.body = metrics_.RenderPrometheusText(
+      ingestor_->KnowsStoreOutcomes() ? std::optional<uint64_t>(ingestor_->CurrentRevision())
+                                      : std::nullopt);
   if (options_.extra_metrics) reply.body += options_.extra_metrics();
   reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return reply;
@@ -281,8 +296,12 @@ void WebhookHandler::VerifyConvertIngest(WebhookRequest request, ReplyCallback d
   if (converted->events.empty()) {  // healthcheck: nothing to commit
     HttpReply reply;
     reply.reason = "no_events";
-    reply.body = OkJson(0, 0, 0, 0, ingestor_->CurrentRevision(), 0);
-    summary.revision = ingestor_->CurrentRevision();
+    if (ingestor_->KnowsStoreOutcomes()) {
+      reply.body = OkJson(0, 0, 0, 0, ingestor_->CurrentRevision(), 0);
+      summary.revision = ingestor_->CurrentRevision();
+    } else {
+      reply.body = LogOkJson(0, 0, 0);
+    }
     reply.webhook = std::move(summary);
     done(std::move(reply));
     return;
@@ -335,6 +354,15 @@ void WebhookHandler::OnIngested(std::vector<v1::EventType> event_types, int even
   metrics_.RecordIngested(event_types, *result);
   metrics_.RecordSchemaProblemEvents(events_with_problems);
   HttpReply reply;
+  if (!ingestor_->KnowsStoreOutcomes()) {
+    // Cluster mode: where the delivery is in the commit log (read your own
+    // write on any replica once it has applied this sequence).
+    reply.body = LogOkJson(event_types.size(), result->log_sequence(), events_with_problems);
+    summary.log_sequence = result->log_sequence();
+    reply.webhook = std::move(summary);
+    done(std::move(reply));
+    return;
+  }
   reply.body = OkJson(event_types.size(), stored, identical, stale, result->store_revision(),
                       events_with_problems);
   summary.stored = stored;
@@ -342,12 +370,6 @@ void WebhookHandler::OnIngested(std::vector<v1::EventType> event_types, int even
   summary.stale = stale;
   summary.revision = result->store_revision();
   reply.webhook = std::move(summary);
-  if (result->log_sequence() != 0) {
-    // Cluster mode: where the delivery is in the commit log (read your own
-    // write on any replica once it has applied this sequence).
-    reply.body.insert(reply.body.size() - 1,
-                      absl::StrCat(",\"log_sequence\":", result->log_sequence()));
-  }
   done(std::move(reply));
 }
 

@@ -6,7 +6,8 @@
 // (ConvertTerraWebhook), hands them to an Ingestor and produces the reply.
 // The status-code table lives here, once, above the Ingestor interface:
 //
-//   200  committed (stored / identical / stale: the body says which), unknown
+//   200  committed (stored / identical / stale: the body says which; in
+//        cluster mode the body carries the log_sequence instead), unknown
 //        types, schema-drift records (stored raw and flagged), and bodies that
 //        carry no events (healthcheck; the ingestor is not called)
 //   400  an envelope the converter cannot understand (its message is the

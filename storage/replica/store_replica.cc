@@ -88,15 +88,14 @@ bool StoreReplica::WaitUntilStoreWritable() {
     if (stopping_) return false;
     if (health.ok()) {
       if (!status_.applying) {
-        std::fprintf(stderr, "replica: applying the log again (store writable)\n");
+        logging::Info("replica: applying the log again (store writable)");
         status_.applying = true;
         status_.last_error.clear();
       }
       return true;
     }
     if (status_.applying) {
-      std::fprintf(stderr, "replica: not applying the log: %s\n",
-                   std::string(health.message()).c_str());
+      logging::Warning("replica: not applying the log", {{"reason", health.message()}});
     }
     status_.applying = false;
     status_.last_error = health.ToString();

@@ -49,7 +49,7 @@ absl::Status ClusterDeployment::Start(int replicas, int gateways,
 absl::Status ClusterDeployment::StartReplicaProcess(Replica* replica) {
   std::vector<std::string> args = {
       absl::StrCat("--log=", nats_->UrlsJoined()),
-      absl::StrCat("--data_dir=", replica->data->path()),
+      absl::StrCat("--data_dir=", replica->data_dir),
       "--grpc_port=0",
       "--metrics_port=0",
   };
@@ -68,9 +68,14 @@ absl::Status ClusterDeployment::StartReplicaProcess(Replica* replica) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> ClusterDeployment::AddReplica() {
+absl::StatusOr<int> ClusterDeployment::AddReplica(const std::string& data_dir) {
   auto replica = std::make_unique<Replica>();
-  replica->data = std::make_unique<TempDir>(absl::StrCat("replica", replicas_.size()));
+  if (data_dir.empty()) {
+    replica->data = std::make_unique<TempDir>(absl::StrCat("replica", replicas_.size()));
+    replica->data_dir = replica->data->path();
+  } else {
+    replica->data_dir = data_dir;
+  }
   if (absl::Status started = StartReplicaProcess(replica.get()); !started.ok()) return started;
   replicas_.push_back(std::move(replica));
   return replica_count() - 1;

@@ -54,14 +54,17 @@ class ClusterDeployment {
 
   // --- replicas ---
   int replica_count() const { return static_cast<int>(replicas_.size()); }
-  // A new replica on a new, empty data folder; its index.
-  absl::StatusOr<int> AddReplica();
+  // A new replica on a new, empty data folder (`data_dir` when given: a
+  // folder the caller owns, e.g. on a small tmpfs); its index.
+  absl::StatusOr<int> AddReplica(const std::string& data_dir = "");
   // kill -9 (or `signal`) replica i; its data stays.
   absl::Status KillReplica(int i, int signal = 9);
   // Starts replica i again on its data folder (new gRPC port).
   absl::Status RestartReplica(int i);
   bool ReplicaRunning(int i) const { return replicas_[i]->process != nullptr; }
   pid_t ReplicaPid(int i) const { return replicas_[i]->process->pid(); }
+  // Whether replica i's process exited by itself (crashed); `*exit_code`.
+  bool ReplicaExited(int i, int* exit_code) { return replicas_[i]->process->Exited(exit_code); }
   std::string grpc_target(int i) const { return replicas_[i]->process->grpc_target(); }
   // Replica i's --metrics_port (/metrics, /healthz, /readyz).
   int metrics_port(int i) const {
@@ -87,7 +90,8 @@ class ClusterDeployment {
 
  private:
   struct Replica {
-    std::unique_ptr<TempDir> data;
+    std::unique_ptr<TempDir> data;  // null when the caller gave the folder
+    std::string data_dir;
     std::unique_ptr<ServerProcess> process;
     std::shared_ptr<grpc::Channel> channel;
     std::unique_ptr<v1::EventStore::Stub> stub;

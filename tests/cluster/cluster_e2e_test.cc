@@ -6,8 +6,13 @@
 // (exact bytes, same revision), replicas agree on revisions and digest, and
 // failures show as 503 (Terra retries), never as a 2xx that is later lost.
 #include <signal.h>
+#include <sys/mount.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -24,6 +29,7 @@
 #include "tests/util/polling.h"
 #include "tests/util/store_reads.h"
 #include "tests/util/stream_subscriber.h"
+#include "tests/util/temp_dir.h"
 #include "tests/util/text_scrapers.h"
 #include "tools/simulator/webhook_bodies.h"
 
@@ -176,24 +182,40 @@ TEST_F(ClusterE2eTest, TwoGatewaysTwoReplicasHoldIdenticalRecordsRevisionsAndDig
   clients.push_back(cluster_.GatewayClient(1));
   for (int n = 0; n < 120; ++n) {
     Posted p = MakeWebhook("same", n);
-    Post(clients[n % 2], &p);
-    ASSERT_EQ(p.status, 200) << "webhook " << n;
-    ASSERT_GT(p.log_sequence, 0u);
-    // Read your own write on the other gateway's replica: it waits for the
-    // sequence instead of answering NOT_FOUND.
-    if (n % 20 == 0) {
-      v1::GetLatestRequest request;
-      request.mutable_subject()->set_user_id(p.user);
-      request.set_type(v1::EVENT_TYPE_SLEEP);
-      request.set_min_log_sequence(p.log_sequence);
-      v1::GetLatestResponse response;
-      auto context = RpcContext();
-      grpc::Status status = cluster_.stub((n / 20) % 2)->GetLatest(context.get(), request, &response);
-      ASSERT_TRUE(status.ok()) << status.error_message();
-      EXPECT_GE(response.store_revision(), 1u);
-    }
+    HttpResponse response = clients[n % 2].PostSigned(p.body);
+    ASSERT_EQ(response.status, 200) << "webhook " << n << ": " << response;
+    // The gateway's 2xx says only what it knows: where the delivery is in
+    // the log. What the replicas make of it (stored/identical/stale, the
+    // revision) is not reported as zeros.
+    p.status = 200;
+    p.log_sequence = static_cast<uint64_t>(JsonInteger(response.body, "log_sequence"));
+    ASSERT_GT(p.log_sequence, 0u) << response.body;
+    EXPECT_EQ(response.body, absl::StrCat("{\"status\":\"ok\",\"events\":1,\"log_sequence\":",
+                                          p.log_sequence, ",\"schema_problems\":0}"));
+    // Read your own write on a replica (alternating, so also the one behind
+    // the other gateway) with the 2xx's log_sequence: it waits for the
+    // sequence instead of answering without the record.
+    v1::ListRecordsRequest request;
+    request.mutable_subject()->set_user_id(p.user);
+    request.set_type(v1::EVENT_TYPE_SLEEP);
+    request.set_page_size(100);
+    request.set_omit_raw_json(true);
+    request.set_min_log_sequence(p.log_sequence);
+    v1::ListRecordsResponse listed;
+    auto context = RpcContext();
+    grpc::Status status = cluster_.stub((n / 2) % 2)->ListRecords(context.get(), request, &listed);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    bool found = false;
+    for (const v1::Event& event : listed.events()) found |= event.record_key() == p.summary_id;
+    EXPECT_TRUE(found) << "webhook " << n << " (log sequence " << p.log_sequence
+                       << ") not read back on replica " << (n / 2) % 2;
+    EXPECT_GE(listed.store_revision(), static_cast<uint64_t>(n + 1));
     posted.push_back(std::move(p));
   }
+  // A healthcheck publishes nothing: no log_sequence, and no store fields.
+  HttpResponse healthcheck = clients[0].PostSigned("{\"type\":\"healthcheck\"}");
+  ASSERT_EQ(healthcheck.status, 200) << healthcheck;
+  EXPECT_EQ(healthcheck.body, "{\"status\":\"ok\",\"events\":0,\"schema_problems\":0}");
   // A retry of the same body within the duplicate window: the first's sequence.
   Posted again = posted[5];
   Post(clients[1], &again);
@@ -224,6 +246,11 @@ TEST_F(ClusterE2eTest, TwoGatewaysTwoReplicasHoldIdenticalRecordsRevisionsAndDig
   EXPECT_TRUE(absl::StrContains(scraped.body, absl::StrCat("digest=\"", b.replica().digest())))
       << scraped.body;
   EXPECT_EQ(HttpTestClient(cluster_.metrics_port(1)).Get("/readyz").status, 200);
+  // The gateway does not know the replicas' revision: no gauge saying 0.
+  HttpResponse gateway_metrics = clients[0].Get("/metrics");
+  ASSERT_EQ(gateway_metrics.status, 200) << gateway_metrics;
+  EXPECT_FALSE(absl::StrContains(gateway_metrics.body, "healthwire_store_revision"))
+      << gateway_metrics.body;
   // hwctl status shows the replica's position (GetStatus).
   absl::StatusOr<std::unique_ptr<testing::ChildProcess>> hwctl = testing::ChildProcess::Start(
       "tools/hwctl/hwctl",
@@ -444,6 +471,118 @@ TEST_F(ClusterE2eTest, SixtyMegabyteWebhookIsStoredWholeAndIdenticalOnEveryRepli
     EXPECT_TRUE(latest.event().raw_json() == record) << "replica " << i << " differs";
   }
   EXPECT_TRUE(cluster_.WaitForSameDigest(static_cast<uint64_t>(sequence)));
+}
+
+// A sleep webhook of its own summary id whose record carries `pad_bytes` of
+// incompressible padding (RocksDB compresses; the disk must really fill).
+Posted MakePaddedWebhook(int n, size_t pad_bytes) {
+  Posted posted;
+  posted.user = "disk-user";
+  posted.summary_id = absl::StrCat("disk-", n);
+  std::string pad;
+  pad.reserve(pad_bytes);
+  uint64_t state = 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(n + 1);
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  while (pad.size() < pad_bytes) {
+    state ^= state << 13;  // xorshift64: cheap, deterministic, not compressible
+    state ^= state >> 7;
+    state ^= state << 17;
+    pad.push_back(kAlphabet[state % 64]);
+  }
+  posted.body = absl::StrCat(
+      R"({"type":"sleep","version":"2022-03-16","user":{"user_id":"disk-user","provider":"OURA"},)",
+      R"("data":[{"metadata":{"summary_id":")", posted.summary_id,
+      R"(","start_time":"2026-07-01T23:12:30.000000+02:00","end_time":"2026-07-02T07:00:00.000000+02:00"},)",
+      R"("pad":")", pad, R"("}]})");
+  return posted;
+}
+
+// A store replica (the healthwire_store binary) on a real small tmpfs: when
+// its disk reaches the reserve it stops applying the log and /readyz on its
+// --metrics_port answers 503 naming the disk, while the gateway keeps
+// acknowledging (the log holds the entries) and the process stays up; once
+// space is freed it is ready again by itself and catches up to the other
+// replica's digest with every acknowledged webhook (nothing skipped).
+TEST_F(ClusterE2eTest, ReplicaOnAFullDiskIsNotReadyStaysUpAndCatchesUpWhenSpaceIsFreed) {
+  testing::TempDir disk("replica-tmpfs");
+  if (mount("tmpfs", disk.path().c_str(), "tmpfs", 0, "size=40m") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (" << std::strerror(errno)
+                 << "); //tests/cluster:replica_test covers the replica's full-disk behaviour "
+                    "as a library";
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+  } unmount{disk.path()};
+  const std::string ballast = disk.File("ballast");  // freed later
+  { std::ofstream(ballast) << std::string(12 << 20, 'x'); }
+
+  ASSERT_NO_FATAL_FAILURE(StartCluster(1, 1, {}, {"--min_free_disk_mb=4"}));
+  const std::string data_dir = disk.File("data");
+  absl::StatusOr<int> added = cluster_.AddReplica(data_dir);
+  ASSERT_TRUE(added.ok()) << added.status() << "\n" << cluster_.Logs();
+  const int full = *added;
+  // The metrics port answers one request per connection: a new client each.
+  const int metrics_port = cluster_.metrics_port(full);
+  auto probe = [metrics_port](const std::string& path) {
+    return HttpTestClient(metrics_port).Get(path);
+  };
+  ASSERT_EQ(probe("/readyz").status, 200);
+
+  // 150 KB webhooks until the tmpfs replica reaches its reserve (40 MiB -
+  // 12 MiB ballast - 4 MiB reserve: about 160 of them); the gateway answers
+  // 200 throughout, whatever the replicas' disks do.
+  HttpTestClient client = cluster_.GatewayClient(0);
+  std::vector<Posted> posted;
+  HttpResponse not_ready;
+  for (int n = 0; n < 400 && not_ready.status != 503; ++n) {
+    Posted p = MakePaddedWebhook(n, 150 * 1024);
+    Post(client, &p);
+    ASSERT_EQ(p.status, 200) << "webhook " << n << " while a replica's disk fills";
+    posted.push_back(std::move(p));
+    not_ready = probe("/readyz");
+  }
+  ASSERT_EQ(not_ready.status, 503) << "the 40 MiB tmpfs never filled (" << posted.size()
+                                   << " webhooks of 150 KB)";
+  EXPECT_TRUE(absl::StrContains(not_ready.body, data_dir)) << "names the disk: " << not_ready.body;
+  EXPECT_TRUE(absl::StrContains(not_ready.body, "is full")) << not_ready.body;
+
+  // While full: more webhooks are acknowledged and applied by the other
+  // replica; the full one stays up, says why, and does not move past what
+  // it could not write.
+  for (int n = 0; n < 10; ++n) {
+    Posted p = MakePaddedWebhook(1000 + n, 150 * 1024);
+    Post(client, &p);
+    ASSERT_EQ(p.status, 200) << "webhook posted while a replica's disk is full";
+    posted.push_back(std::move(p));
+  }
+  const uint64_t last = MaxSequence(posted);
+  EXPECT_TRUE(PollUntil([&] { return cluster_.Status(0).replica().applied_sequence() >= last; }))
+      << "the replica with room applies everything";
+  grpc::Status status_error;
+  const v1::GetStatusResponse stuck = cluster_.Status(full, &status_error);
+  ASSERT_TRUE(status_error.ok()) << "the full replica still answers: " << status_error.error_message();
+  EXPECT_LT(stuck.replica().applied_sequence(), last);
+  EXPECT_TRUE(absl::StrContains(stuck.replica().last_error(), data_dir)) << stuck.DebugString();
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_EQ(cluster_.Status(full).replica().applied_sequence(), stuck.replica().applied_sequence())
+      << "a replica at its disk reserve applies nothing more";
+  int exit_code = 0;
+  EXPECT_FALSE(cluster_.ReplicaExited(full, &exit_code)) << "exited with " << exit_code;
+  EXPECT_EQ(probe("/healthz").status, 200) << "up, only not ready";
+
+  // Space freed: ready by itself, caught up to the same digest, every
+  // acknowledged webhook there.
+  std::filesystem::remove(ballast);
+  EXPECT_TRUE(PollUntil([&] { return probe("/readyz").status == 200; }, absl::Seconds(30)))
+      << probe("/readyz");
+  ASSERT_TRUE(cluster_.WaitForSameDigest(last)) << cluster_.Status(0).DebugString()
+                                                << cluster_.Status(full).DebugString();
+  EXPECT_EQ(cluster_.Status(full).replica().last_error(), "");
+  EXPECT_EQ(cluster_.Status(full).store_revision(), posted.size());
+  EXPECT_EQ(ExpectEveryAcknowledgedStored(cluster_, full, posted), posted.size());
+  EXPECT_FALSE(cluster_.ReplicaExited(full, &exit_code)) << "exited with " << exit_code;
 }
 
 }  // namespace

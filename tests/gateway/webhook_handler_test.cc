@@ -446,7 +446,9 @@ TEST_F(WebhookHandlerTest, ReadyzIs503WhileACommitIsStuckAndOkAfterIt) {
 
 TEST(WebhookHandlerRemoteStoreTest, UnreachableStoreIs503RetryAfterAndReadyzIs503) {
   // The split deployment's ingestor, with no store listening.
-  RemoteIngestor ingestor(absl::StrCat("127.0.0.1:", UnusedLoopbackPort()));
+  std::unique_ptr<RemoteIngestor> remote =
+      *RemoteIngestor::Create(absl::StrCat("127.0.0.1:", UnusedLoopbackPort()));
+  RemoteIngestor& ingestor = *remote;
   absl::StatusOr<std::shared_ptr<WebhookHandler>> handler =
       WebhookHandler::Create(HandlerOptions(), &ingestor);
   ASSERT_TRUE(handler.ok()) << handler.status();
@@ -492,7 +494,9 @@ TEST_F(WebhookHandlerTest, MetricsAreThePrometheusTextOfEventsAndRevision) {
 
 TEST(WebhookHandlerCreateTest, BadOptionsAreInvalidArgument) {
   // The split deployment's ingestor, with no store listening.
-  RemoteIngestor ingestor(absl::StrCat("127.0.0.1:", UnusedLoopbackPort()));
+  std::unique_ptr<RemoteIngestor> remote =
+      *RemoteIngestor::Create(absl::StrCat("127.0.0.1:", UnusedLoopbackPort()));
+  RemoteIngestor& ingestor = *remote;
   WebhookHandler::Options no_secret = HandlerOptions();
   no_secret.signing_secrets.clear();
   EXPECT_EQ(WebhookHandler::Create(no_secret, &ingestor).status().code(),

@@ -40,6 +40,9 @@ class ServerProcess {
   int http_port() const;
   std::string grpc_target() const;  // "127.0.0.1:<grpc_port>"
   pid_t pid() const { return process_->pid(); }
+  // Whether the process exited (e.g. crashed) by itself; `*exit_code` as
+  // Stop returns it.
+  bool Exited(int* exit_code) { return process_->Exited(exit_code); }
 
   // Sends `signal` and waits for the exit; returns the exit code (or 128 +
   // signal number when killed by a signal).

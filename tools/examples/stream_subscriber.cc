@@ -42,10 +42,15 @@
 #include "grpcpp/grpcpp.h"
 #include "healthwire/v1/healthwire.grpc.pb.h"
 #include "proto/message_limits.h"
+#include "server/security/grpc_client_channel.h"
 #include "tools/build_defs/version.h"
 
 ABSL_FLAG(std::string, store, "127.0.0.1:50051", "healthwire's gRPC address");
 ABSL_FLAG(std::string, user, "", "Terra user_id to follow");
+ABSL_FLAG(std::string, tls_ca, "", "PEM CA of the store's certificate: TLS to the store");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (store with --grpc_client_ca)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, token_file, "", "file whose first line is a bearer token with read");
 ABSL_FLAG(std::string, type, "sleep", "record type to follow (sleep, activity, daily, ...)");
 ABSL_FLAG(int64_t, from_revision, -1,
           "resume: stream from this revision without reading the current state first");
@@ -197,9 +202,21 @@ int main(int argc, char** argv) {
   }
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(max_receive_mb << 20);
-  auto channel = grpc::CreateCustomChannel(absl::GetFlag(FLAGS_store),
-                                           grpc::InsecureChannelCredentials(), channel_args);
-  std::unique_ptr<EventStore::Stub> stub = EventStore::NewStub(channel);
+  // TLS, client certificate and bearer token the way every healthwire client
+  // does it (server/security/grpc_client_channel.h).
+  healthwire::GrpcClientSecurity security;
+  security.ca_file = absl::GetFlag(FLAGS_tls_ca);
+  security.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  security.key_file = absl::GetFlag(FLAGS_tls_key);
+  security.token_file = absl::GetFlag(FLAGS_token_file);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      healthwire::CreateStoreChannel(absl::GetFlag(FLAGS_store), security, channel_args);
+  if (!channel.ok()) {
+    std::fprintf(stderr, "stream_subscriber: %s\n",
+                 std::string(channel.status().message()).c_str());
+    return 2;
+  }
+  std::unique_ptr<EventStore::Stub> stub = EventStore::NewStub(*channel);
 
   // The next revision to ask for; 0 (revisions start at 1) until the
   // current state is read.

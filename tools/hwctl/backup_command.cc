@@ -42,7 +42,7 @@ const Subcommand& BackupCommand() {
       "The checkpoint is a RocksDB checkpoint in the store's --checkpoint_dir (default\n"
       "<data_dir>.checkpoints): hard links where possible, so it is quick and small. To\n"
       "restore, copy it somewhere and start healthwire with --data_dir pointing at it.",
-      {"name", "store", "timeout"},
+      {"name", "store", "tls_ca", "tls_cert", "tls_key", "token_file", "timeout"},
       &RunBackup,
   };
   return *command;

@@ -89,7 +89,8 @@ const Subcommand& EraseCommand() {
       "revision, and compacts the affected key ranges. --reference erases every connection\n"
       "of that reference_id. Running it again erases nothing more. Asks for confirmation\n"
       "unless --yes is given. Checkpoints (hwctl backup) taken before keep the data.",
-      {"user", "reference", "yes", "json", "store", "timeout"},
+      {"user", "reference", "yes", "json", "store", "tls_ca", "tls_cert", "tls_key", "token_file",
+       "timeout"},
       &RunErase,
   };
   return *command;

@@ -184,7 +184,7 @@ const Subcommand& ExportCommand() {
       "plus \"raw\": the record exactly as received, embedded as JSON (jq .raw). `hwctl\n"
       "replay FILE --url URL` posts the lines again, signed, e.g. to a staging instance.\n" +
           std::string(kDataTypesHelp),
-      {"user", "reference", "type", "from", "to", "from_revision", "output", "store", "timeout",
+      {"user", "reference", "type", "from", "to", "from_revision", "output", "store", "tls_ca", "tls_cert", "tls_key", "token_file", "timeout",
        "max_receive_mb"},
       &RunExport,
   };

@@ -59,7 +59,7 @@ const Subcommand& LatestCommand() {
       "Without --json: a readable summary (the type's key fields, revision, when it was\n"
       "received). --json: the stored event as one line of JSON, Terra's field names.\n" +
           std::string(kDataTypesHelp),
-      {"user", "reference", "type", "json", "raw", "store", "timeout"},
+      {"user", "reference", "type", "json", "raw", "store", "tls_ca", "tls_cert", "tls_key", "token_file", "timeout"},
       &RunLatest,
   };
   return *command;

@@ -69,7 +69,7 @@ const Subcommand& ListCommand() {
       "--json one JSON object per line. An empty list is not an error (exit 0). Pages are\n"
       "sized to fit the receive limit (--max-receive-mb): records of tens of MB list too.\n" +
           std::string(kDataTypesHelp),
-      {"user", "reference", "type", "from", "to", "limit", "json", "store", "timeout",
+      {"user", "reference", "type", "from", "to", "limit", "json", "store", "tls_ca", "tls_cert", "tls_key", "token_file", "timeout",
        "max_receive_mb"},
       &RunList,
   };

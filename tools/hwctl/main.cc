@@ -98,6 +98,9 @@ int Main(int argc, char** argv) {
   if (absl::Status limit = CheckReceiveLimitFlag(); !limit.ok()) {
     return UsageError(*command, limit.message());
   }
+  if (absl::Status security = CheckStoreSecurityFlags(); !security.ok()) {
+    return UsageError(*command, security.message());
+  }
   return command->run(*arguments);
 }
 

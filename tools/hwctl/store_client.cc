@@ -11,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "proto/message_limits.h"
+#include "server/process_util.h"
+#include "server/security/grpc_client_channel.h"
 #include "tools/hwctl/cli_common.h"
 #include "tools/hwctl/subcommand.h"
 
@@ -18,8 +20,35 @@ ABSL_FLAG(int64_t, max_receive_mb, healthwire::kMaxGrpcMessageBytes >> 20,
           "the largest message hwctl accepts from the store, in MiB (1 up to the default, "
           "which is the largest message the store sends, so every record fits)");
 
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA of the store's certificate: talk TLS to the store (its --grpc_tls_cert)");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM client certificate, for a store with --grpc_client_ca (with --tls_key)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, token_file, "",
+          "file whose first line is a bearer token of the store's --grpc_tokens_file");
+
 namespace healthwire {
 namespace hwctl {
+namespace {
+
+GrpcClientSecurity SecurityFromFlags() {
+  auto path = [](const std::string& value) {
+    return value.empty() ? value : ResolveUserPath(value);
+  };
+  GrpcClientSecurity security;
+  security.ca_file = path(absl::GetFlag(FLAGS_tls_ca));
+  security.cert_file = path(absl::GetFlag(FLAGS_tls_cert));
+  security.key_file = path(absl::GetFlag(FLAGS_tls_key));
+  security.token_file = path(absl::GetFlag(FLAGS_token_file));
+  return security;
+}
+
+}  // namespace
+
+absl::Status CheckStoreSecurityFlags() {
+  return BuildGrpcClientCredentials(SecurityFromFlags()).status();
+}
 
 StoreConnection ConnectToStore() {
   StoreConnection connection;
@@ -30,8 +59,13 @@ StoreConnection ConnectToStore() {
   // after gRPC's default backoff of up to two minutes.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  connection.channel = grpc::CreateCustomChannel(connection.address,
-                                                 grpc::InsecureChannelCredentials(), args);
+  // CheckStoreSecurityFlags ran first (main), so the credentials build.
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      CreateStoreChannel(connection.address, SecurityFromFlags(), args);
+  connection.channel = channel.ok() ? *std::move(channel)
+                                    : grpc::CreateCustomChannel(
+                                          connection.address, grpc::InsecureChannelCredentials(),
+                                          args);
   connection.stub = v1::EventStore::NewStub(connection.channel);
   return connection;
 }

@@ -26,12 +26,17 @@ struct StoreConnection {
   std::unique_ptr<v1::EventStore::Stub> stub;
 };
 
-// A channel and stub for --store, receiving messages up to
+// A channel and stub for --store (TLS, client certificate and bearer token
+// from --tls_ca/--tls_cert/--tls_key/--token_file), receiving messages up to
 // ReceiveLimitBytes() (by default the largest the store sends, so every
 // record fits) and reconnecting within 2 s once the store is back.
 // Connecting is lazy: a store that is not there shows up as the first call's
 // UNAVAILABLE.
 StoreConnection ConnectToStore();
+
+// InvalidArgument (a usage message naming the flag) unless --tls_ca,
+// --tls_cert, --tls_key and --token_file make usable credentials.
+absl::Status CheckStoreSecurityFlags();
 
 // --max-receive-mb in bytes: the largest message hwctl accepts from the store.
 int ReceiveLimitBytes();

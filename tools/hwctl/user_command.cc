@@ -120,7 +120,7 @@ const Subcommand& UserCommand() {
       "Show a connection's status: provider, status, scopes, last webhook.",
       "With --reference, every connection of that person. A store without the GetUser RPC\n"
       "is reported as such (exit 1).",
-      {"reference", "json", "store", "timeout"},
+      {"reference", "json", "store", "tls_ca", "tls_cert", "tls_key", "token_file", "timeout"},
       &RunUser,
   };
   return *command;

@@ -130,7 +130,7 @@ const Subcommand& WatchCommand() {
           std::string(kDataTypesHelp) +
           "\n--type also takes event types (auth, deauth, user_reauth, ...), comma-separated.",
       {"from_revision", "type", "user", "reference", "json", "max_messages", "until_caught_up",
-       "reconnect", "store", "timeout", "max_receive_mb"},
+       "reconnect", "store", "tls_ca", "tls_cert", "tls_key", "token_file", "timeout", "max_receive_mb"},
       &RunWatch,
   };
   return *command;
