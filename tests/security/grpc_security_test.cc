@@ -416,6 +416,23 @@ TEST_F(GrpcSecurityTest, NonLoopbackBindWithoutTlsAndClientAuthRefusesToStart) {
     EXPECT_TRUE(absl::StrContains(log, "--grpc_address=0.0.0.0 is not loopback")) << log;
     EXPECT_TRUE(absl::StrContains(log, "--grpc_client_ca or --grpc_tokens_file")) << log;
   }
+  // The read API serves health data without TLS: off loopback it refuses to
+  // start, even with a secured gRPC port.
+  {
+    std::vector<std::string> args = TlsFlags();
+    args.push_back("--grpc_tokens_file=" + TokensFile());
+    args.push_back("--read_api_port=0");
+    args.push_back("--read_api_address=0.0.0.0");
+    args.push_back("--data_dir=" + data_.path());
+    args.push_back("--grpc_port=0");
+    auto process = ChildProcess::Start(kStoreBinary, args);
+    ASSERT_TRUE(process.ok());
+    absl::StatusOr<int> code = (*process)->Wait(absl::Seconds(30));
+    ASSERT_TRUE(code.ok());
+    EXPECT_EQ(*code, 1);
+    EXPECT_TRUE(absl::StrContains((*process)->Stderr(), "--read_api_address=0.0.0.0 is not loopback"))
+        << (*process)->Stderr();
+  }
   // With TLS and tokens it starts.
   std::vector<std::string> secure = TlsFlags();
   secure.push_back("--grpc_address=0.0.0.0");

@@ -1,8 +1,10 @@
 // The webhook port over HTTPS (--http_tls_cert/--http_tls_key) against the
 // real binary: a signed webhook over TLS is stored, plaintext HTTP to the
 // port gets no HTTP answer, and the gRPC side is unaffected.
+#include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,6 +19,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "healthwire/v1/healthwire.grpc.pb.h"
+#include "tests/util/child_process.h"
 #include "tests/util/http_test_client.h"
 #include "tests/util/server_process.h"
 #include "tests/util/temp_dir.h"
@@ -118,6 +121,65 @@ TEST(HttpsWebhookTest, SignedWebhookOverTlsIsStoredAndPlaintextGetsNoAnswer) {
   };
   EXPECT_EQ(latest("user-tls"), grpc::StatusCode::OK);
   EXPECT_EQ(latest("user-plain"), grpc::StatusCode::NOT_FOUND);
+}
+
+// hwctl send against the real server with HTTPS on: it verifies the server
+// with --https_ca and refuses a server it cannot verify.
+TEST(HttpsWebhookTest, HwctlSendPostsOverHttpsOnlyToAServerItCanVerify) {
+  absl::StatusOr<std::unique_ptr<TestCertificates>> certs = TestCertificates::Create();
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  TempDir data("https-data");
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(
+      "server/healthwire",
+      {"--data_dir=" + data.path(), "--grpc_port=0", "--http_port=0",
+       absl::StrCat("--signing_secret=", kSecret), "--http_tls_cert=" + (*certs)->server().cert,
+       "--http_tls_key=" + (*certs)->server().key});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string body_file = data.path() + "/../hwctl-body.json";
+  std::ofstream(body_file) << simulator::SleepWebhookBuilder("user-hwctl", "s-hwctl").Json();
+
+  struct Sent {
+    int code = -1;
+    std::string out, err;
+  };
+  auto send = [&](const std::string& scheme, const std::string& host,
+                  std::vector<std::string> extra) {
+    std::vector<std::string> args = {
+        "send", body_file, absl::StrCat("--secret=", kSecret),
+        absl::StrCat("--url=", scheme, "://", host, ":", (*server)->http_port(),
+                     "/webhooks/terra")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto process = ChildProcess::Start("tools/hwctl/hwctl", args);
+    EXPECT_TRUE(process.ok()) << process.status();
+    Sent sent;
+    absl::StatusOr<int> code = (*process)->Wait(absl::Seconds(30));
+    EXPECT_TRUE(code.ok());
+    sent.code = code.value_or(-1);
+    sent.out = (*process)->Stdout();
+    sent.err = (*process)->Stderr();
+    return sent;
+  };
+
+  // A CA that did not sign the server's certificate: refused before anything is sent.
+  const Sent foreign = send("https", "127.0.0.1", {"--https_ca=" + (*certs)->other_ca_cert()});
+  EXPECT_EQ(foreign.code, 3) << foreign.out << foreign.err;
+  EXPECT_TRUE(absl::StrContains(foreign.err, "TLS handshake")) << foreign.err;
+  EXPECT_TRUE(absl::StrContains(foreign.err, "certificate verify failed")) << foreign.err;
+  // No --https_ca: the system's trust store does not know the test CA.
+  const Sent system_roots = send("https", "127.0.0.1", {});
+  EXPECT_EQ(system_roots.code, 3) << system_roots.out << system_roots.err;
+  // Plaintext to the HTTPS port: no HTTP answer.
+  const Sent plaintext = send("http", "127.0.0.1", {});
+  EXPECT_EQ(plaintext.code, 3) << plaintext.out << plaintext.err;
+
+  // The right CA, by IP and by name (both in the certificate's SANs): stored.
+  const Sent stored = send("https", "127.0.0.1", {"--https_ca=" + (*certs)->ca_cert()});
+  EXPECT_EQ(stored.code, 0) << stored.out << stored.err;
+  EXPECT_TRUE(absl::StrContains(stored.out, "HTTP 200")) << stored.out;
+  EXPECT_TRUE(absl::StrContains(stored.out, "\"stored\":1")) << stored.out;
+  const Sent by_name = send("https", "localhost", {"--https_ca=" + (*certs)->ca_cert()});
+  EXPECT_EQ(by_name.code, 0) << by_name.out << by_name.err;
+  EXPECT_TRUE(absl::StrContains(by_name.out, "\"identical\":1")) << by_name.out;
 }
 
 TEST(HttpsWebhookTest, CertificateWithoutItsKeyRefusesToStart) {

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -155,6 +156,13 @@ bool JsonUint(absl::string_view json, absl::string_view key, uint64_t* value) {
   size_t end = 0;
   while (end < rest.size() && rest[end] >= '0' && rest[end] <= '9') ++end;
   return end > 0 && absl::SimpleAtoi(rest.substr(0, end), value);
+}
+
+double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 // ---- bodies ----

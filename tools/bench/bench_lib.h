@@ -96,6 +96,11 @@ std::string FormatSummary(const LatencySummary& s);
 
 int64_t NowNanos();  // CLOCK_REALTIME, ns (comparable across processes)
 
+// This process's CPU time so far (utime + stime of all its threads, the
+// figures /proc/self/stat holds), in seconds. A load generator reports
+// (after - before) / wall seconds * 100 as its own CPU, % of one core.
+double ProcessCpuSeconds();
+
 // ---- processes ----
 
 // key=value lines of a --ready_file.

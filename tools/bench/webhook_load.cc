@@ -6,6 +6,12 @@
 // Every body carries a unique summary_id, so every request stores a new
 // version (a real durable commit, never an IDENTICAL no-op).
 //
+// All --max_requests bodies are built and signed before the clock starts, so
+// the measured run spends no CPU on JSON or HMAC; the tool reports its own
+// CPU over the run (gen_cpu_pct, % of one core). For high request rates use
+// wrk with presign_webhooks + wrk_presigned.lua (tools/bench/run_all.sh does):
+// one thread per connection costs more than wrk's event loop.
+//
 //   webhook_load --port=8080 --secret=s --kind=sleep --body_bytes=1100
 //                --connections=64 --duration=30s
 //   webhook_load --port=8080 --secret=s --kind=activity --body_bytes=10485760
@@ -35,7 +41,10 @@ ABSL_FLAG(std::string, kind, "sleep", "sleep | activity");
 ABSL_FLAG(int64_t, body_bytes, 1100, "Approximate body size (bodies are at least this big).");
 ABSL_FLAG(int, connections, 64, "Concurrent keep-alive connections (one thread each).");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(30), "How long to post.");
-ABSL_FLAG(int64_t, max_requests, 50000000, "Stop after this many requests in total.");
+ABSL_FLAG(int64_t, max_requests, 100000,
+          "Requests to build before the run (each sent once); the run stops when all are sent.");
+ABSL_FLAG(int64_t, max_prebuilt_bytes, int64_t{4} << 30,
+          "Refuse to build more than this many body bytes before the run.");
 ABSL_FLAG(int, users, 64, "Distinct user ids (bench-user-<i>) the records are spread over.");
 ABSL_FLAG(std::string, tag, "", "summary_id prefix; empty = derived from the clock.");
 ABSL_FLAG(std::string, label, "webhook_load", "Name printed in the RESULT line.");
@@ -69,8 +78,30 @@ int Run() {
   const std::string path = absl::GetFlag(FLAGS_path);
   const int port = absl::GetFlag(FLAGS_port);
 
+  if (max_requests <= 0 ||
+      static_cast<double>(max_requests) * static_cast<double>(body_bytes) >
+          static_cast<double>(absl::GetFlag(FLAGS_max_prebuilt_bytes))) {
+    std::fprintf(stderr, "--max_requests x --body_bytes must be in 1..--max_prebuilt_bytes\n");
+    return 2;
+  }
+  struct Prebuilt {
+    std::string body, signature;
+  };
+  std::vector<Prebuilt> requests(static_cast<size_t>(max_requests));
+  const int64_t base_start = 1767225600;  // 2026-01-01
+  for (int64_t seq = 0; seq < max_requests; ++seq) {
+    const std::string user = absl::StrCat("bench-user-", seq % users);
+    const std::string summary_id = absl::StrCat(tag, "-", kind, "-", seq);
+    const int64_t start_unix = base_start + seq * 60;
+    Webhook webhook = kind == "sleep" ? SleepWebhook(user, summary_id, start_unix, body_bytes)
+                                      : ActivityWebhook(user, summary_id, start_unix, body_bytes);
+    requests[seq].signature = SignatureHeader(secret, webhook.body);
+    requests[seq].body = std::move(webhook.body);
+  }
+
   std::atomic<int64_t> issued{0};
   std::vector<ThreadResult> results(connections);
+  const double cpu0 = ProcessCpuSeconds();
   const absl::Time start = absl::Now();
   const absl::Time stop_at = start + absl::GetFlag(FLAGS_duration);
   std::vector<std::thread> threads;
@@ -79,19 +110,14 @@ int Run() {
       HttpConnection connection(port);
       ThreadResult& r = results[c];
       r.latencies.reserve(1 << 16);
-      const int64_t base_start = 1767225600;  // 2026-01-01
+      std::vector<std::string> headers(1);
       while (absl::Now() < stop_at) {
         const int64_t seq = issued.fetch_add(1);
         if (seq >= max_requests) break;
-        const std::string user = absl::StrCat("bench-user-", seq % users);
-        const std::string summary_id = absl::StrCat(tag, "-", kind, "-", seq);
-        const int64_t start_unix = base_start + seq * 60;
-        Webhook webhook = kind == "sleep"
-                              ? SleepWebhook(user, summary_id, start_unix, body_bytes)
-                              : ActivityWebhook(user, summary_id, start_unix, body_bytes);
-        std::vector<std::string> headers = {SignatureHeader(secret, webhook.body)};
+        const Prebuilt& request = requests[seq];
+        headers[0] = request.signature;
         const int64_t t0 = NowNanos();
-        absl::StatusOr<HttpResponse> response = connection.Post(path, headers, webhook.body);
+        absl::StatusOr<HttpResponse> response = connection.Post(path, headers, request.body);
         const int64_t t1 = NowNanos();
         if (!response.ok()) {
           ++r.errors;
@@ -110,13 +136,14 @@ int Run() {
           continue;
         }
         ++r.ok;
-        r.bytes += static_cast<int64_t>(webhook.body.size());
+        r.bytes += static_cast<int64_t>(request.body.size());
         r.latencies.push_back(t1 - t0);
       }
     });
   }
   for (std::thread& t : threads) t.join();
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  const double cpu_pct = (ProcessCpuSeconds() - cpu0) / seconds * 100;
 
   std::vector<int64_t> all;
   int64_t ok = 0, errors = 0, non2xx = 0, bytes = 0;
@@ -136,12 +163,13 @@ int Run() {
               static_cast<long long>(ok), static_cast<long long>(non2xx),
               static_cast<long long>(errors), rps, mbps);
   std::printf("  latency (send -> 2xx): %s\n", FormatSummary(s).c_str());
+  std::printf("  generator CPU %.1f%% of a core\n", cpu_pct);
   std::printf(
       "RESULT label=%s ok=%lld non2xx=%lld errors=%lld seconds=%.3f req_per_s=%.1f mb_per_s=%.3f "
-      "avg_body=%lld p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
+      "avg_body=%lld p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f gen_cpu_pct=%.1f\n",
       absl::GetFlag(FLAGS_label).c_str(), static_cast<long long>(ok),
       static_cast<long long>(non2xx), static_cast<long long>(errors), seconds, rps, mbps,
-      static_cast<long long>(ok > 0 ? bytes / ok : 0), s.p50_ms, s.p90_ms, s.p99_ms, s.max_ms);
+      static_cast<long long>(ok > 0 ? bytes / ok : 0), s.p50_ms, s.p90_ms, s.p99_ms, s.max_ms, cpu_pct);
   return ok > 0 && non2xx == 0 ? 0 : 1;
 }
 

@@ -3,10 +3,15 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
+#include <memory>
 #include <string>
+
+#include <openssl/ssl.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -22,6 +27,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
+namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
 
 // The words of an error for the user: "connection refused", "timed out".
@@ -42,19 +48,17 @@ absl::Status TransportError(const HttpUrl& url, absl::string_view step,
 
 absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url) {
   absl::string_view rest = url;
-  if (!absl::ConsumePrefix(&rest, "http://")) {
-    if (absl::StartsWith(url, "https://")) {
-      return absl::InvalidArgumentError(absl::StrCat("https is not supported (", url,
-                                                     "); post to healthwire's plain http:// port"));
-    }
-    return absl::InvalidArgumentError(absl::StrCat("not an http:// URL: \"", url, "\""));
-  }
   HttpUrl parsed;
+  if (absl::ConsumePrefix(&rest, "https://")) {
+    parsed.https = true;
+  } else if (!absl::ConsumePrefix(&rest, "http://")) {
+    return absl::InvalidArgumentError(absl::StrCat("not an http:// or https:// URL: \"", url, "\""));
+  }
   const size_t slash = rest.find('/');
   const absl::string_view authority = rest.substr(0, slash);
   parsed.target = slash == absl::string_view::npos ? "/" : std::string(rest.substr(slash));
   absl::string_view host = authority;
-  absl::string_view port = "80";
+  absl::string_view port = parsed.https ? "443" : "80";
   if (absl::StartsWith(authority, "[")) {  // [::1]:8080
     const size_t close = authority.find(']');
     if (close == absl::string_view::npos) {
@@ -79,29 +83,17 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url) {
 
 namespace {
 
-absl::StatusOr<HttpResponse> Exchange(
-    http::verb method, const HttpUrl& url,
-    const std::vector<std::pair<std::string, std::string>>& headers, std::string body,
-    absl::Duration timeout) {
-  asio::io_context io;
+bool IsDefaultPort(const HttpUrl& url) { return url.port == (url.https ? "443" : "80"); }
+
+// The request on an open `stream` (tcp_stream or ssl_stream), and its answer.
+template <typename Stream>
+absl::StatusOr<HttpResponse> WriteAndRead(
+    Stream& stream, http::verb method, const HttpUrl& url,
+    const std::vector<std::pair<std::string, std::string>>& headers, std::string body) {
   beast::error_code error;
-
-  tcp::resolver resolver(io);
-  const tcp::resolver::results_type endpoints = resolver.resolve(url.host, url.port, error);
-  if (error) {
-    return absl::UnavailableError(absl::StrCat("cannot resolve ", url.host, ": ", Describe(error)));
-  }
-
-  // One deadline for the whole exchange: tcp_stream's expiry covers every
-  // operation started after it is set.
-  beast::tcp_stream stream(io);
-  stream.expires_after(absl::ToChronoMilliseconds(timeout));
-  stream.connect(endpoints, error);
-  if (error) return TransportError(url, "connecting", error);
-
   http::request<http::string_body> request(method, url.target, 11);
   request.set(http::field::host,
-              url.port == "80" ? url.host : absl::StrCat(url.host, ":", url.port));
+              IsDefaultPort(url) ? url.host : absl::StrCat(url.host, ":", url.port));
   request.set(http::field::user_agent, "hwctl");
   for (const auto& [name, value] : headers) request.set(name, value);
   request.body() = std::move(body);
@@ -116,9 +108,6 @@ absl::StatusOr<HttpResponse> Exchange(
   http::read(stream, buffer, parser, error);
   if (error) return TransportError(url, "reading the response", error);
 
-  // The exchange is over; a failed shutdown changes nothing for the caller.
-  stream.socket().shutdown(tcp::socket::shutdown_both, error);
-
   HttpResponse response;
   response.status_code = static_cast<int>(parser.get().result_int());
   response.reason = std::string(parser.get().reason());
@@ -126,16 +115,95 @@ absl::StatusOr<HttpResponse> Exchange(
   return response;
 }
 
+// A client context that verifies the server: `tls.ca_file`'s roots (else the
+// system's), the URL's host in the certificate.
+absl::StatusOr<std::unique_ptr<ssl::context>> ClientContext(const HttpUrl& url,
+                                                             const HttpTls& tls) {
+  auto context = std::make_unique<ssl::context>(ssl::context::tls_client);
+  beast::error_code error;
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                           ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                           ssl::context::no_tlsv1_1,
+                       error);
+  if (tls.ca_file.empty()) {
+    context->set_default_verify_paths(error);
+  } else {
+    context->load_verify_file(tls.ca_file, error);
+  }
+  if (error) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot load the CA ", tls.ca_file.empty() ? "(system trust store)" : tls.ca_file, ": ",
+        Describe(error)));
+  }
+  context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, error);
+  context->set_verify_callback(ssl::host_name_verification(url.host), error);
+  if (error) return absl::InternalError(absl::StrCat("TLS setup: ", Describe(error)));
+  return context;
+}
+
+absl::StatusOr<HttpResponse> Exchange(
+    http::verb method, const HttpUrl& url,
+    const std::vector<std::pair<std::string, std::string>>& headers, std::string body,
+    absl::Duration timeout, const HttpTls& tls) {
+  asio::io_context io;
+  beast::error_code error;
+
+  tcp::resolver resolver(io);
+  const tcp::resolver::results_type endpoints = resolver.resolve(url.host, url.port, error);
+  if (error) {
+    return absl::UnavailableError(absl::StrCat("cannot resolve ", url.host, ": ", Describe(error)));
+  }
+
+  if (!url.https) {
+    // One deadline for the whole exchange: tcp_stream's expiry covers every
+    // operation started after it is set.
+    beast::tcp_stream stream(io);
+    stream.expires_after(absl::ToChronoMilliseconds(timeout));
+    stream.connect(endpoints, error);
+    if (error) return TransportError(url, "connecting", error);
+    absl::StatusOr<HttpResponse> response =
+        WriteAndRead(stream, method, url, headers, std::move(body));
+    // The exchange is over; a failed shutdown changes nothing for the caller.
+    stream.socket().shutdown(tcp::socket::shutdown_both, error);
+    return response;
+  }
+
+  absl::StatusOr<std::unique_ptr<ssl::context>> context = ClientContext(url, tls);
+  if (!context.ok()) return context.status();
+  beast::ssl_stream<beast::tcp_stream> stream(io, **context);
+  beast::get_lowest_layer(stream).expires_after(absl::ToChronoMilliseconds(timeout));
+  // SNI: a proxy serving several names picks the certificate by it.
+  if (!SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
+    return absl::InternalError("TLS setup: cannot set the server name (SNI)");
+  }
+  beast::get_lowest_layer(stream).connect(endpoints, error);
+  if (error) return TransportError(url, "connecting", error);
+  stream.handshake(ssl::stream_base::client, error);
+  if (error) {
+    if (error == beast::error::timeout) return TransportError(url, "the TLS handshake", error);
+    return absl::UnavailableError(absl::StrCat(
+        "TLS handshake with ", url.host, ":", url.port, " failed: ", Describe(error),
+        tls.ca_file.empty() ? " (trusting the system's CAs; --https_ca names a private CA)"
+                            : absl::StrCat(" (trusting ", tls.ca_file, ")")));
+  }
+  absl::StatusOr<HttpResponse> response =
+      WriteAndRead(stream, method, url, headers, std::move(body));
+  // The exchange is over; a failed close_notify changes nothing for the caller.
+  stream.shutdown(error);
+  return response;
+}
+
 }  // namespace
 
 absl::StatusOr<HttpResponse> HttpPost(
     const HttpUrl& url, const std::vector<std::pair<std::string, std::string>>& headers,
-    std::string body, absl::Duration timeout) {
-  return Exchange(http::verb::post, url, headers, std::move(body), timeout);
+    std::string body, absl::Duration timeout, const HttpTls& tls) {
+  return Exchange(http::verb::post, url, headers, std::move(body), timeout, tls);
 }
 
-absl::StatusOr<HttpResponse> HttpGet(const HttpUrl& url, absl::Duration timeout) {
-  return Exchange(http::verb::get, url, {}, "", timeout);
+absl::StatusOr<HttpResponse> HttpGet(const HttpUrl& url, absl::Duration timeout,
+                                     const HttpTls& tls) {
+  return Exchange(http::verb::get, url, {}, "", timeout, tls);
 }
 
 }  // namespace hwctl

@@ -1,6 +1,8 @@
 // A minimal synchronous HTTP/1.1 client (Boost.Beast) for posting webhooks:
-// one request per connection, plain http:// only (healthwire's gateway
-// listens on plain HTTP; TLS is a proxy's job in front of it).
+// one request per connection, over http:// or https:// (a gateway with
+// --http_tls_cert, or a TLS proxy in front of it). HTTPS always verifies the
+// server: its certificate must chain to the trusted roots (HttpTls::ca_file,
+// else the system's) and name the URL's host (RFC 2818); SNI is sent.
 //
 // Errors come back as Status, never as exceptions: UnavailableError when the
 // host cannot be resolved or reached, DeadlineExceededError on timeout,
@@ -23,14 +25,21 @@ namespace healthwire {
 namespace hwctl {
 
 struct HttpUrl {
+  bool https = false;
   std::string host;
-  std::string port;    // "80" when the URL names none
+  std::string port;    // "80" ("443" for https) when the URL names none
   std::string target;  // path and query, "/" when empty
 };
 
-// Parses "http://host[:port][/path]". InvalidArgument for another scheme
-// (https included), a missing host or a bad port.
+// Parses "http[s]://host[:port][/path]". InvalidArgument for another scheme,
+// a missing host or a bad port.
 absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url);
+
+// How an https:// exchange trusts the server.
+struct HttpTls {
+  // PEM roots to trust (a private CA); empty: the system's trust store.
+  std::string ca_file;
+};
 
 struct HttpResponse {
   int status_code = 0;
@@ -40,12 +49,15 @@ struct HttpResponse {
 
 // POSTs `body` to `url` with `headers` (Content-Type included by the caller
 // when wanted) and waits up to `timeout` for the whole exchange.
+// A failed TLS handshake (the server's certificate not trusted or not for
+// that host, or the server not speaking TLS) is Unavailable naming the cause.
 absl::StatusOr<HttpResponse> HttpPost(
     const HttpUrl& url, const std::vector<std::pair<std::string, std::string>>& headers,
-    std::string body, absl::Duration timeout);
+    std::string body, absl::Duration timeout, const HttpTls& tls = HttpTls());
 
 // GETs `url` (e.g. /metrics) and waits up to `timeout`.
-absl::StatusOr<HttpResponse> HttpGet(const HttpUrl& url, absl::Duration timeout);
+absl::StatusOr<HttpResponse> HttpGet(const HttpUrl& url, absl::Duration timeout,
+                                     const HttpTls& tls = HttpTls());
 
 }  // namespace hwctl
 }  // namespace healthwire

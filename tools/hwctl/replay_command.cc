@@ -99,7 +99,7 @@ const Subcommand& ReplayCommand() {
       "body as received), with its trace id and ordering timestamp, in the file's order.\n"
       "Identical records already stored are answered 200 and not stored twice. Prints one\n"
       "line per refused record and a summary; any refusal exits with 1.",
-      {"url", "secret", "data_dir", "timeout"},
+      {"url", "https_ca", "secret", "data_dir", "timeout"},
       &RunReplay,
   };
   return *command;

@@ -76,7 +76,7 @@ const Subcommand& SendCommand() {
       "Post a webhook body from FILE (- for stdin), signed exactly as Terra signs it.",
       "The body is sent byte for byte with terra-signature: t=<now>,v1=<HMAC-SHA256>.\n"
       "Prints the HTTP status and the response body; a non-2xx answer exits with 1.",
-      {"url", "secret", "data_dir", "trace_id", "ordering_timestamp", "timeout"},
+      {"url", "https_ca", "secret", "data_dir", "trace_id", "ordering_timestamp", "timeout"},
       &RunSend,
   };
   return *command;

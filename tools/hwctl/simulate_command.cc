@@ -168,7 +168,7 @@ const Subcommand& SimulateCommand() {
       "  hwctl simulate --type sleep --count 7\n"
       "  hwctl latest --user hwctl-sim-user --type sleep",
       {"type", "user", "reference", "provider", "count", "samples", "batch", "seed", "utc_offset",
-       "out", "url", "secret", "data_dir", "timeout"},
+       "out", "url", "https_ca", "secret", "data_dir", "timeout"},
       &RunSimulate,
   };
   return *command;

@@ -27,6 +27,7 @@
 #include "tools/hwctl/commands.h"
 #include "tools/hwctl/http_client.h"
 #include "tools/hwctl/store_client.h"
+#include "tools/hwctl/webhook_sender.h"
 
 namespace healthwire {
 namespace hwctl {
@@ -166,7 +167,7 @@ int RunStatus(const ParsedArguments& arguments) {
   HttpUrl metrics_url = *url;
   metrics_url.target = "/metrics";
   absl::StatusOr<HttpResponse> metrics_response =
-      HttpGet(metrics_url, absl::GetFlag(FLAGS_timeout));
+      HttpGet(metrics_url, absl::GetFlag(FLAGS_timeout), WebhookTlsFromFlags());
   std::map<std::string, std::string> metrics;
   if (metrics_response.ok() && metrics_response->status_code == 200) {
     metrics = ParseMetrics(metrics_response->body);
@@ -216,7 +217,7 @@ const Subcommand& StatusCommand() {
       "Everything but the data size comes from the store's GetStatus RPC. The data size\n"
       "comes from the server's /metrics beside --url when it reports it, else from the\n"
       "files of --data-dir when that folder is on this machine.",
-      {"store", "tls_ca", "tls_cert", "tls_key", "token_file", "url", "data_dir", "json", "timeout"},
+      {"store", "tls_ca", "tls_cert", "tls_key", "token_file", "url", "https_ca", "data_dir", "json", "timeout"},
       &RunStatus,
   };
   return *command;

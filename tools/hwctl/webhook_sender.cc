@@ -3,16 +3,30 @@
 #include <utility>
 #include <vector>
 
+#include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "server/process_util.h"
 #include "server/signature_verifier.h"
 #include "tools/hwctl/subcommand.h"
+
+ABSL_FLAG(std::string, https_ca, "",
+          "PEM CA file to trust for an https:// --url (a gateway with --http_tls_cert signed "
+          "by a private CA); default: the system's trust store. The server's certificate is "
+          "always verified, host name included");
 
 namespace healthwire {
 namespace hwctl {
 
+HttpTls WebhookTlsFromFlags() {
+  HttpTls tls;
+  const std::string ca = absl::GetFlag(FLAGS_https_ca);
+  if (!ca.empty()) tls.ca_file = ResolveUserPath(ca);
+  return tls;
+}
+
 absl::StatusOr<HttpResponse> SendSignedWebhook(const HttpUrl& url, absl::string_view secret,
                                                WebhookDelivery delivery, absl::Time now,
-                                               absl::Duration timeout) {
+                                               absl::Duration timeout, const HttpTls& tls) {
   std::vector<std::pair<std::string, std::string>> headers = {
       {"Content-Type", "application/json"},
       {"terra-signature", SignatureVerifier::Sign(secret, absl::ToUnixSeconds(now), delivery.body)},
@@ -22,7 +36,7 @@ absl::StatusOr<HttpResponse> SendSignedWebhook(const HttpUrl& url, absl::string_
     headers.emplace_back("x-terra-ordering-timestamp",
                          absl::StrCat(*delivery.ordering_timestamp_ms));
   }
-  return HttpPost(url, headers, std::move(delivery.body), timeout);
+  return HttpPost(url, headers, std::move(delivery.body), timeout, tls);
 }
 
 std::string DescribeResponse(const HttpResponse& response) {

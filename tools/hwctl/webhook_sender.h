@@ -28,10 +28,16 @@ struct WebhookDelivery {
   std::optional<int64_t> ordering_timestamp_ms;
 };
 
-// Signs `delivery.body` with `secret` at `now` and POSTs it to `url`.
+// How an https:// --url is trusted: --https_ca, resolved like every path
+// flag (~ expanded); empty: the system's trust store.
+HttpTls WebhookTlsFromFlags();
+
+// Signs `delivery.body` with `secret` at `now` and POSTs it to `url`
+// (verifying the server with `tls` when `url` is https://).
 absl::StatusOr<HttpResponse> SendSignedWebhook(const HttpUrl& url, absl::string_view secret,
                                                WebhookDelivery delivery, absl::Time now,
-                                               absl::Duration timeout);
+                                               absl::Duration timeout,
+                                               const HttpTls& tls = WebhookTlsFromFlags());
 
 // "HTTP 200 OK", then the response body on the next line when there is one.
 std::string DescribeResponse(const HttpResponse& response);
