@@ -48,6 +48,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "healthwire/v1/healthwire.grpc.pb.h"
+#include "server/process_util.h"
 #include "server/signature_verifier.h"
 #include "storage/id_limits.h"
 #include "tests/util/server_process.h"
@@ -202,21 +203,6 @@ double MetricValue(const std::string& text, absl::string_view series) {
 
 uint64_t StoreRevision(int port) {
   return static_cast<uint64_t>(MetricValue(Metrics(port), "healthwire_store_revision"));
-}
-
-// VmHWM (peak resident set) of `pid`, in bytes.
-uint64_t PeakRss(pid_t pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (absl::StartsWith(line, "VmHWM:")) {
-      uint64_t kb = 0;
-      (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(absl::StripSuffix(line.substr(6), "kB")),
-                             &kb);
-      return kb << 10;
-    }
-  }
-  return 0;
 }
 
 std::string ReadFile(const std::string& path) {
@@ -422,7 +408,7 @@ TEST(GatewayLimitsTest, BufferBudgetBoundsPeakMemoryUnderManyLargeUnsignedBodies
       StartEmbedded({"--max_body_mb=16", "--http_buffer_budget_mb=64"});
   ASSERT_NE(server, nullptr);
   const int port = server->http_port();
-  const uint64_t baseline = PeakRss(server->pid());
+  const uint64_t baseline = PeakRssBytes(server->pid());
   constexpr uint64_t kBodyBytes = 16ull << 20;
   const std::string chunk(1 << 20, 'a');
 
@@ -454,7 +440,7 @@ TEST(GatewayLimitsTest, BufferBudgetBoundsPeakMemoryUnderManyLargeUnsignedBodies
     });
   }
   for (std::thread& attacker : attackers) attacker.join();
-  const uint64_t peak = PeakRss(server->pid());
+  const uint64_t peak = PeakRssBytes(server->pid());
   EXPECT_EQ(other.load(), 0);
   EXPECT_GT(unauthorized.load(), 0);
   EXPECT_EQ(unauthorized.load() + busy.load(), 30);
@@ -475,10 +461,10 @@ TEST(GatewayLimitsTest, DISABLED_OneLargeSignedWebhookPeaksAtMostThreeTimesItsBo
   ASSERT_NE(server, nullptr);
   const int port = server->http_port();
   ASSERT_EQ(Post(port, SleepBody("warm-up", "s-0")), 200);
-  const uint64_t baseline = PeakRss(server->pid());
+  const uint64_t baseline = PeakRssBytes(server->pid());
   const std::string body = SleepBody("large", "s-1", 40ull << 20);
   EXPECT_EQ(Post(port, body), 200);
-  const uint64_t peak = PeakRss(server->pid());
+  const uint64_t peak = PeakRssBytes(server->pid());
   std::fprintf(stderr, "large webhook: body %zu MB, peak RSS growth %llu MB (%.1fx)\n",
                body.size() >> 20, static_cast<unsigned long long>((peak - baseline) >> 20),
                static_cast<double>(peak - baseline) / static_cast<double>(body.size()));
