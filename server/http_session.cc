@@ -62,7 +62,12 @@ std::string HttpTransportState::RenderPrometheusText() const {
       "a body below the minimum rate.\n"
       "# TYPE healthwire_http_timeouts_total counter\n"
       "healthwire_http_timeouts_total{phase=\"header\"} ", header_timeouts.load(), "\n",
-      "healthwire_http_timeouts_total{phase=\"body\"} ", body_timeouts.load(), "\n");
+      "healthwire_http_timeouts_total{phase=\"body\"} ", body_timeouts.load(), "\n",
+      "# HELP healthwire_http_evictions_total Connections closed at the cap to admit a new one "
+      "(--http_evict_at_cap): the oldest waiting for a header, else the slowest body.\n"
+      "# TYPE healthwire_http_evictions_total counter\n"
+      "healthwire_http_evictions_total{phase=\"header\"} ", header_evictions.load(), "\n",
+      "healthwire_http_evictions_total{phase=\"body\"} ", body_evictions.load(), "\n");
 }
 
 HttpSession::HttpSession(tcp::socket socket, std::shared_ptr<HttpSessionContext> context)
@@ -77,6 +82,7 @@ HttpSession::HttpSession(tcp::socket socket, std::shared_ptr<HttpSessionContext>
 }
 
 HttpSession::~HttpSession() {
+  if (claimed_for_eviction_.load()) context_->transport->pending_evictions.fetch_sub(1);
   context_->transport->budget.Release(reserved_bytes_);
   context_->transport->open_connections.fetch_sub(1);
   absl::MutexLock lock(&context_->mu);
@@ -102,7 +108,42 @@ void HttpSession::BeginDrain() {
   }
 }
 
+HttpSession::EvictionView HttpSession::eviction_view() const {
+  EvictionView view;
+  view.phase = static_cast<EvictablePhase>(published_phase_.load(std::memory_order_acquire));
+  view.since = absl::FromUnixNanos(published_since_ns_.load(std::memory_order_relaxed));
+  view.body_bytes = published_body_bytes_.load(std::memory_order_relaxed);
+  return view;
+}
+
+bool HttpSession::ClaimForEviction() {
+  if (claimed_for_eviction_.exchange(true)) return false;
+  context_->transport->pending_evictions.fetch_add(1);
+  return true;
+}
+
+void HttpSession::PublishPhase(EvictablePhase phase) {
+  published_since_ns_.store(absl::GetCurrentTimeNanos(), std::memory_order_relaxed);
+  published_body_bytes_.store(0, std::memory_order_relaxed);
+  published_phase_.store(static_cast<int>(phase), std::memory_order_release);
+}
+
+void HttpSession::Evict() {
+  if (state_ != State::kIdle && state_ != State::kReading) return;  // being answered
+  if (state_ == State::kIdle) {
+    context_->transport->header_evictions.fetch_add(1);
+  } else {
+    context_->transport->body_evictions.fetch_add(1);
+    logging::Warning("healthwire gateway: closed a slow request body to admit a new connection",
+                     {{"remote", remote_},
+                      {"bytes", body_bytes_read_},
+                      {"after", absl::FormatDuration(absl::Now() - body_started_)}});
+  }
+  CloseNow();
+}
+
 void HttpSession::ForceClose() {
+  PublishPhase(EvictablePhase::kNone);
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream_.close();
@@ -132,6 +173,7 @@ void HttpSession::ReadHeader() {
     return;
   }
   state_ = State::kIdle;
+  PublishPhase(EvictablePhase::kHeader);
   request_bytes_ = 0;
   body_bytes_read_ = 0;
   method_ = target_ = trace_id_ = "-";
@@ -150,6 +192,7 @@ void HttpSession::OnHeader(beast::error_code ec, std::size_t /*bytes*/) {
     return;
   }
   state_ = State::kReading;
+  PublishPhase(EvictablePhase::kBody);
   request_started_ = absl::Now();
   const auto& request = parser_->get();
   // RFC 9112 6.3: a Transfer-Encoding whose final coding is not chunked
@@ -244,6 +287,8 @@ void HttpSession::ReadBody() {
   http::async_read_some(stream_, buffer_, *parser_,
                         [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
                           self->body_bytes_read_ += bytes;
+                          self->published_body_bytes_.store(self->body_bytes_read_,
+                                                            std::memory_order_relaxed);
                           if (ec) {
                             self->OnReadError(ec);
                             return;
@@ -271,6 +316,7 @@ void HttpSession::OnReadError(beast::error_code ec) {
       context_->transport->header_timeouts.fetch_add(1);
     }
     state_ = State::kClosed;
+    PublishPhase(EvictablePhase::kNone);
     return;
   }
   if (ec == http::error::body_limit) {
@@ -296,6 +342,7 @@ void HttpSession::OnReadError(beast::error_code ec) {
 
 void HttpSession::Process() {
   state_ = State::kProcessing;
+  PublishPhase(EvictablePhase::kNone);
   http::request<http::string_body> message = parser_->release();
   version_ = message.version();
   keep_alive_requested_ = message.keep_alive();
@@ -400,6 +447,7 @@ void HttpSession::Send(HttpReply reply, bool close, bool linger) {
   }
 
   state_ = State::kWriting;
+  PublishPhase(EvictablePhase::kNone);
   stream_.expires_after(ToChrono(context_->limits.io_timeout));
   http::async_write(stream_, response_,
                     beast::bind_front_handler(&HttpSession::OnWritten, shared_from_this()));
@@ -474,6 +522,7 @@ void HttpSession::OnWritten(beast::error_code ec, std::size_t /*bytes*/) {
 void HttpSession::CloseNow() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
+  PublishPhase(EvictablePhase::kNone);
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   stream_.close();
@@ -484,6 +533,7 @@ void HttpSession::CloseNow() {
 // the error answer before the client reads it.
 void HttpSession::Linger() {
   state_ = State::kClosing;
+  PublishPhase(EvictablePhase::kNone);
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   stream_.expires_after(ToChrono(kLingerTimeout));

@@ -56,6 +56,13 @@ struct HttpTransportState {
   std::atomic<uint64_t> refused_connections{0};
   std::atomic<uint64_t> header_timeouts{0};
   std::atomic<uint64_t> body_timeouts{0};
+  // Connections closed at the cap to make room for a new one
+  // (HttpSession::Evict), by the phase they were in.
+  std::atomic<uint64_t> header_evictions{0};
+  std::atomic<uint64_t> body_evictions{0};
+  // Victims chosen whose sessions have not ended yet: they still count in
+  // open_connections, so the cap may be exceeded by at most this many.
+  std::atomic<int> pending_evictions{0};
 };
 
 // What every connection of one gateway shares; outlives the gateway object
@@ -116,6 +123,25 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // Shutdown, step 2 (after the grace period): cut the connection. A request
   // waiting for its answer ends when the answer or the answer timer comes.
   void ForceClose();
+
+  // What the acceptor needs to pick a connection to close when the cap is
+  // full: read from any thread, under HttpSessionContext::mu (a session
+  // leaves the registry under that lock, so it is alive while listed).
+  enum class EvictablePhase { kNone, kHeader, kBody };
+  struct EvictionView {
+    EvictablePhase phase = EvictablePhase::kNone;
+    // When the phase began (the header wait, or the body read).
+    absl::Time since;
+    uint64_t body_bytes = 0;
+  };
+  EvictionView eviction_view() const;
+  // Claims the session as the victim of one eviction; false when another
+  // accept claimed it already.
+  bool ClaimForEviction();
+  // Runs on the strand after a successful claim: closes the connection if it
+  // is still waiting for a header or reading a body (not while its request is
+  // being answered).
+  void Evict();
 
  private:
   enum class State { kIdle, kReading, kProcessing, kWriting, kClosing, kClosed };
@@ -179,6 +205,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   uint64_t body_bytes_read_ = 0;
   absl::Time body_started_;
   absl::Time budget_wait_until_;
+
+  // Published for eviction_view() (written on the strand, read by the
+  // acceptor).
+  void PublishPhase(EvictablePhase phase);
+  std::atomic<int> published_phase_{static_cast<int>(EvictablePhase::kNone)};
+  std::atomic<int64_t> published_since_ns_{0};
+  std::atomic<uint64_t> published_body_bytes_{0};
+  std::atomic<bool> claimed_for_eviction_{false};
 };
 
 }  // namespace healthwire

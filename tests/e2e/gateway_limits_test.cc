@@ -309,9 +309,10 @@ TEST(GatewayLimitsTest, TransferEncodingNotEndingInChunkedIs400ClosesAndStoresNo
 
 TEST(GatewayLimitsTest, HttpConnectionsBeyondTheCapCannotStarveGrpcUnderALowFdLimit) {
   RaiseOwnFdLimit();
-  // Hard limit 512 for the server: the cap is 512 - 256 = 256.
+  // Hard limit 512 for the server: the cap is 512 - 256 = 256. Eviction off:
+  // this test is about the refusal when no connection may be closed.
   std::unique_ptr<ServerProcess> server =
-      StartEmbedded({}, "/usr/bin/prlimit", {"--nofile=512:512"});
+      StartEmbedded({"--http_evict_at_cap=false"}, "/usr/bin/prlimit", {"--nofile=512:512"});
   ASSERT_NE(server, nullptr);
   EXPECT_TRUE(absl::StrContains(server->Stderr(), "http_max_connections=256 (RLIMIT_NOFILE 512)"))
       << server->Stderr();
@@ -343,6 +344,65 @@ TEST(GatewayLimitsTest, HttpConnectionsBeyondTheCapCannotStarveGrpcUnderALowFdLi
   EXPECT_EQ(status, 200);
   EXPECT_TRUE(GetLatestSleep(*stub, "after-flood").ok());
   EXPECT_GT(MetricValue(Metrics(port), "healthwire_http_connections_refused_total"), 0);
+}
+
+// The row: 1,100 tricklers at a 1,024 fd limit held every slot of
+// the cap for the 20 s body grace, and legitimate webhooks got 503 at accept.
+// With eviction at the cap a newcomer closes the slowest trickler instead.
+TEST(GatewayLimitsTest, TricklersFillingTheCapAreEvictedSoLegitimateWebhooksGet200) {
+  RaiseOwnFdLimit();
+  // Cap 256 (fd limit 512); the body grace and header timeout are long, so
+  // only eviction can make room while the tricklers trickle.
+  std::unique_ptr<ServerProcess> server = StartEmbedded(
+      {"--http_body_grace=60s", "--http_header_timeout=60s"}, "/usr/bin/prlimit",
+      {"--nofile=512:512"});
+  ASSERT_NE(server, nullptr);
+  const int port = server->http_port();
+  // Every slot of the cap: first 10 header tricklers (half a request line),
+  // then 246 body tricklers (a header declaring 10,000 bytes, then one byte).
+  constexpr int kHeaderTricklers = 10;
+  std::vector<std::unique_ptr<Connection>> tricklers;
+  for (int i = 0; i < 256; ++i) {
+    auto connection = std::make_unique<Connection>(port);
+    ASSERT_TRUE(connection->ok());
+    ASSERT_TRUE(connection->Send(
+        i < kHeaderTricklers
+            ? std::string("POST /webhooks/ter")
+            : absl::StrCat("POST ", kPath, " HTTP/1.1\r\nHost: h\r\nContent-Length: 10000\r\n\r\n{")));
+    tricklers.push_back(std::move(connection));
+  }
+  absl::SleepFor(absl::Milliseconds(1500));  // older than the eviction minimum age (1 s)
+
+  // Legitimate webhooks on fresh keep-alive connections that stay open, so
+  // each one needs a slot of its own: every one is 200 and stored.
+  constexpr int kLegit = 30;
+  std::vector<std::unique_ptr<Connection>> legit;
+  int ok = 0;
+  for (int i = 0; i < kLegit; ++i) {
+    auto connection = std::make_unique<Connection>(port);
+    ASSERT_TRUE(connection->ok());
+    ASSERT_TRUE(connection->Send(
+        SignedRequest(SleepBody("legit-at-cap", absl::StrCat("s-", i)), /*keep_alive=*/true)));
+    const std::string answer = connection->ReadResponse();
+    ok += StatusOf(answer) == 200;
+    EXPECT_EQ(StatusOf(answer), 200) << answer;
+    legit.push_back(std::move(connection));
+  }
+  EXPECT_EQ(ok, kLegit);
+  legit.clear();
+  const std::string metrics = Metrics(port);
+  EXPECT_EQ(MetricValue(metrics, "healthwire_store_revision"), kLegit);
+  // The oldest header waits went first, then the slowest bodies (a held
+  // legitimate connection idle for over a second may be chosen too).
+  const double header_evictions =
+      MetricValue(metrics, "healthwire_http_evictions_total{phase=\"header\"}");
+  const double body_evictions =
+      MetricValue(metrics, "healthwire_http_evictions_total{phase=\"body\"}");
+  EXPECT_GE(header_evictions, kHeaderTricklers) << metrics;
+  EXPECT_GE(header_evictions + body_evictions, kLegit) << metrics;
+  EXPECT_GE(body_evictions, 1) << metrics;
+  EXPECT_EQ(MetricValue(metrics, "healthwire_http_connections_refused_total"), 0) << metrics;
+  for (int i = 0; i < kHeaderTricklers; ++i) EXPECT_TRUE(tricklers[i]->PeerClosed()) << i;
 }
 
 // ---- slow senders ----------------------------------------------------------------------
