@@ -32,6 +32,13 @@ constexpr uint64_t kChunkedReserveStep = 1 << 20;
 // The most one read can add to a body (Beast reads at most 64 KiB at once).
 constexpr uint64_t kMaxReadBytes = 64 << 10;
 
+// simdjson's SIMDJSON_PADDING (64 in simdjson 3): spare capacity after a body
+// above kPaddedBodyFromBytes (json_body_parser.h's kReusableBodyBytes) lets
+// the converter parse it in place. Only an optimisation: with less room the
+// converter copies.
+constexpr uint64_t kJsonParserPaddingBytes = 64;
+constexpr uint64_t kPaddedBodyFromBytes = 256 << 10;
+
 }  // namespace
 
 std::string HttpTransportState::RenderPrometheusText() const {
@@ -208,6 +215,11 @@ void HttpSession::OnHeader(beast::error_code ec, std::size_t /*bytes*/) {
   uint64_t declared = 0;
   if (parser_->content_length().has_value()) {
     declared = *parser_->content_length();
+    if (declared > kPaddedBodyFromBytes && declared <= context_->limits.max_body_bytes) {
+      // Room for the JSON parser's padding past the body: the converter
+      // then parses a large body in this buffer instead of a padded copy.
+      parser_->get().body().reserve(declared + kJsonParserPaddingBytes);
+    }
   } else if (parser_->chunked()) {
     declared = kChunkedReserveStep;
   }
