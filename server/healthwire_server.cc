@@ -234,6 +234,20 @@ absl::Status HealthwireServer::StartStore() {
     if (!replica.ok()) return replica.status();
     replica_ = *std::move(replica);
   }
+  if (options_.run_s3_fetcher && !store_options.log_replica) {
+    // Cluster replicas all apply the same pings and record the same PENDING
+    // fetch; fetching (once, by one of them) is not done yet, so none does
+    // (README: Ping mode in cluster mode).
+    absl::StatusOr<std::unique_ptr<S3Fetcher>> fetcher =
+        S3Fetcher::Start(store_.get(), options_.s3_fetch);
+    if (!fetcher.ok()) return fetcher.status();
+    s3_fetcher_ = *std::move(fetcher);
+  } else if (options_.run_s3_fetcher) {
+    logging::Warning(
+        "healthwire: cluster mode: s3_payload pings are stored and their fetches recorded "
+        "PENDING, but no replica fetches them (ping mode is fetched in embedded and split mode "
+        "only; README: Ping mode)");
+  }
   EventStoreService::Eraser eraser;
   if (replica_ != nullptr) {
     // Cluster mode: an erasure is a log entry every replica applies.
@@ -276,7 +290,10 @@ absl::Status HealthwireServer::StartStore() {
     EventStore* store = store_.get();
     EventStoreService* service = service_.get();
     StoreReplica* replica = replica_.get();
-    metrics_options.metrics = [store, service] { return StoreMetricsText(*store, *service); };
+    const S3Fetcher* fetcher = s3_fetcher_.get();
+    metrics_options.metrics = [store, service, fetcher] {
+      return StoreMetricsText(*store, *service, fetcher);
+    };
     metrics_options.ready = [store, replica]() -> absl::Status {
       if (replica != nullptr) {
         const StoreReplica::Status status = replica->GetStatus();
@@ -339,9 +356,11 @@ absl::Status HealthwireServer::StartGateway() {
   EventStore* store = store_.get();
   ReadApiServer* read_api = read_api_.get();
   const EventStoreService* service = service_.get();
-  gateway_options.extra_metrics = [store, service, read_api] {
-    std::string text =
-        store != nullptr && service != nullptr ? StoreMetricsText(*store, *service) : std::string();
+  const S3Fetcher* fetcher = s3_fetcher_.get();
+  gateway_options.extra_metrics = [store, service, read_api, fetcher] {
+    std::string text = store != nullptr && service != nullptr
+                           ? StoreMetricsText(*store, *service, fetcher)
+                           : std::string();
     if (read_api != nullptr) absl::StrAppend(&text, read_api->MetricsText());
     absl::StrAppend(
         &text,
@@ -415,6 +434,7 @@ void HealthwireServer::Shutdown(absl::Duration grace) {
   }
   metrics_server_.reset();
   service_.reset();
+  s3_fetcher_.reset();  // finishes its attempts while the store is open
   replica_.reset();  // stops applying before the store closes
   store_.reset();  // drains queued commits, closes RocksDB
 }

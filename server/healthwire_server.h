@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/s3_fetcher.h"
 #include "server/read_api_handler.h"
 #include "server/read_api_server.h"
 #include "server/read_gate.h"
@@ -53,6 +54,10 @@ class HealthwireServer {
     int grpc_port = 50051;  // 0 = pick a free port
     // EraseUser calls waiting or running at once (more: RESOURCE_EXHAUSTED).
     int max_queued_erasures = 16;
+
+    // --- s3_payload fetcher (beside the store; not on cluster replicas) ---
+    bool run_s3_fetcher = true;
+    S3Fetcher::Options s3_fetch;
 
     // --- gateway: HTTP webhooks ---
     bool run_gateway = true;
@@ -123,6 +128,7 @@ class HealthwireServer {
   Options options_;
   std::unique_ptr<EventStore> store_;
   std::unique_ptr<StoreReplica> replica_;  // cluster mode
+  std::unique_ptr<S3Fetcher> s3_fetcher_;
   std::unique_ptr<EventStoreService> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<MetricsHttpServer> metrics_server_;

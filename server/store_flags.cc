@@ -56,6 +56,11 @@ ABSL_FLAG(int, metrics_port, -1,
 ABSL_FLAG(int, read_wait_max_waiting, 1024,
           "Reads waiting for min_log_sequence/min_revision at once; more get RESOURCE_EXHAUSTED.");
 
+ABSL_FLAG(absl::Duration, backfill_stall_after, absl::Minutes(30),
+          "A backfill (large_request_sending) that is not complete and got no payload for this "
+          "long is reported stalled (GetBackfill, hwctl backfills, "
+          "healthwire_backfills_stalled). 0 = never.");
+
 namespace healthwire {
 
 void ApplyStoreFlags(HealthwireServer::Options* options) {
@@ -84,6 +89,7 @@ void ApplyStoreFlags(HealthwireServer::Options* options) {
                          "be at least 1\n");
     std::exit(2);
   }
+  options->store.backfill_stall_after = absl::GetFlag(FLAGS_backfill_stall_after);
   if (!absl::GetFlag(FLAGS_checkpoint_dir).empty()) {
     options->store.checkpoint_dir = ResolveUserPath(absl::GetFlag(FLAGS_checkpoint_dir));
   }
