@@ -470,6 +470,58 @@ grpc::ServerUnaryReactor* EventStoreService::GetStatus(grpc::CallbackServerConte
   return reactor;
 }
 
+grpc::ServerUnaryReactor* EventStoreService::GetBackfill(grpc::CallbackServerContext* context,
+                                                         const v1::GetBackfillRequest* request,
+                                                         v1::GetBackfillResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<BackfillResult> result = store_->GetBackfill(request->reference());
+  if (!result.ok()) {
+    reactor->Finish(ToGrpcStatus(result.status()));
+    return reactor;
+  }
+  if (!result->backfills.empty()) *response->mutable_backfill() = result->backfills.front();
+  response->set_store_revision(result->store_revision);
+  response->set_store_timeline(result->store_timeline);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* EventStoreService::ListBackfills(
+    grpc::CallbackServerContext* context, const v1::ListBackfillsRequest* request,
+    v1::ListBackfillsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<BackfillResult> result = store_->ListBackfills(SubjectOf(request->subject()));
+  if (!result.ok()) {
+    reactor->Finish(ToGrpcStatus(result.status()));
+    return reactor;
+  }
+  for (v1::Backfill& backfill : result->backfills) *response->add_backfills() = std::move(backfill);
+  response->set_store_revision(result->store_revision);
+  response->set_store_timeline(result->store_timeline);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* EventStoreService::ListS3Fetches(
+    grpc::CallbackServerContext* context, const v1::ListS3FetchesRequest* request,
+    v1::ListS3FetchesResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  FetchListQuery query;
+  query.state = request->state();
+  query.after_ping_revision = request->after_ping_revision();
+  query.page_size = request->page_size();
+  absl::StatusOr<FetchListResult> result = store_->ListS3Fetches(query);
+  if (!result.ok()) {
+    reactor->Finish(ToGrpcStatus(result.status()));
+    return reactor;
+  }
+  for (v1::S3Fetch& fetch : result->fetches) *response->add_fetches() = std::move(fetch);
+  response->set_store_revision(result->store_revision);
+  response->set_store_timeline(result->store_timeline);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
 grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::StreamUpdates(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
   v1::StreamUpdatesRequest parsed;

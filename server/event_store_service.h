@@ -58,7 +58,11 @@ using EventStoreCallbackBase = v1::EventStore::WithCallbackMethod_Ingest<
             v1::EventStore::WithCallbackMethod_GetUser<
                 v1::EventStore::WithCallbackMethod_CreateCheckpoint<
                     v1::EventStore::WithCallbackMethod_EraseUser<
-                        v1::EventStore::WithCallbackMethod_GetStatus<v1::EventStore::Service>>>>>>>>;
+                        v1::EventStore::WithCallbackMethod_GetStatus<
+                            v1::EventStore::WithCallbackMethod_GetBackfill<
+                                v1::EventStore::WithCallbackMethod_ListBackfills<
+                                    v1::EventStore::WithCallbackMethod_ListS3Fetches<
+                                        v1::EventStore::Service>>>>>>>>>>>;
 
 class EventStoreService final : public EventStoreCallbackBase {
  public:
@@ -121,6 +125,16 @@ class EventStoreService final : public EventStoreCallbackBase {
   // What GetStatus answers (also for the embedded /metrics).
   v1::GetStatusResponse Status() const;
   ReadGate::Stats read_gate_stats() const { return read_gate_->GetStats(); }
+  // Issue 13: backfills and s3_payload fetches (short snapshot reads, inline).
+  grpc::ServerUnaryReactor* GetBackfill(grpc::CallbackServerContext* context,
+                                        const v1::GetBackfillRequest* request,
+                                        v1::GetBackfillResponse* response) override;
+  grpc::ServerUnaryReactor* ListBackfills(grpc::CallbackServerContext* context,
+                                          const v1::ListBackfillsRequest* request,
+                                          v1::ListBackfillsResponse* response) override;
+  grpc::ServerUnaryReactor* ListS3Fetches(grpc::CallbackServerContext* context,
+                                          const v1::ListS3FetchesRequest* request,
+                                          v1::ListS3FetchesResponse* response) override;
 
   grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamUpdates(
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
