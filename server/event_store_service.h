@@ -20,7 +20,8 @@
 // and when it ends, and every erasure with what it removed. A read whose
 // audit line cannot be queued is answered UNAVAILABLE instead of its data;
 // so is an erasure (before anything is erased). Roles: Ingest `ingest`;
-// GetLatest, ListRecords, GetUser, StreamUpdates and GetStatus `read`;
+// GetLatest, ListRecords, GetUser, StreamUpdates, GetStatus, GetBackfill,
+// ListBackfills and ListS3Fetches `read`;
 // CreateCheckpoint and EraseUser `admin`.
 //
 // Thread-safe; the EventStore, Authorizer and AuditLog must outlive the

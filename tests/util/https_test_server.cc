@@ -6,7 +6,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 
@@ -75,19 +74,15 @@ struct HttpsTestServer::Impl {
 
 absl::StatusOr<std::unique_ptr<HttpsTestServer>> HttpsTestServer::Start() {
   std::unique_ptr<HttpsTestServer> server(new HttpsTestServer());
-  const std::string dir = server->dir_.path();
-  const std::string command = absl::StrCat(
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
-      "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout ",
-      dir, "/key.pem -out ", dir, "/cert.pem 2>", dir, "/openssl.log");
-  if (std::system(command.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("openssl could not make a certificate: ", command));
-  }
+  absl::StatusOr<std::unique_ptr<TestCertificates>> certificates = TestCertificates::Create();
+  if (!certificates.ok()) return certificates.status();
+  server->certificates_ = *std::move(certificates);
+  const CertificateFiles& files = server->certificates_->server();
   server->impl_ = std::make_unique<Impl>();
   Impl& impl = *server->impl_;
   beast::error_code error;
-  impl.tls.use_certificate_chain_file(dir + "/cert.pem", error);
-  if (!error) impl.tls.use_private_key_file(dir + "/key.pem", asio::ssl::context::pem, error);
+  impl.tls.use_certificate_chain_file(files.cert, error);
+  if (!error) impl.tls.use_private_key_file(files.key, asio::ssl::context::pem, error);
   if (error) return absl::InternalError(absl::StrCat("TLS setup: ", error.message()));
   const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
   impl.acceptor.open(endpoint.protocol(), error);

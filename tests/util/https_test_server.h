@@ -1,9 +1,9 @@
 // HttpsTestServer: a tiny HTTPS server on 127.0.0.1 for tests of the
 // s3_payload fetcher, standing in for S3's pre-signed URLs.
 //
-// Start generates a throwaway self-signed certificate for 127.0.0.1 with the
-// openssl CLI in a TempDir; the fetcher trusts it through ca_file()
-// (--s3_fetch_ca_file). Each path answers a scripted list of replies in
+// Start makes a throwaway CA and a server certificate for 127.0.0.1 signed
+// by it (TestCertificates, the openssl CLI); the fetcher trusts the CA
+// through ca_file() (--s3_fetch_ca_file). Each path answers a scripted list of replies in
 // order (the last one repeats); unknown paths are 404. Boost.Beast over
 // Boost.Asio's OpenSSL stream, one connection at a time on its own thread
 // (each read and write bounded by 10 s).
@@ -20,7 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "tests/util/temp_dir.h"
+#include "tests/util/test_certificates.h"
 
 namespace healthwire {
 namespace testing {
@@ -36,8 +36,8 @@ class HttpsTestServer {
   ~HttpsTestServer();
 
   int port() const { return port_; }
-  // The PEM certificate to trust (self-signed: it is its own CA).
-  std::string ca_file() const { return dir_.path() + "/cert.pem"; }
+  // The PEM CA certificate to trust.
+  const std::string& ca_file() const { return certificates_->ca_cert(); }
   // "https://127.0.0.1:<port><path>".
   std::string Url(const std::string& path) const;
 
@@ -50,7 +50,7 @@ class HttpsTestServer {
  private:
   HttpsTestServer() = default;
 
-  TempDir dir_;
+  std::unique_ptr<TestCertificates> certificates_;
   int port_ = 0;
   std::unique_ptr<Impl> impl_;
 };

@@ -138,7 +138,8 @@ const Subcommand& BackfillsCommand() {
       "A backfill is complete when every expected payload was stored, stalled when\n"
       "nothing arrived for the store's --backfill_stall_after. --fetches lists every\n"
       "s3_payload ping with its fetch state (pending, fetched, failed and why).",
-      {"user", "reference", "fetches", "json", "store", "timeout"},
+      {"user", "reference", "fetches", "json", "store", "tls_ca", "tls_cert", "tls_key",
+       "token_file", "timeout"},
       &RunBackfills,
   };
   return *command;
