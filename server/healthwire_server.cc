@@ -17,6 +17,7 @@
 #include "server/event_store_service.h"
 #include "server/local_ingestor.h"
 #include "server/process_util.h"
+#include "server/log_fetch_recorder.h"
 #include "server/log_ingestor.h"
 #include "server/metrics_http_server.h"
 #include "server/remote_ingestor.h"
@@ -262,19 +263,31 @@ absl::Status HealthwireServer::StartStore() {
     if (!replica.ok()) return replica.status();
     replica_ = *std::move(replica);
   }
-  if (options_.run_s3_fetcher && !store_options.log_replica) {
-    // Cluster replicas all apply the same pings and record the same PENDING
-    // fetch; fetching (once, by one of them) is not done yet, so none does
-    // (README: Ping mode in cluster mode).
+  if (options_.run_s3_fetcher) {
+    std::unique_ptr<S3FetchRecorder> recorder;  // null: into the store
+    if (replica_ != nullptr) {
+      // Cluster mode: a replica publishes its fetches' outcomes to the log
+      // (every replica records them when it applies them) and fetches only
+      // while caught up with the log (README: Ping mode in cluster mode).
+      StoreReplica* replica = replica_.get();
+      absl::StatusOr<std::unique_ptr<LogFetchRecorder>> log_recorder = LogFetchRecorder::Create(
+          options_.log, [replica]() -> absl::Status {
+            const StoreReplica::Status status = replica->GetStatus();
+            if (!status.applying || !status.log_connected) {
+              return absl::UnavailableError("the replica is not applying the commit log");
+            }
+            if (!status.caught_up) {
+              return absl::UnavailableError("the replica has not caught up with the commit log");
+            }
+            return absl::OkStatus();
+          });
+      if (!log_recorder.ok()) return log_recorder.status();
+      recorder = *std::move(log_recorder);
+    }
     absl::StatusOr<std::unique_ptr<S3Fetcher>> fetcher =
-        S3Fetcher::Start(store_.get(), options_.s3_fetch);
+        S3Fetcher::Start(store_.get(), options_.s3_fetch, std::move(recorder));
     if (!fetcher.ok()) return fetcher.status();
     s3_fetcher_ = *std::move(fetcher);
-  } else if (options_.run_s3_fetcher) {
-    logging::Warning(
-        "healthwire: cluster mode: s3_payload pings are stored and their fetches recorded "
-        "PENDING, but no replica fetches them (ping mode is fetched in embedded and split mode "
-        "only; README: Ping mode)");
   }
   absl::StatusOr<std::unique_ptr<Authorizer>> authorizer =
       Authorizer::Create(options_.grpc_security);

@@ -65,7 +65,7 @@ class HealthwireServer {
     std::string audit_log;
     uint64_t audit_log_buffer_bytes = 4 << 20;
 
-    // --- s3_payload fetcher (beside the store; not on cluster replicas) ---
+    // --- s3_payload fetcher (beside the store; on a cluster replica it publishes to the log) ---
     bool run_s3_fetcher = true;
     S3Fetcher::Options s3_fetch;
 

@@ -1,5 +1,6 @@
 #include "server/s3_fetcher.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 #include <vector>
@@ -36,7 +37,8 @@ void LogFetch(const v1::S3Fetch& fetch, absl::string_view what) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<S3Fetcher>> S3Fetcher::Start(EventStore* store, Options options) {
+absl::StatusOr<std::unique_ptr<S3Fetcher>> S3Fetcher::Start(
+    EventStore* store, Options options, std::unique_ptr<S3FetchRecorder> recorder) {
   if (options.concurrency < 1) {
     return absl::InvalidArgumentError("--s3_fetch_concurrency must be at least 1");
   }
@@ -68,13 +70,17 @@ absl::StatusOr<std::unique_ptr<S3Fetcher>> S3Fetcher::Start(EventStore* store, O
   absl::StatusOr<FetchUrlPolicy> policy = FetchUrlPolicy::Create(options.allowed_hosts);
   if (!policy.ok()) return policy.status();
   InitHttpsGet();
-  return std::unique_ptr<S3Fetcher>(new S3Fetcher(store, std::move(options), *std::move(policy)));
+  if (recorder == nullptr) recorder = MakeStoreFetchRecorder(store);
+  return std::unique_ptr<S3Fetcher>(
+      new S3Fetcher(store, std::move(options), *std::move(policy), std::move(recorder)));
 }
 
-S3Fetcher::S3Fetcher(EventStore* store, Options options, FetchUrlPolicy policy)
+S3Fetcher::S3Fetcher(EventStore* store, Options options, FetchUrlPolicy policy,
+                     std::unique_ptr<S3FetchRecorder> recorder)
     : store_(store),
       options_(std::move(options)),
       policy_(std::move(policy)),
+      recorder_(std::move(recorder)),
       workers_(std::make_unique<Executor>(options_.concurrency)) {
   poller_ = std::thread([this] { PollLoop(); });
 }
@@ -106,15 +112,29 @@ void S3Fetcher::PollLoop() {
     }
     absl::StatusOr<std::vector<v1::S3Fetch>> pending =
         store_->PendingFetches(options_.max_pending_scanned);
+    const absl::Status ready = recorder_->ReadyToFetch();
     if (pending.ok()) {
       const absl::Time now = absl::Now();
       absl::MutexLock lock(&mu_);
       pending_ = pending->size();
+      not_ready_ = ready.ok() ? "" : std::string(ready.message());
+      if (pending->size() < options_.max_pending_scanned) {
+        // The whole pending set was read: forget what is no longer in it.
+        absl::flat_hash_set<uint64_t> listed;
+        for (const v1::S3Fetch& fetch : *pending) listed.insert(fetch.ping_revision());
+        absl::erase_if(resolved_, [&](uint64_t id) { return !listed.contains(id); });
+        absl::erase_if(attempts_, [&](const auto& entry) { return !listed.contains(entry.first); });
+      }
       for (v1::S3Fetch& fetch : *pending) {
+        if (!ready.ok()) break;
         if (stopping_ || static_cast<int>(in_flight_.size()) >= options_.concurrency) break;
         const uint64_t id = fetch.ping_revision();
-        if (in_flight_.contains(id)) continue;
+        if (in_flight_.contains(id) || resolved_.contains(id)) continue;
         if (auto it = not_before_.find(id); it != not_before_.end() && it->second > now) continue;
+        if (auto it = attempts_.find(id); it != attempts_.end()) {
+          fetch.set_attempts(std::max(fetch.attempts(), it->second.first));
+          fetch.set_last_error(it->second.second);
+        }
         in_flight_.insert(id);
         auto shared = std::make_shared<v1::S3Fetch>(std::move(fetch));
         workers_->Schedule([this, shared] { Attempt(std::move(*shared)); });
@@ -224,40 +244,41 @@ void S3Fetcher::RecordFailedAttempt(v1::S3Fetch fetch, const std::string& error,
 void S3Fetcher::Commit(std::vector<v1::Event> events, v1::S3Fetch outcome) {
   const uint64_t id = outcome.ping_revision();
   const bool pending = outcome.state() == v1::S3Fetch::STATE_PENDING;
-  // Through the store's CommitGate, like a webhook's ingest: a commit that
-  // has not started by the deadline is refused (nothing written, the fetch
-  // stays PENDING and is tried again), so the fetch stays in flight for a
-  // bounded time and a slow store cannot pile up fetched bodies.
-  const absl::Time deadline = absl::Now() + options_.commit_timeout;
-  EventStore::CommitGate may_start = [deadline]() -> absl::Status {
-    if (absl::Now() <= deadline) return absl::OkStatus();
-    return absl::DeadlineExceededError(
-        "the s3_payload fetch's commit did not start within --s3_fetch_commit_timeout");
-  };
-  // The callback runs on the store's writer thread: bookkeeping only.
-  store_->IngestFetchedAsync(
-      std::move(events), std::move(outcome),
-      [this, id, pending](absl::StatusOr<v1::IngestResponse> committed) {
+  if (pending && !recorder_->RecordsAttempts()) {
+    // Only final outcomes go to the log: remember the attempt here.
+    absl::MutexLock lock(&mu_);
+    attempts_[id] = {outcome.attempts(), outcome.last_error()};
+    in_flight_.erase(id);
+    return;
+  }
+  // The callback may run on the store's writer or a nats.c thread:
+  // bookkeeping only.
+  recorder_->Record(
+      std::move(events), std::move(outcome), options_.commit_timeout,
+      [this, id, pending](absl::Status recorded) {
         absl::MutexLock lock(&mu_);
-        if (!committed.ok()) {
+        if (!recorded.ok()) {
           // Still PENDING in the store: tried again after a backoff.
           logging::Warning("healthwire: cannot record an s3_payload fetch; retrying",
-                           {{"ping_revision", id}, {"error", committed.status().ToString()}});
+                           {{"ping_revision", id}, {"error", recorded.ToString()}});
           not_before_[id] = absl::Now() + options_.initial_backoff;
         } else if (!pending) {
           not_before_.erase(id);
+          attempts_.erase(id);
+          resolved_.insert(id);
         }
         in_flight_.erase(id);
-      },
-      std::move(may_start));
+      });
 }
 
 std::string S3Fetcher::MetricsText() const {
   size_t in_flight = 0, pending = 0;
+  bool waiting = false;
   {
     absl::MutexLock lock(&mu_);
     in_flight = in_flight_.size();
     pending = pending_;
+    waiting = !not_ready_.empty();
   }
   return absl::StrCat(
       "# HELP healthwire_s3_fetches_total s3_payload fetches by outcome (fetched, failed: never "
@@ -278,7 +299,11 @@ std::string S3Fetcher::MetricsText() const {
       "healthwire_s3_fetches_in_flight ", in_flight, "\n",
       "# HELP healthwire_s3_fetches_pending s3_payload fetches not done yet (last poll).\n"
       "# TYPE healthwire_s3_fetches_pending gauge\n"
-      "healthwire_s3_fetches_pending ", pending, "\n");
+      "healthwire_s3_fetches_pending ", pending, "\n",
+      "# HELP healthwire_s3_fetch_waiting 1 while no fetch may start (a cluster replica behind "
+      "the commit log: a later entry may hold the outcome).\n"
+      "# TYPE healthwire_s3_fetch_waiting gauge\n"
+      "healthwire_s3_fetch_waiting ", waiting ? 1 : 0, "\n", recorder_->MetricsText());
 }
 
 }  // namespace healthwire

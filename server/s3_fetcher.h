@@ -13,10 +13,9 @@
 //   FAILED at once (it will not shrink);
 // - converts a 200 body with ConvertTerraWebhook (the same converter and
 //   rules as a posted body) with the ping's trace id, terra-reference and
-//   ordering timestamp, and commits its events together with the FETCHED
-//   state (EventStore::IngestFetchedAsync, through a CommitGate with
-//   Options::commit_timeout, like a webhook's ingest), so the body and
-//   "fetched" are durable together. A fetched body that is itself an s3_payload is stored
+//   ordering timestamp, and records its events together with the FETCHED
+//   state (S3FetchRecorder::Record with Options::commit_timeout), so the
+//   body and "fetched" are durable together. A fetched body that is itself an s3_payload is stored
 //   but not followed (the fetch is FAILED, saying so); a body the converter
 //   refuses is FAILED;
 // - retries anything else (HTTP errors, TLS/connection failures, store
@@ -24,6 +23,16 @@
 //   Options::max_backoff while the URL has not expired; each failed attempt
 //   is recorded (attempts, last_error); once the next attempt would be after
 //   expires_at the fetch is FAILED, with a log line and a metric.
+//
+// Where outcomes are recorded is an S3FetchRecorder: the store itself
+// (embedded and split mode: every attempt's state, as above), or, on a
+// cluster replica, the commit log (server/log_fetch_recorder.h: only the
+// final FETCHED/FAILED outcome is published, attempts that leave a fetch
+// PENDING are remembered in memory; no attempt starts while the recorder is
+// not ReadyToFetch, i.e. while the replica is behind the log). A fetch whose
+// final outcome was recorded is not tried again while the store still lists
+// it PENDING (a replica lists it until it applies its own or another
+// replica's outcome).
 //
 // Thread-safe. The destructor stops polling and waits for the attempts in
 // progress (each bounded by Options::timeout).
@@ -35,6 +44,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -44,6 +54,7 @@
 #include "server/executor.h"
 #include "server/fetch_url_policy.h"
 #include "server/https_get.h"
+#include "server/s3_fetch_recorder.h"
 #include "storage/event_store.h"
 
 namespace healthwire {
@@ -69,9 +80,11 @@ class S3Fetcher {
     size_t max_pending_scanned = 10000;
   };
 
-  // InvalidArgument naming the flag for bad options. `store` is not owned
-  // and must outlive the fetcher.
-  static absl::StatusOr<std::unique_ptr<S3Fetcher>> Start(EventStore* store, Options options);
+  // InvalidArgument naming the flag for bad options. `store` (read for
+  // its pending fetches) is not owned and must outlive the fetcher. Without
+  // a `recorder`, outcomes are recorded into `store`.
+  static absl::StatusOr<std::unique_ptr<S3Fetcher>> Start(
+      EventStore* store, Options options, std::unique_ptr<S3FetchRecorder> recorder = nullptr);
   ~S3Fetcher();
 
   S3Fetcher(const S3Fetcher&) = delete;
@@ -81,7 +94,8 @@ class S3Fetcher {
   std::string MetricsText() const;
 
  private:
-  S3Fetcher(EventStore* store, Options options, FetchUrlPolicy policy);
+  S3Fetcher(EventStore* store, Options options, FetchUrlPolicy policy,
+            std::unique_ptr<S3FetchRecorder> recorder);
 
   void PollLoop();
   // One attempt at `fetch` on a worker; records its outcome.
@@ -89,23 +103,33 @@ class S3Fetcher {
   // Records a failed attempt: retried later, or FAILED when the URL will
   // have expired by then.
   void RecordFailedAttempt(v1::S3Fetch fetch, const std::string& error, absl::Time now);
-  // Commits `events` with `outcome` (asynchronously; the attempt stays in
-  // flight until the store answers); on a store error or a refused late
-  // commit the fetch stays PENDING and is retried after a backoff.
+  // Records `events` with `outcome` (asynchronously; the attempt stays in
+  // flight until the recorder answers); on an error or a refused late
+  // record the fetch stays PENDING and is retried after a backoff. A
+  // PENDING outcome the recorder does not record is only remembered.
   void Commit(std::vector<v1::Event> events, v1::S3Fetch outcome);
   absl::Duration BackoffAfter(int attempts) const;
 
   EventStore* const store_;
   const Options options_;
   const FetchUrlPolicy policy_;
+  const std::unique_ptr<S3FetchRecorder> recorder_;
 
   mutable absl::Mutex mu_;
   absl::flat_hash_set<uint64_t> in_flight_ ABSL_GUARDED_BY(mu_);
   // When a fetch may be tried again (in memory: after a restart every
   // pending fetch is tried at once).
   absl::flat_hash_map<uint64_t, absl::Time> not_before_ ABSL_GUARDED_BY(mu_);
+  // Attempts and last error of fetches whose recorder does not record
+  // attempts (cluster replicas); gone after a restart.
+  absl::flat_hash_map<uint64_t, std::pair<int, std::string>> attempts_ ABSL_GUARDED_BY(mu_);
+  // Fetches whose final outcome is recorded, while the store may still list
+  // them PENDING (a replica, until it applies the outcome).
+  absl::flat_hash_set<uint64_t> resolved_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   size_t pending_ ABSL_GUARDED_BY(mu_) = 0;
+  // Why the recorder does not let attempts start ("" when it does).
+  std::string not_ready_ ABSL_GUARDED_BY(mu_);
 
   std::atomic<uint64_t> fetched_{0};
   std::atomic<uint64_t> failed_{0};

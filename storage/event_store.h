@@ -312,6 +312,11 @@ class EventStore {
     // in the entry, so every replica writes the same tombstone.
     std::optional<StoreSubject> erase_subject;
     google::protobuf::Timestamp erase_received_at;
+    // Set for a replica's s3_payload fetch outcome (Delivery.fetch_outcome):
+    // recorded with `events` (the fetched body's) as IngestFetched does,
+    // only while that fetch is PENDING; otherwise the whole call is skipped
+    // (FailedPrecondition in its result), the same on every replica.
+    std::optional<v1::S3Fetch> fetch_outcome;
   };
   struct LogApplyResult {
     // One per call, as IngestAsync would have answered it (InvalidArgument

@@ -125,7 +125,8 @@ absl::StatusOr<EventStore::LogApplyResult> EventStore::Impl::ApplyLogCalls(
       continue;
     }
     out.erasures.push_back(std::nullopt);
-    absl::StatusOr<v1::IngestResponse> result = batch.ApplyCall(call.events);
+    absl::StatusOr<v1::IngestResponse> result = batch.ApplyCall(
+        call.events, call.fetch_outcome.has_value() ? &*call.fetch_outcome : nullptr);
     if (result.ok()) {
       for (int i = 0; i < result->results_size() && i < static_cast<int>(call.events.size());
            ++i) {

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -63,6 +64,11 @@ std::string DeliveryIdInPlace(google::protobuf::RepeatedPtrField<v1::Event>* eve
     if (received_at != nullptr) event.set_allocated_received_at(received_at);
     event.set_revision(revision);
   });
+}
+
+std::string FetchOutcomeDeliveryId(uint64_t ping_revision) {
+  // Not a hex SHA-256 like a webhook's id, so it can never equal one.
+  return absl::StrCat("s3-fetch-outcome-", ping_revision);
 }
 
 std::string Sha256Bytes(const std::string& bytes) {

@@ -12,6 +12,7 @@
 #ifndef HEALTHWIRE_STORAGE_COMMIT_LOG_DELIVERY_ID_H_
 #define HEALTHWIRE_STORAGE_COMMIT_LOG_DELIVERY_ID_H_
 
+#include <cstdint>
 #include <string>
 
 #include "google/protobuf/repeated_field.h"
@@ -26,6 +27,11 @@ std::string DeliveryId(const google::protobuf::RepeatedPtrField<v1::Event>& even
 // (the gateway's publish path; a copy of a 1 KB event per webhook was one
 // of its allocations). Not for events other threads read meanwhile.
 std::string DeliveryIdInPlace(google::protobuf::RepeatedPtrField<v1::Event>* events);
+
+// The delivery id (Nats-Msg-Id) of a replica's s3_payload fetch outcome for
+// the ping stored at `ping_revision`: the same on every replica, so two
+// replicas' outcomes of one ping are one entry within the duplicate window.
+std::string FetchOutcomeDeliveryId(uint64_t ping_revision);
 
 // The raw 32-byte SHA-256 of `bytes`.
 std::string Sha256Bytes(const std::string& bytes);

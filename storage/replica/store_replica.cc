@@ -179,7 +179,14 @@ void StoreReplica::Run() {
         read_error = next.status();
         break;
       }
-      if (!next->has_value()) break;
+      if (!next->has_value()) {
+        if (calls.empty()) {
+          // Nothing more in the log within the wait: caught up.
+          absl::MutexLock lock(&mu_);
+          status_.caught_up = true;
+        }
+        break;
+      }
       ConsumedDelivery& consumed = **next;
       EventStore::LogCall call;
       call.sequence = consumed.sequence;
@@ -193,6 +200,9 @@ void StoreReplica::Run() {
         call.events.assign(std::make_move_iterator(consumed.delivery.mutable_events()->begin()),
                            std::make_move_iterator(consumed.delivery.mutable_events()->end()));
         for (const v1::Event& event : call.events) bytes += event.raw_json().size();
+        if (consumed.delivery.has_fetch_outcome()) {
+          call.fetch_outcome = std::move(*consumed.delivery.mutable_fetch_outcome());
+        }
       } else {
         // Every replica sees the same bytes and skips the same entry.
         ++malformed;
@@ -231,6 +241,7 @@ void StoreReplica::Run() {
     status_.digest_hex = absl::BytesToHexString(applied->position.digest);
     status_.store_revision = applied->store_revision;
     status_.behind = behind;
+    status_.caught_up = behind == 0;
     status_.deliveries_applied += count;
     status_.batches_applied += 1;
     status_.malformed_skipped += malformed;

@@ -79,6 +79,11 @@ class StoreReplica {
     // The stream's last sequence (chunks included) when last asked, and when.
     uint64_t log_last_sequence = 0;
     absl::Time log_checked_at;
+    // Whether this replica has applied everything the log held when it
+    // last looked (false from start until then, and while a batch left
+    // entries behind it). The s3_payload fetcher waits for it: a pending
+    // fetch may be resolved by an entry not applied yet.
+    bool caught_up = false;
     // Whether the replica is applying: false while its store cannot write
     // (last_error says why) or the log is unreachable.
     bool applying = true;
