@@ -86,7 +86,7 @@ absl::Status ValidateOptions(const HealthwireServer::Options& options) {
         options.read_api.port == options.gateway.port) {
       return absl::InvalidArgumentError(
           "--read_api_port must not be the webhook port: the webhook port faces the internet, "
-          "the read API serves health data without authentication");
+          "the read API serves health data");
     }
     // The loopback rule: the read API has neither TLS nor tokens yet, so it
     // may only listen on loopback.
