@@ -276,6 +276,7 @@ void WebhookHandler::VerifyConvertIngest(WebhookRequest request, ReplyCallback d
     context.ordering_timestamp_ms = ordering_timestamp_ms;
   }
   context.trace_id = std::string(request.Header("X-Terra-Trace-Id"));
+  context.terra_reference = std::string(request.Header("terra-reference"));
 
   absl::StatusOr<ConvertedWebhook> converted = ConvertTerraWebhook(request.body, context);
   if (!converted.ok()) {
