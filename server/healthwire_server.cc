@@ -87,7 +87,7 @@ absl::Status ValidateOptions(const HealthwireServer::Options& options) {
         options.read_api.port == options.gateway.port) {
       return absl::InvalidArgumentError(
           "--read_api_port must not be the webhook port: the webhook port faces the internet, "
-          "the read API serves health data without authentication");
+          "the read API serves health data");
     }
     // The loopback rule: the read API has neither TLS nor tokens yet, so it
     // may only listen on loopback.
@@ -465,9 +465,14 @@ absl::Status HealthwireServer::StartReadApi() {
     // This process's own EventStoreService, without a socket.
     channel = grpc_server_->InProcessChannel(args);
   } else if (!options_.store_address.empty()) {
-    // The gateway's own credentials to the store (--store_tls_*, --store_token_file).
+    // The gateway's TLS settings to the store (--store_tls_*: its client
+    // certificate only gets the handshake through), but not its token: each
+    // call carries its HTTP client's token, and the store authenticates read
+    // API calls by that token alone (server/security/delegated_call.h).
+    GrpcClientSecurity security = options_.store_security;
+    security.token_file.clear();
     absl::StatusOr<std::shared_ptr<grpc::Channel>> remote =
-        CreateStoreChannel(options_.store_address, options_.store_security, args);
+        CreateStoreChannel(options_.store_address, security, args);
     if (!remote.ok()) return remote.status();
     channel = *std::move(remote);
   } else {

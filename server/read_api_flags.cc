@@ -8,10 +8,10 @@
 ABSL_FLAG(int, read_api_port, -1,
           "HTTP/JSON read API port (GET /v1/users/..., /v1/updates as server-sent events or "
           "NDJSON); 0 picks a free one; -1 (default) = off. Never the webhook port: it serves "
-          "health data without authentication.");
+          "health data. With --grpc_tokens_file it takes the same bearer tokens and roles.");
 ABSL_FLAG(std::string, read_api_address, "127.0.0.1",
-          "Address the read API binds to. Loopback by default: put an authenticating proxy in "
-          "front before opening it wider.");
+          "Address the read API binds to. Loopback only unless it has TLS and the store "
+          "authenticates clients.");
 ABSL_FLAG(int, read_api_max_connections, 64,
           "Open read API connections at most (one thread each; streams included); more get 503.");
 ABSL_FLAG(absl::Duration, read_api_idle_timeout, absl::Seconds(30),

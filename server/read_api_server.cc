@@ -250,6 +250,8 @@ class ReadApiServer::Impl {
       request.target = std::string(message.target());
       request.last_event_id = std::string(message["Last-Event-ID"]);
       request.accept = std::string(message[http::field::accept]);
+      request.authorization = std::string(message[http::field::authorization]);
+      request.remote = remote;
 
       if (ReadApiHandler::IsStream(request)) {
         ServeStream(c, request, remote, started);
@@ -265,7 +267,8 @@ class ReadApiServer::Impl {
       }
       const bool keep_alive = message.keep_alive() && !c.stopping.load();
       Count(reply.status);
-      ec = WriteRaw(c, Head(reply.status, reply.content_type, keep_alive, reply.body.size()) +
+      ec = WriteRaw(c, Head(reply.status, reply.content_type, keep_alive, reply.body.size(),
+                            reply.headers) +
                            reply.body);
       logging::Info("read_api", {{"status", reply.status},
                                  {"method", request.method.substr(0, 16)},
@@ -288,7 +291,8 @@ class ReadApiServer::Impl {
     absl::StatusOr<std::unique_ptr<ReadApiStream>> stream = handler_->OpenStream(request, &error);
     if (!stream.ok()) {
       Count(error.status);
-      WriteRaw(c, Head(error.status, error.content_type, false, error.body.size()) + error.body);
+      WriteRaw(c, Head(error.status, error.content_type, false, error.body.size(), error.headers) +
+                      error.body);
       logging::Info("read_api", {{"status", error.status},
                                  {"method", request.method.substr(0, 16)},
                                  {"path", request.target.substr(0, 300)},

@@ -45,10 +45,7 @@ constexpr char kHealthDataMarker[] = "heart-rate-marker-73519";
 
 std::string WriteFile(const TempDir& dir, const std::string& name, const std::string& contents,
                       mode_t mode = 0600) {
-  const std::string path = dir.path() + "/" + name;
-  std::ofstream(path) << contents;
-  chmod(path.c_str(), mode);
-  return path;
+  return WriteTestFile(dir.path(), name, contents, mode);
 }
 
 std::unique_ptr<v1::EventStore::Stub> Stub(const std::string& target,
