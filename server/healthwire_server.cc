@@ -270,8 +270,11 @@ absl::Status HealthwireServer::StartStore() {
       // (every replica records them when it applies them) and fetches only
       // while caught up with the log (README: Ping mode in cluster mode).
       StoreReplica* replica = replica_.get();
+      CommitLogOptions log_options = options_.log;
+      // An outcome's PubAck is waited for as long as a local commit may wait.
+      log_options.publish_ack_wait = options_.s3_fetch.commit_timeout;
       absl::StatusOr<std::unique_ptr<LogFetchRecorder>> log_recorder = LogFetchRecorder::Create(
-          options_.log, [replica]() -> absl::Status {
+          log_options, [replica]() -> absl::Status {
             const StoreReplica::Status status = replica->GetStatus();
             if (!status.applying || !status.log_connected) {
               return absl::UnavailableError("the replica is not applying the commit log");

@@ -1,5 +1,6 @@
 // Flags of the s3_payload fetcher (ping mode), in the binaries that run a
-// store (healthwire, healthwire_store): the fetcher runs beside the store.
+// store (healthwire, healthwire_store, also as a cluster replica): the
+// fetcher runs beside the store.
 #include <cstdint>
 #include <string>
 
@@ -9,8 +10,9 @@
 #include "server/server_flags.h"
 
 ABSL_FLAG(bool, s3_fetch, true,
-          "Fetch the bodies of s3_payload pings (ping mode) and ingest them. false: pings are "
-          "stored and their fetches stay pending.");
+          "Fetch the bodies of s3_payload pings (ping mode) and ingest them (a cluster replica "
+          "publishes each outcome to the commit log). false: pings are stored and their fetches "
+          "stay pending.");
 ABSL_FLAG(std::string, s3_fetch_allowed_hosts, healthwire::kDefaultS3FetchAllowedHosts,
           "Comma-separated hosts an s3_payload url may point at (`*` = one or more characters; "
           "`host:port` or `host:*` for other ports than 443). Only https is ever fetched.");
@@ -28,8 +30,8 @@ ABSL_FLAG(absl::Duration, s3_fetch_backoff, absl::Seconds(1),
 ABSL_FLAG(absl::Duration, s3_fetch_max_backoff, absl::Seconds(60),
           "Longest wait between two attempts.");
 ABSL_FLAG(absl::Duration, s3_fetch_commit_timeout, absl::Seconds(30),
-          "How long a fetched body's commit may wait for the store's writer; later it is refused "
-          "(nothing written) and the fetch retried.");
+          "How long a fetched body's commit may wait for the store's writer (a cluster replica: "
+          "for the log's PubAck); later it is refused (nothing written) and the fetch retried.");
 ABSL_FLAG(absl::Duration, s3_fetch_poll_interval, absl::Milliseconds(250),
           "How often the fetcher looks for new pending fetches in the store.");
 

@@ -251,6 +251,25 @@ TEST_F(ClusterPingBackfillE2eTest, SecondOutcomeOfAResolvedPingIsSkippedByEveryR
   }
 }
 
+TEST_F(ClusterPingBackfillE2eTest, PendingFetchSurvivesARestartOfEveryReplica) {
+  s3_->SetReplies("/later", {{503, "slow down"}});
+  Post(S3PayloadWebhookJson(s3_->Url("/later") + "?X-Amz-Signature=abc", 60),
+       {{"X-Terra-Trace-Id", "cluster-ping-later"}});
+  ASSERT_TRUE(PollUntil([&] { return s3_->RequestCount("/later") >= 2; }, absl::Seconds(20)));
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(cluster_.KillReplica(i).ok());
+  // Only the store and the log know the fetch now.
+  s3_->SetReplies("/later", {{200, SleepWebhookBuilder(kUser, "sleep-later").Json()}});
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(cluster_.RestartReplica(i).ok()) << cluster_.Logs();
+  const v1::S3Fetch a = ResolvedFetch(cluster_, 0);
+  ASSERT_EQ(a.state(), v1::S3Fetch::STATE_FETCHED) << a.DebugString() << cluster_.Logs();
+  EXPECT_EQ(a.SerializeAsString(), ResolvedFetch(cluster_, 1).SerializeAsString());
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(testing::FindStored(cluster_.stub(i), kUser, v1::EVENT_TYPE_SLEEP, "sleep-later")
+                    .has_value())
+        << "replica " << i;
+  }
+}
+
 TEST_F(ClusterPingBackfillE2eTest, LargeFetchedBodyTravelsInChunksAndIsStoredWhole) {
   // Above the log's 8 MiB message limit: published as chunks plus a commit.
   std::string body = SleepWebhookBuilder(kUser, "sleep-large").Json();
