@@ -150,12 +150,19 @@ TEST_F(ClusterPingBackfillE2eTest, PingIsFetchedOnceAndEveryReplicaStoresTheSame
   EXPECT_GE(requests, 1);
   EXPECT_LE(requests, 2);
   int64_t published = 0, duplicates = 0;
-  for (int i = 0; i < 2; ++i) {
-    published += ReplicaMetric(cluster_, i,
-                               "healthwire_s3_fetch_outcomes_published_total{result=\"new\"}");
-    duplicates += ReplicaMetric(
-        cluster_, i, "healthwire_s3_fetch_outcomes_published_total{result=\"duplicate\"}");
-  }
+  // (The later replica's PubAck may still be on its way.)
+  PollUntil(
+      [&] {
+        published = duplicates = 0;
+        for (int i = 0; i < 2; ++i) {
+          published += ReplicaMetric(
+              cluster_, i, "healthwire_s3_fetch_outcomes_published_total{result=\"new\"}");
+          duplicates += ReplicaMetric(
+              cluster_, i, "healthwire_s3_fetch_outcomes_published_total{result=\"duplicate\"}");
+        }
+        return published + duplicates == requests;
+      },
+      absl::Seconds(10));
   EXPECT_EQ(published, 1);
   EXPECT_EQ(published + duplicates, requests);
 
