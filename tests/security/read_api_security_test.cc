@@ -4,7 +4,8 @@
 // naming the missing role or type, 200 with the right one), its accesses
 // are in the audit log like gRPC ones (with the HTTP client's address), and
 // a split gateway's read API never lends its own client certificate to an
-// HTTP client.
+// HTTP client; over HTTPS (--read_api_tls_cert) plaintext gets no answer, and
+// off loopback it needs HTTPS and tokens or refuses to start.
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "tests/util/http_test_client.h"
+#include "tests/util/https_test_client.h"
 #include "tests/util/server_process.h"
 #include "tests/util/temp_dir.h"
 #include "tests/util/test_certificates.h"
@@ -206,6 +208,100 @@ TEST_F(ReadApiSecurityTest, SplitGatewayNeverLendsItsCertificateToHttpClients) {
       EXPECT_TRUE(absl::StrContains(any.body, "needs --grpc_tokens_file")) << any;
     }
   }
+}
+
+// --read_api_tls_cert/--read_api_tls_key: the read API speaks HTTPS only.
+// Plaintext gets no HTTP answer, a client trusting another CA refuses the
+// server, the test CA with a token works; the webhook port's TLS is separate.
+TEST_F(ReadApiSecurityTest, HttpsReadApiRefusesPlaintextAndServesVerifiedClients) {
+  absl::StatusOr<std::unique_ptr<TestCertificates>> certs = TestCertificates::Create();
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server = StartHttpsServer(
+      **certs, data_.path(), kSecret,
+      {"--read_api_port=0", "--grpc_tokens_file=" + TokensFile(),
+       "--read_api_tls_cert=" + (*certs)->server().cert,
+       "--read_api_tls_key=" + (*certs)->server().key});
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_TRUE(absl::StrContains((*server)->Stderr(), "read_api=https://127.0.0.1:"))
+      << (*server)->Stderr();
+  const HttpResponse posted = HttpsRequest(
+      (*server)->http_port(), (*certs)->ca_cert(), "POST", "/webhooks/terra",
+      SleepWebhookBuilder("user-1", "s-1").Provider(kMarkerProvider).Json(),
+      {{"Content-Type", "application/json"},
+       {"terra-signature",
+        HttpTestClient::SignNow(SleepWebhookBuilder("user-1", "s-1").Provider(kMarkerProvider).Json(),
+                                kSecret)}});
+  ASSERT_EQ(posted.status, 200) << posted;
+  const int port = std::stoi((*server)->ReadyValue("read_api_port"));
+  const std::string latest = "/v1/users/user-1/latest/sleep";
+  const HttpHeaders read = {{"Authorization", absl::StrCat("Bearer ", kReadToken)}};
+
+  // Plaintext HTTP (with a valid token): the server waits for a ClientHello,
+  // fails the handshake and closes; no answer, no data.
+  const HttpResponse plaintext = Get(port, latest, kReadToken);
+  EXPECT_EQ(plaintext.status, 0) << plaintext;
+  EXPECT_FALSE(absl::StrContains(plaintext.body, kMarkerProvider));
+
+  const HttpResponse foreign = HttpsRequest(port, (*certs)->other_ca_cert(), "GET", latest, "", read);
+  EXPECT_EQ(foreign.status, 0) << foreign;
+  EXPECT_TRUE(absl::StrContains(foreign.error, "certificate verify failed")) << foreign;
+
+  const HttpResponse verified = HttpsRequest(port, (*certs)->ca_cert(), "GET", latest, "", read);
+  EXPECT_EQ(verified.status, 200) << verified;
+  EXPECT_TRUE(absl::StrContains(verified.body, kMarkerProvider)) << verified;
+  // Tokens still decide over HTTPS.
+  EXPECT_EQ(HttpsRequest(port, (*certs)->ca_cert(), "GET", latest).status, 401);
+
+  const HttpResponse metrics = HttpsRequest(port, (*certs)->ca_cert(), "GET", "/metrics");
+  EXPECT_TRUE(absl::StrContains(metrics.body, "healthwire_read_api_tls_handshake_failures_total 2"))
+      << metrics.body;
+}
+
+// The loopback rule for the read API: off loopback it needs HTTPS and a
+// tokens file, each missing piece refuses to start with one line; a split
+// gateway's read API stays on loopback whatever it has.
+TEST_F(ReadApiSecurityTest, NonLoopbackReadApiNeedsHttpsAndTokensOrRefusesToStart) {
+  absl::StatusOr<std::unique_ptr<TestCertificates>> certs = TestCertificates::Create();
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  const std::vector<std::string> https = {"--read_api_tls_cert=" + (*certs)->server().cert,
+                                          "--read_api_tls_key=" + (*certs)->server().key};
+  const std::vector<std::string> grpc_tls = {"--grpc_tls_cert=" + (*certs)->server().cert,
+                                             "--grpc_tls_key=" + (*certs)->server().key};
+  struct Case {
+    std::string binary;
+    std::vector<std::vector<std::string>> flags;
+    std::string expected;
+  };
+  const std::string tokens = "--grpc_tokens_file=" + TokensFile();
+  for (const Case& test : std::vector<Case>{
+           {"server/healthwire_store", {}, "needs TLS and client authentication"},
+           {"server/healthwire_store", {https}, "needs client authentication: set"},
+           {"server/healthwire_store", {grpc_tls, {tokens}}, "needs TLS and client authentication"},
+           {"server/healthwire_gateway", {https, {"--store=127.0.0.1:1"}},
+            "the read API of healthwire_store"},
+       }) {
+    std::vector<std::string> args = {"--data_dir=" + data_.path(), "--read_api_port=0",
+                                     "--read_api_address=0.0.0.0"};
+    args.push_back(test.binary == "server/healthwire_store" ? "--grpc_port=0" : "--http_port=0");
+    for (const std::vector<std::string>& flags : test.flags) {
+      args.insert(args.end(), flags.begin(), flags.end());
+    }
+    absl::StatusOr<std::unique_ptr<ServerProcess>> process =
+        ServerProcess::Start(test.binary, args);
+    ASSERT_FALSE(process.ok()) << test.expected;
+    EXPECT_TRUE(absl::StrContains(process.status().message(),
+                                  "--read_api_address=0.0.0.0 is not loopback"))
+        << process.status();
+    EXPECT_TRUE(absl::StrContains(process.status().message(), test.expected)) << process.status();
+  }
+  // HTTPS and tokens (and the gRPC port's own TLS for its own rule, which
+  // stays on loopback here): it starts.
+  std::vector<std::string> args = {"--data_dir=" + data_.path(), "--read_api_port=0",
+                                   "--read_api_address=0.0.0.0", "--grpc_port=0", tokens};
+  args.insert(args.end(), https.begin(), https.end());
+  absl::StatusOr<std::unique_ptr<ServerProcess>> started =
+      ServerProcess::Start("server/healthwire_store", args);
+  EXPECT_TRUE(started.ok()) << started.status();
 }
 
 }  // namespace
