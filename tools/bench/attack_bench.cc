@@ -38,6 +38,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "server/process_util.h"
 #include "tools/bench/bench_lib.h"
 
 ABSL_FLAG(std::string, server, "server/healthwire", "The healthwire binary.");
@@ -61,20 +62,6 @@ struct Row {
   std::string happened;
   std::string figure;
 };
-
-uint64_t PeakRss(pid_t pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (absl::StartsWith(line, "VmHWM:")) {
-      uint64_t kb = 0;
-      (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(absl::StripSuffix(line.substr(6), "kB")),
-                             &kb);
-      return kb << 10;
-    }
-  }
-  return 0;
-}
 
 int RawConnect(int port, absl::Duration timeout) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -277,7 +264,7 @@ Row UnsignedBodies() {
   std::unique_ptr<Server> server = Server::Start("unsigned", {});
   if (server == nullptr) return {row.what, "server did not start", ""};
   const int port = server->http_port();
-  const uint64_t baseline = PeakRss(server->pid());
+  const uint64_t baseline = PeakRssBytes(server->pid());
   std::atomic<int> unauthorized{0}, busy{0}, other{0};
   const std::string chunk(1 << 20, 'a');
   std::vector<std::thread> attackers;
@@ -308,7 +295,7 @@ Row UnsignedBodies() {
     });
   }
   for (std::thread& t : attackers) t.join();
-  const uint64_t peak = PeakRss(server->pid());
+  const uint64_t peak = PeakRssBytes(server->pid());
   row.happened = absl::StrFormat("%d x 401, %d x 503 + Retry-After, %d other", unauthorized.load(),
                                  busy.load(), other.load());
   row.figure = absl::StrFormat("peak RSS %llu MB (baseline %llu MB; budget + 200 MB = %llu MB)",
@@ -325,13 +312,13 @@ Row OneLargeSigned() {
   if (server == nullptr) return {row.what, "server did not start", ""};
   const int port = server->http_port();
   PostSigned(port, SleepBody("warm", "s-0", 0));
-  const uint64_t baseline = PeakRss(server->pid());
+  const uint64_t baseline = PeakRssBytes(server->pid());
   const std::string body =
       SleepBody("large", "s-1", static_cast<size_t>(absl::GetFlag(FLAGS_large_mb)) * 1000 * 1000);
   const absl::Time start = absl::Now();
   const int status = PostSigned(port, body);
   const absl::Duration took = absl::Now() - start;
-  const uint64_t peak = PeakRss(server->pid());
+  const uint64_t peak = PeakRssBytes(server->pid());
   row.happened = absl::StrFormat("%d in %s", status, absl::FormatDuration(absl::Trunc(took, absl::Milliseconds(10))));
   row.figure = absl::StrFormat("peak RSS %llu MB, growth %llu MB = %.1fx the body",
                                static_cast<unsigned long long>(peak >> 20),
