@@ -403,6 +403,8 @@ grpc::ServerUnaryReactor* EventStoreService::EraseUser(grpc::CallbackServerConte
         AuditEntry::Erased& counts = entry.erased.emplace();
         counts.changes = erased->changes_erased();
         counts.connections = erased->connections_erased();
+        counts.backfills = erased->backfills_erased();
+        counts.fetches = erased->fetches_erased();
         counts.tombstone_revision = erased->tombstone_revision();
         entry.result = "OK";
       } else {
@@ -466,6 +468,104 @@ grpc::ServerUnaryReactor* EventStoreService::GetStatus(grpc::CallbackServerConte
     return reactor;
   }
   *response = Status();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+// Backfills and s3_payload fetches hold no health record (counts, chunk
+// numbers, revisions, user ids, URLs without their query), so they need
+// `read` of any type scope, like GetUser (server/security/authorizer.cc).
+// Each answer has its audit line; one that cannot be queued is refused.
+grpc::ServerUnaryReactor* EventStoreService::GetBackfill(grpc::CallbackServerContext* context,
+                                                         const v1::GetBackfillRequest* request,
+                                                         v1::GetBackfillResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Admission admission = Admit(*context, Role::kRead, "GetBackfill", std::nullopt, {});
+  if (!admission.status.ok()) {
+    reactor->Finish(admission.status);
+    return reactor;
+  }
+  absl::StatusOr<BackfillResult> result = store_->GetBackfill(request->reference());
+  if (!result.ok()) {
+    const grpc::Status status = ToGrpcStatus(result.status());
+    Audit(std::move(admission.entry), std::nullopt, status);
+    reactor->Finish(status);
+    return reactor;
+  }
+  if (!result->backfills.empty() && !result->backfills.front().user_id().empty()) {
+    admission.entry.subject.emplace().set_user_id(result->backfills.front().user_id());
+  }
+  const grpc::Status audited =
+      Audit(std::move(admission.entry), result->backfills.size(), grpc::Status::OK);
+  if (!audited.ok()) {
+    reactor->Finish(audited);
+    return reactor;
+  }
+  if (!result->backfills.empty()) *response->mutable_backfill() = result->backfills.front();
+  response->set_store_revision(result->store_revision);
+  response->set_store_timeline(result->store_timeline);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* EventStoreService::ListBackfills(
+    grpc::CallbackServerContext* context, const v1::ListBackfillsRequest* request,
+    v1::ListBackfillsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Admission admission = Admit(*context, Role::kRead, "ListBackfills", request->subject(), {});
+  if (!admission.status.ok()) {
+    reactor->Finish(admission.status);
+    return reactor;
+  }
+  absl::StatusOr<BackfillResult> result = store_->ListBackfills(SubjectOf(request->subject()));
+  if (!result.ok()) {
+    const grpc::Status status = ToGrpcStatus(result.status());
+    Audit(std::move(admission.entry), std::nullopt, status);
+    reactor->Finish(status);
+    return reactor;
+  }
+  const grpc::Status audited =
+      Audit(std::move(admission.entry), result->backfills.size(), grpc::Status::OK);
+  if (!audited.ok()) {
+    reactor->Finish(audited);
+    return reactor;
+  }
+  for (v1::Backfill& backfill : result->backfills) *response->add_backfills() = std::move(backfill);
+  response->set_store_revision(result->store_revision);
+  response->set_store_timeline(result->store_timeline);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* EventStoreService::ListS3Fetches(
+    grpc::CallbackServerContext* context, const v1::ListS3FetchesRequest* request,
+    v1::ListS3FetchesResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Admission admission = Admit(*context, Role::kRead, "ListS3Fetches", std::nullopt, {});
+  if (!admission.status.ok()) {
+    reactor->Finish(admission.status);
+    return reactor;
+  }
+  FetchListQuery query;
+  query.state = request->state();
+  query.after_ping_revision = request->after_ping_revision();
+  query.page_size = request->page_size();
+  absl::StatusOr<FetchListResult> result = store_->ListS3Fetches(query);
+  if (!result.ok()) {
+    const grpc::Status status = ToGrpcStatus(result.status());
+    Audit(std::move(admission.entry), std::nullopt, status);
+    reactor->Finish(status);
+    return reactor;
+  }
+  const grpc::Status audited =
+      Audit(std::move(admission.entry), result->fetches.size(), grpc::Status::OK);
+  if (!audited.ok()) {
+    reactor->Finish(audited);
+    return reactor;
+  }
+  for (v1::S3Fetch& fetch : result->fetches) *response->add_fetches() = std::move(fetch);
+  response->set_store_revision(result->store_revision);
+  response->set_store_timeline(result->store_timeline);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

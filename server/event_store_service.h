@@ -20,7 +20,8 @@
 // and when it ends, and every erasure with what it removed. A read whose
 // audit line cannot be queued is answered UNAVAILABLE instead of its data;
 // so is an erasure (before anything is erased). Roles: Ingest `ingest`;
-// GetLatest, ListRecords, GetUser, StreamUpdates and GetStatus `read`;
+// GetLatest, ListRecords, GetUser, StreamUpdates, GetStatus, GetBackfill,
+// ListBackfills and ListS3Fetches `read`;
 // CreateCheckpoint and EraseUser `admin`.
 //
 // Thread-safe; the EventStore, Authorizer and AuditLog must outlive the
@@ -58,7 +59,11 @@ using EventStoreCallbackBase = v1::EventStore::WithCallbackMethod_Ingest<
             v1::EventStore::WithCallbackMethod_GetUser<
                 v1::EventStore::WithCallbackMethod_CreateCheckpoint<
                     v1::EventStore::WithCallbackMethod_EraseUser<
-                        v1::EventStore::WithCallbackMethod_GetStatus<v1::EventStore::Service>>>>>>>>;
+                        v1::EventStore::WithCallbackMethod_GetStatus<
+                            v1::EventStore::WithCallbackMethod_GetBackfill<
+                                v1::EventStore::WithCallbackMethod_ListBackfills<
+                                    v1::EventStore::WithCallbackMethod_ListS3Fetches<
+                                        v1::EventStore::Service>>>>>>>>>>>;
 
 class EventStoreService final : public EventStoreCallbackBase {
  public:
@@ -121,6 +126,16 @@ class EventStoreService final : public EventStoreCallbackBase {
   // What GetStatus answers (also for the embedded /metrics).
   v1::GetStatusResponse Status() const;
   ReadGate::Stats read_gate_stats() const { return read_gate_->GetStats(); }
+  // Issue 13: backfills and s3_payload fetches (short snapshot reads, inline).
+  grpc::ServerUnaryReactor* GetBackfill(grpc::CallbackServerContext* context,
+                                        const v1::GetBackfillRequest* request,
+                                        v1::GetBackfillResponse* response) override;
+  grpc::ServerUnaryReactor* ListBackfills(grpc::CallbackServerContext* context,
+                                          const v1::ListBackfillsRequest* request,
+                                          v1::ListBackfillsResponse* response) override;
+  grpc::ServerUnaryReactor* ListS3Fetches(grpc::CallbackServerContext* context,
+                                          const v1::ListS3FetchesRequest* request,
+                                          v1::ListS3FetchesResponse* response) override;
 
   grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamUpdates(
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;

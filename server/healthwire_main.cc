@@ -17,5 +17,6 @@ int main(int argc, char** argv) {
         healthwire::ApplyReadApiFlags(options);
         healthwire::ApplyStoreFlags(options);
         healthwire::ApplyGatewayFlags(options);
+        healthwire::ApplyS3FetchFlags(options);
       });
 }

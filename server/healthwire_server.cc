@@ -262,6 +262,20 @@ absl::Status HealthwireServer::StartStore() {
     if (!replica.ok()) return replica.status();
     replica_ = *std::move(replica);
   }
+  if (options_.run_s3_fetcher && !store_options.log_replica) {
+    // Cluster replicas all apply the same pings and record the same PENDING
+    // fetch; fetching (once, by one of them) is not done yet, so none does
+    // (README: Ping mode in cluster mode).
+    absl::StatusOr<std::unique_ptr<S3Fetcher>> fetcher =
+        S3Fetcher::Start(store_.get(), options_.s3_fetch);
+    if (!fetcher.ok()) return fetcher.status();
+    s3_fetcher_ = *std::move(fetcher);
+  } else if (options_.run_s3_fetcher) {
+    logging::Warning(
+        "healthwire: cluster mode: s3_payload pings are stored and their fetches recorded "
+        "PENDING, but no replica fetches them (ping mode is fetched in embedded and split mode "
+        "only; README: Ping mode)");
+  }
   absl::StatusOr<std::unique_ptr<Authorizer>> authorizer =
       Authorizer::Create(options_.grpc_security);
   if (!authorizer.ok()) return authorizer.status();
@@ -323,8 +337,9 @@ absl::Status HealthwireServer::StartStore() {
     EventStoreService* service = service_.get();
     StoreReplica* replica = replica_.get();
     AuditLog* audit = audit_.get();
-    metrics_options.metrics = [store, service, audit] {
-      std::string text = StoreMetricsText(*store, *service);
+    const S3Fetcher* fetcher = s3_fetcher_.get();
+    metrics_options.metrics = [store, service, audit, fetcher] {
+      std::string text = StoreMetricsText(*store, *service, fetcher);
       if (audit != nullptr) absl::StrAppend(&text, audit->RenderPrometheusText());
       return text;
     };
@@ -391,9 +406,11 @@ absl::Status HealthwireServer::StartGateway() {
   ReadApiServer* read_api = read_api_.get();
   const EventStoreService* service = service_.get();
   AuditLog* audit = audit_.get();
-  gateway_options.extra_metrics = [store, service, read_api, audit] {
-    std::string text =
-        store != nullptr && service != nullptr ? StoreMetricsText(*store, *service) : std::string();
+  const S3Fetcher* fetcher = s3_fetcher_.get();
+  gateway_options.extra_metrics = [store, service, read_api, audit, fetcher] {
+    std::string text = store != nullptr && service != nullptr
+                           ? StoreMetricsText(*store, *service, fetcher)
+                           : std::string();
     if (read_api != nullptr) absl::StrAppend(&text, read_api->MetricsText());
     if (audit != nullptr) absl::StrAppend(&text, audit->RenderPrometheusText());
     absl::StrAppend(
@@ -479,6 +496,7 @@ void HealthwireServer::Shutdown(absl::Duration grace) {
   service_.reset();
   // Every call is over: the last lines are in; write them out and fsync.
   if (audit_ != nullptr) audit_->Close();
+  s3_fetcher_.reset();  // finishes its attempts while the store is open
   replica_.reset();  // stops applying before the store closes
   store_.reset();  // drains queued commits, closes RocksDB
 }

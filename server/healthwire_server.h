@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "server/security/grpc_client_channel.h"
 #include "server/security/grpc_server_security.h"
+#include "server/s3_fetcher.h"
 #include "server/read_api_handler.h"
 #include "server/read_api_server.h"
 #include "server/read_gate.h"
@@ -63,6 +64,10 @@ class HealthwireServer {
     // When non-empty, one JSON line per data access (AuditLog).
     std::string audit_log;
     uint64_t audit_log_buffer_bytes = 4 << 20;
+
+    // --- s3_payload fetcher (beside the store; not on cluster replicas) ---
+    bool run_s3_fetcher = true;
+    S3Fetcher::Options s3_fetch;
 
     // --- gateway: HTTP webhooks ---
     bool run_gateway = true;
@@ -137,6 +142,7 @@ class HealthwireServer {
   std::unique_ptr<StoreReplica> replica_;  // cluster mode
   std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<S3Fetcher> s3_fetcher_;
   std::unique_ptr<EventStoreService> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<MetricsHttpServer> metrics_server_;

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
         healthwire::ApplyReadApiFlags(options);
         healthwire::ApplyLogFlags(options);
         healthwire::ApplyStoreFlags(options);
+        healthwire::ApplyS3FetchFlags(options);
         options->run_gateway = false;
       });
 }

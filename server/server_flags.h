@@ -16,6 +16,8 @@ namespace healthwire {
 void ApplyCommonFlags(HealthwireServer::Options* options);
 void ApplyStoreFlags(HealthwireServer::Options* options);
 void ApplyGatewayFlags(HealthwireServer::Options* options);
+// The s3_payload fetcher's (binaries that run a store); after the gateway's.
+void ApplyS3FetchFlags(HealthwireServer::Options* options);
 void ApplyReadApiFlags(HealthwireServer::Options* options);
 
 }  // namespace healthwire

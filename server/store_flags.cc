@@ -73,6 +73,10 @@ ABSL_FLAG(std::string, audit_log, "",
 ABSL_FLAG(uint64_t, audit_log_buffer_kb, 4096,
           "Audit lines held in memory before the writer appends them; when full, reads are "
           "refused (UNAVAILABLE) rather than served without their line.");
+ABSL_FLAG(absl::Duration, backfill_stall_after, absl::Minutes(30),
+          "A backfill (large_request_sending) that is not complete and got no payload for this "
+          "long is reported stalled (GetBackfill, hwctl backfills, "
+          "healthwire_backfills_stalled). 0 = never.");
 
 namespace healthwire {
 
@@ -111,6 +115,7 @@ void ApplyStoreFlags(HealthwireServer::Options* options) {
                          "be at least 1\n");
     std::exit(2);
   }
+  options->store.backfill_stall_after = absl::GetFlag(FLAGS_backfill_stall_after);
   if (!absl::GetFlag(FLAGS_checkpoint_dir).empty()) {
     options->store.checkpoint_dir = ResolveUserPath(absl::GetFlag(FLAGS_checkpoint_dir));
   }

@@ -13,7 +13,8 @@ void Gauge(std::string* text, const char* name, const char* help, const std::str
 
 }  // namespace
 
-std::string StoreMetricsText(EventStore& store, const EventStoreService& service) {
+std::string StoreMetricsText(EventStore& store, const EventStoreService& service,
+                             const S3Fetcher* fetcher) {
   const EventStore::Stats stats = store.GetStats();
   std::string text;
   Gauge(&text, "healthwire_store_commits_total", "Synced RocksDB writes (group commits).",
@@ -53,6 +54,18 @@ std::string StoreMetricsText(EventStore& store, const EventStoreService& service
                   "healthwire_read_waits_total{outcome=\"timed_out\"} ", gate.timed_out, "\n",
                   "healthwire_read_waits_total{outcome=\"refused_full\"} ", gate.refused_full,
                   "\n");
+  // Backfills: at most this many open ones are counted per scrape.
+  constexpr size_t kMaxOpenBackfillsCounted = 100000;
+  if (absl::StatusOr<OpenBackfillCounts> backfills =
+          store.CountOpenBackfills(kMaxOpenBackfillsCounted);
+      backfills.ok()) {
+    Gauge(&text, "healthwire_backfills_open", "Backfills not complete yet.",
+          absl::StrCat(backfills->open));
+    Gauge(&text, "healthwire_backfills_stalled",
+          "Open backfills with no payload for --backfill_stall_after.",
+          absl::StrCat(backfills->stalled));
+  }
+  if (fetcher != nullptr) absl::StrAppend(&text, fetcher->MetricsText());
   const v1::GetStatusResponse status = service.Status();
   if (status.role() != v1::GetStatusResponse::ROLE_REPLICA) return text;
   // Cluster mode: a store that is not in the gateway's process has no

@@ -2,7 +2,8 @@
 // commits, retention, subscribers, reads waiting for min_log_sequence /
 // min_revision, and in cluster mode the replica's position in the commit log
 // (applied sequence, log's last sequence, entries behind, apply lag, whether
-// it applies, and its digest as a label). Served on the embedded /metrics and
+// it applies, and its digest as a label), open and stalled backfills, and
+// the s3_payload fetcher's counters when one runs. Served on the embedded /metrics and
 // on healthwire_store's --metrics_port.
 //
 // Stateless; thread-safe as the service it reads.
@@ -12,11 +13,14 @@
 #include <string>
 
 #include "server/event_store_service.h"
+#include "server/s3_fetcher.h"
 #include "storage/event_store.h"
 
 namespace healthwire {
 
-std::string StoreMetricsText(EventStore& store, const EventStoreService& service);
+// `fetcher`: the s3_payload fetcher beside the store, when one runs.
+std::string StoreMetricsText(EventStore& store, const EventStoreService& service,
+                             const S3Fetcher* fetcher = nullptr);
 
 }  // namespace healthwire
 

@@ -191,6 +191,8 @@ v1::Event EventTemplate(v1::EventType type, absl::string_view terra_type,
     event.set_ordering_timestamp_ms(*context.ordering_timestamp_ms);
   }
   event.set_trace_id(context.trace_id);
+  event.set_terra_reference(context.terra_reference);
+  event.set_s3_ping_revision(context.s3_ping_revision);
   return event;
 }
 

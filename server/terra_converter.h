@@ -37,6 +37,11 @@ struct DeliveryContext {
   std::optional<int64_t> ordering_timestamp_ms;
   // `X-Terra-Trace-Id`, when present.
   std::string trace_id;
+  // `terra-reference` (shared by the chunks of one backfill), when present.
+  std::string terra_reference;
+  // Set when the body was fetched for an s3_payload ping: the ping's
+  // revision (Event.s3_ping_revision).
+  uint64_t s3_ping_revision = 0;
 };
 
 struct ConvertedWebhook {

@@ -23,24 +23,29 @@ namespace {
 constexpr size_t kCatchUpChunk = 64;
 constexpr size_t kCatchUpChunkBytes = 64 << 10;
 
-// A ByteBuffer over the update's shared serialized bytes, without copying
-// them: the slice keeps the update alive until gRPC is done with it.
-grpc::ByteBuffer SharedBytes(std::shared_ptr<const CommittedUpdate> update, bool include_raw_json) {
+// grpc::ByteBuffer has no move operations (its copy is a reference-counted
+// grpc_byte_buffer_copy, one allocation): buffers are built in place and
+// handed on with Swap.
+
+// `out` = a ByteBuffer over the update's shared serialized bytes, without
+// copying them: the slice keeps the update alive until gRPC is done with it.
+void SharedBytes(std::shared_ptr<const CommittedUpdate> update, bool include_raw_json,
+                 grpc::ByteBuffer* out) {
   const std::string& bytes = update->SerializedResponse(include_raw_json);
   auto* keep_alive = new std::shared_ptr<const CommittedUpdate>(std::move(update));
   grpc::Slice slice(
       const_cast<char*>(bytes.data()), bytes.size(),
       [](void* p) { delete static_cast<std::shared_ptr<const CommittedUpdate>*>(p); },
       keep_alive);
-  return grpc::ByteBuffer(&slice, 1);
+  grpc::ByteBuffer buffer(&slice, 1);
+  out->Swap(&buffer);
 }
 
-// A ByteBuffer that owns `bytes` (moved, not copied).
-grpc::ByteBuffer OwnedBytes(std::string bytes) {
+// A slice that owns `bytes` (moved, not copied).
+grpc::Slice OwnedSlice(std::string bytes) {
   auto* owned = new std::string(std::move(bytes));
-  grpc::Slice slice(
+  return grpc::Slice(
       owned->data(), owned->size(), [](void* p) { delete static_cast<std::string*>(p); }, owned);
-  return grpc::ByteBuffer(&slice, 1);
 }
 
 // Reads what routing a change needs (revision, type, user) from a stored,
@@ -79,28 +84,28 @@ bool ParseRoutingFields(const std::string& bytes, v1::Event* routing) {
   return input.ConsumedEntireMessage();
 }
 
-// StreamUpdatesResponse{update: <the stored event>} without decoding the
-// event: the response's wire form is its field tag, length and the bytes.
-grpc::ByteBuffer StoredEventAsUpdate(const std::string& stored_event) {
+// `out` = StreamUpdatesResponse{update: <the stored event>} without decoding
+// or copying the event: the response's wire form is its field tag and length
+// (a small slice of its own) followed by the stored bytes (moved in).
+void StoredEventAsUpdate(std::string stored_event, grpc::ByteBuffer* out) {
   using google::protobuf::internal::WireFormatLite;
-  std::string bytes;
-  bytes.reserve(stored_event.size() + 6);
-  {
-    google::protobuf::io::StringOutputStream raw(&bytes);
-    google::protobuf::io::CodedOutputStream out(&raw);
-    out.WriteTag(WireFormatLite::MakeTag(v1::StreamUpdatesResponse::kUpdateFieldNumber,
-                                         WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
-    out.WriteVarint32(static_cast<uint32_t>(stored_event.size()));
-    out.WriteRaw(stored_event.data(), static_cast<int>(stored_event.size()));
-  }
-  return OwnedBytes(std::move(bytes));
+  uint8_t header[1 + 5];  // the tag (one byte) and a varint32 length (at most 5)
+  uint8_t* end = google::protobuf::io::CodedOutputStream::WriteTagToArray(
+      WireFormatLite::MakeTag(v1::StreamUpdatesResponse::kUpdateFieldNumber,
+                              WireFormatLite::WIRETYPE_LENGTH_DELIMITED),
+      header);
+  end = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(
+      static_cast<uint32_t>(stored_event.size()), end);
+  grpc::Slice slices[2] = {grpc::Slice(header, static_cast<size_t>(end - header)),
+                           OwnedSlice(std::move(stored_event))};
+  grpc::ByteBuffer buffer(slices, 2);
+  out->Swap(&buffer);
 }
 
-grpc::ByteBuffer SerializeResponse(const v1::StreamUpdatesResponse& response) {
-  std::string bytes;
-  response.SerializeToString(&bytes);
-  grpc::Slice slice(bytes);
-  return grpc::ByteBuffer(&slice, 1);
+void SerializeResponse(const v1::StreamUpdatesResponse& response, grpc::ByteBuffer* out) {
+  grpc::Slice slice(response.SerializeAsString());
+  grpc::ByteBuffer buffer(&slice, 1);
+  out->Swap(&buffer);
 }
 
 // A filter's ids for a log line: the first few, each cut to 64 bytes (ids
@@ -248,6 +253,15 @@ UpdateStream::UpdateStream(EventStore* store, Executor* executor,
 
 void UpdateStream::Pump() {
   enum class Action { kNone, kWrite, kFinish, kCatchUp } action = Action::kNone;
+  // Set when another message is known to follow at once: gRPC may then hold
+  // this one in the stream's write buffer (up to its write_buffer_size) and
+  // complete the write without a flush, so a backlog goes out as a few large
+  // socket writes instead of one HTTP/2 frame and syscall per message. The
+  // message that follows is written without the hint and flushes both: the
+  // next Pump finds it (pending_ is only drained here; a live buffer that
+  // overflows meanwhile is re-read from the change log from that very
+  // revision, which matched), or the call is finished, which flushes too.
+  bool more_follows = false;
   grpc::Status finish_status;
   uint64_t catch_up_from = 0, catch_up_through = 0;
   {
@@ -261,15 +275,17 @@ void UpdateStream::Pump() {
       finished_with_ = finish_status;
       action = Action::kFinish;
     } else if (!pending_.empty()) {
-      writing_ = std::move(pending_.front());
+      writing_.Swap(&pending_.front());
       pending_.pop_front();
+      more_follows = !pending_.empty();
       ++updates_sent_;
       action = Action::kWrite;
     } else if (!catching_up_) {
       Subscription::Next next = subscription_->Poll();
       switch (next.kind) {
         case Subscription::Next::Kind::kUpdate:
-          writing_ = SharedBytes(std::move(next.update), include_raw_json_);
+          SharedBytes(std::move(next.update), include_raw_json_, &writing_);
+          more_follows = next.more;
           ++updates_sent_;
           action = Action::kWrite;
           break;
@@ -286,7 +302,7 @@ void UpdateStream::Pump() {
             if (revision.has_value()) {
               v1::StreamUpdatesResponse progress;
               progress.set_progress_revision(*revision);
-              writing_ = SerializeResponse(progress);
+              SerializeResponse(progress, &writing_);
               action = Action::kWrite;
             }
           }
@@ -303,7 +319,11 @@ void UpdateStream::Pump() {
   // called with mu_ held.
   switch (action) {
     case Action::kWrite:
-      StartWrite(&writing_);
+      if (more_follows) {
+        StartWrite(&writing_, grpc::WriteOptions().set_buffer_hint());
+      } else {
+        StartWrite(&writing_);
+      }
       break;
     case Action::kFinish:
       Finish(finish_status);
@@ -353,7 +373,8 @@ void UpdateStream::CatchUp(uint64_t from, uint64_t through) {
       if (!subscription_->filter().Matches(routing[i])) continue;
       if (include_raw_json_) {
         // Forwarded as stored: no decode, no re-encode.
-        matching.push_back(StoredEventAsUpdate(entries[i]));
+        matching.emplace_back();
+        StoredEventAsUpdate(std::move(entries[i]), &matching.back());
       } else {
         v1::StreamUpdatesResponse response;
         if (!response.mutable_update()->ParseFromString(entries[i])) {
@@ -362,7 +383,8 @@ void UpdateStream::CatchUp(uint64_t from, uint64_t through) {
           break;
         }
         response.mutable_update()->clear_raw_json();
-        matching.push_back(SerializeResponse(response));
+        matching.emplace_back();
+        SerializeResponse(response, &matching.back());
       }
       bytes += matching.back().Length();
     }
@@ -378,7 +400,10 @@ void UpdateStream::CatchUp(uint64_t from, uint64_t through) {
     if (error.has_value()) {
       error_ = std::move(error);
     } else {
-      for (grpc::ByteBuffer& buffer : matching) pending_.push_back(std::move(buffer));
+      for (grpc::ByteBuffer& buffer : matching) {
+        pending_.emplace_back();
+        pending_.back().Swap(&buffer);
+      }
       subscription_->CatchUpDone(done_through);
     }
   }

@@ -276,6 +276,7 @@ void WebhookHandler::VerifyConvertIngest(WebhookRequest request, ReplyCallback d
     context.ordering_timestamp_ms = ordering_timestamp_ms;
   }
   context.trace_id = std::string(request.Header("X-Terra-Trace-Id"));
+  context.terra_reference = std::string(request.Header("terra-reference"));
 
   // The converter takes the body: it parses a large one in place and moves it
   // into the record's raw JSON instead of copying (one 60 MB webhook is not

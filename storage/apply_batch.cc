@@ -8,8 +8,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "absl/container/flat_hash_set.h"
+#include "storage/backfill_tracker.h"
 #include "storage/coalesce.h"
 #include "storage/connection_tracker.h"
+#include "storage/fetch_tracker.h"
 #include "storage/id_limits.h"
 #include "storage/keys.h"
 
@@ -155,6 +158,75 @@ absl::Status ApplyBatch::UpdateConnections(const v1::Event& event,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::optional<v1::Backfill>> ApplyBatch::LookupBackfill(
+    const BackfillOverlay& call_backfills, const std::string& reference) const {
+  if (auto it = call_backfills.find(reference); it != call_backfills.end()) return it->second;
+  if (auto it = backfills_.find(reference); it != backfills_.end()) return it->second;
+  if (erased_backfills_.contains(reference)) return std::nullopt;  // erased earlier in this batch
+  std::string value;
+  const rocksdb::Status read =
+      db_->Get(rocksdb::ReadOptions(), families_.backfills, keys::BackfillKey(reference), &value);
+  if (read.IsNotFound()) return std::nullopt;
+  if (!read.ok()) return FromRocksDb(read, "cannot read a backfill");
+  v1::Backfill stored;
+  if (!stored.ParseFromString(value)) {
+    return absl::DataLossError("a stored backfill does not parse as healthwire.v1.Backfill");
+  }
+  return stored;
+}
+
+absl::Status ApplyBatch::PutBackfills(BackfillOverlay& call_backfills, Overlay& call_overlay,
+                                      const google::protobuf::Timestamp& received_at) {
+  // In reference order: the revisions of BACKFILL_COMPLETE changes must not
+  // depend on hash order (replicas assign the same ones).
+  std::vector<std::string> references;
+  for (const auto& [reference, backfill] : call_backfills) references.push_back(reference);
+  std::sort(references.begin(), references.end());
+  for (const std::string& reference : references) {
+    v1::Backfill& backfill = call_backfills[reference];
+    if (backfill.complete_revision() == 0 && BackfillIsComplete(backfill)) {
+      backfill.set_state(v1::Backfill::STATE_COMPLETE);
+      *backfill.mutable_completed_at() = received_at;
+      backfill.set_complete_revision(++last_revision_);
+      v1::Event complete = BackfillCompleteEvent(backfill, received_at);
+      complete.set_revision(backfill.complete_revision());
+      const std::string record_key = keys::RecordKey(
+          complete.user().user_id(), TypeNumber(complete.type()), complete.record_key());
+      if (absl::Status put = PutVersion(complete, record_key, nullptr); !put.ok()) return put;
+      if (collect_committed_) committed_.push_back(complete);
+      // Seen by an erasure later in this batch like any stored record.
+      call_overlay.insert_or_assign(record_key, std::move(complete));
+    }
+    rocksdb::Status status = batch_.Put(families_.backfills, keys::BackfillKey(reference),
+                                        backfill.SerializeAsString());
+    if (status.ok()) {
+      status = backfill.state() == v1::Backfill::STATE_COMPLETE
+                   ? batch_.Delete(families_.backfills, keys::OpenBackfillKey(reference))
+                   : batch_.Put(families_.backfills, keys::OpenBackfillKey(reference),
+                                rocksdb::Slice());
+    }
+    if (status.ok() && !backfill.user_id().empty()) {
+      status = batch_.Put(families_.backfills,
+                          keys::UserBackfillKey(backfill.user_id(), reference), rocksdb::Slice());
+    }
+    if (!status.ok()) return FromRocksDb(status, "cannot add a backfill to the write batch");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyBatch::PutFetch(const v1::S3Fetch& fetch) {
+  fetch_states_[fetch.ping_revision()] = fetch.state();
+  rocksdb::Status status = batch_.Put(families_.fetches, keys::FetchKey(fetch.ping_revision()),
+                                      fetch.SerializeAsString());
+  if (status.ok()) {
+    status = fetch.state() == v1::S3Fetch::STATE_PENDING
+                 ? batch_.Put(families_.fetches, keys::PendingFetchKey(fetch.ping_revision()),
+                              rocksdb::Slice())
+                 : batch_.Delete(families_.fetches, keys::PendingFetchKey(fetch.ping_revision()));
+  }
+  return FromRocksDb(status, "cannot add an s3_payload fetch to the write batch");
+}
+
 absl::StatusOr<std::optional<v1::Event>> ApplyBatch::Lookup(const Overlay& call_overlay,
                                                             const std::string& record_key) const {
   if (auto it = call_overlay.find(record_key); it != call_overlay.end()) {
@@ -217,7 +289,8 @@ absl::Status ApplyBatch::PutVersion(const v1::Event& event, const std::string& r
   return FromRocksDb(status, "cannot add the record to the write batch");
 }
 
-absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>& events) {
+absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>& events,
+                                                         const v1::S3Fetch* fetch_outcome) {
   if (!poisoned_.ok()) return poisoned_;
   // Validate everything first: an invalid event anywhere rejects the call.
   for (size_t i = 0; i < events.size(); ++i) {
@@ -227,8 +300,14 @@ absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>&
   batch_.SetSavePoint();
   const uint64_t revision_before = last_revision_;
   const Tally tally_before = tally_;
+  // (Only this batch's fetches: small.)
+  const absl::flat_hash_map<uint64_t, v1::S3Fetch::State> fetch_states_before = fetch_states_;
   Overlay call_overlay;
   ConnectionOverlay call_connections;
+  BackfillOverlay call_backfills;
+  // References whose payload this call already counted (one webhook's
+  // records are one payload).
+  absl::flat_hash_set<std::string> counted_payloads;
   v1::IngestResponse response;
   const size_t committed_before = committed_.size();
   call_user_changes_.clear();
@@ -236,7 +315,27 @@ absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>&
   // for their data to go, with the event that asked.
   std::vector<ErasureRequest> erase_after;
 
+  // When the call's delivery was received (its events share it), kept
+  // before the loop moves the events: the completion time of a backfill.
+  const google::protobuf::Timestamp call_received_at =
+      events.empty() ? google::protobuf::Timestamp() : events.back().received_at();
   absl::Status failure;
+  // Every event, whatever its outcome, tells its backfill that it arrived
+  // (an identical re-delivery of a chunk is still that chunk).
+  auto track_backfill = [&](const v1::Event& event, uint64_t stored_revision) -> absl::Status {
+    std::optional<BackfillDelivery> delivery = BackfillDeliveryOf(event);
+    if (!delivery.has_value()) return absl::OkStatus();
+    absl::StatusOr<std::optional<v1::Backfill>> backfill =
+        LookupBackfill(call_backfills, delivery->reference);
+    if (!backfill.ok()) return backfill.status();
+    bool first = true;
+    if (delivery->kind == BackfillDelivery::Kind::kPayload) {
+      first = counted_payloads.insert(delivery->reference).second;
+    }
+    ApplyDeliveryToBackfill(*delivery, event, stored_revision, first, &*backfill);
+    call_backfills.insert_or_assign(delivery->reference, **std::move(backfill));
+    return absl::OkStatus();
+  };
   for (v1::Event& event : events) {
     const std::string record_key = keys::RecordKey(
         event.user().user_id(), TypeNumber(event.type()), event.record_key());
@@ -255,12 +354,14 @@ absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>&
       result->set_outcome(v1::IngestResult::OUTCOME_STALE);
       result->set_revision(previous->revision());
       ++tally_.stale;
+      if (failure = track_backfill(event, 0); !failure.ok()) break;
       continue;
     }
     if (previous.has_value() && IsIdenticalRedelivery(*previous, event)) {
       result->set_outcome(v1::IngestResult::OUTCOME_IDENTICAL);
       result->set_revision(previous->revision());
       ++tally_.identical;
+      if (failure = track_backfill(event, 0); !failure.ok()) break;
       continue;
     }
 
@@ -276,6 +377,10 @@ absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>&
       failure = tracked;
       break;
     }
+    if (std::optional<v1::S3Fetch> fetch = FetchStartedBy(event); fetch.has_value()) {
+      if (failure = PutFetch(*fetch); !failure.ok()) break;
+    }
+    if (failure = track_backfill(event, event.revision()); !failure.ok()) break;
     result->set_outcome(v1::IngestResult::OUTCOME_STORED);
     result->set_revision(event.revision());
     ++tally_.stored;
@@ -292,6 +397,33 @@ absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>&
     }
     call_overlay.insert_or_assign(record_key, std::move(event));
   }
+  if (failure.ok() && !call_backfills.empty()) {
+    failure = PutBackfills(call_backfills, call_overlay, call_received_at);
+  }
+  if (failure.ok() && fetch_outcome != nullptr) {
+    // Only a fetch still PENDING takes an outcome: one the person's erasure
+    // removed meanwhile (or already recorded) must not come back.
+    absl::StatusOr<v1::S3Fetch::State> state = LookupFetchState(fetch_outcome->ping_revision());
+    if (!state.ok()) {
+      failure = state.status();
+    } else if (*state != v1::S3Fetch::STATE_PENDING) {
+      failure = absl::FailedPreconditionError(absl::StrCat(
+          "the s3_payload fetch of ping revision ", fetch_outcome->ping_revision(),
+          " is not pending any more (erased, or its outcome is recorded already)"));
+    }
+  }
+  if (failure.ok() && fetch_outcome != nullptr) {
+    v1::S3Fetch fetch = *fetch_outcome;
+    if (fetch.state() == v1::S3Fetch::STATE_FETCHED) {
+      fetch.set_events(static_cast<int32_t>(events.size()));
+      for (const v1::IngestResult& result : response.results()) {
+        if (result.outcome() != v1::IngestResult::OUTCOME_STORED) continue;
+        if (fetch.first_revision() == 0) fetch.set_first_revision(result.revision());
+        fetch.set_last_revision(result.revision());
+      }
+    }
+    failure = PutFetch(fetch);
+  }
 
   // The call's user_changes entries count as the batch's from here on (an
   // erasure below must see them; a failed call never gets here).
@@ -304,7 +436,8 @@ absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>&
   }
   for (const ErasureRequest& request : erase_after) {
     if (!failure.ok()) break;
-    absl::StatusOr<ErasureOutcome> erased = Erase(request, call_overlay, call_connections);
+    absl::StatusOr<ErasureOutcome> erased =
+        Erase(request, call_overlay, call_connections, call_backfills);
     if (!erased.ok()) failure = erased.status();  // the batch is poisoned
   }
 
@@ -312,6 +445,7 @@ absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>&
     batch_.RollbackToSavePoint().PermitUncheckedError();
     last_revision_ = revision_before;
     tally_ = tally_before;
+    fetch_states_ = fetch_states_before;
     committed_.resize(committed_before);
     return failure;
   }
@@ -321,6 +455,10 @@ absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>&
   }
   for (auto& [user_id, connection] : call_connections) {
     connections_.insert_or_assign(user_id, std::move(connection));
+  }
+  if (!call_backfills.empty() || fetch_outcome != nullptr) state_changed_ = true;
+  for (auto& [reference, backfill] : call_backfills) {
+    backfills_.insert_or_assign(reference, std::move(backfill));
   }
   return response;
 }

@@ -15,7 +15,12 @@
 // - data_enrichment COALESCE (coalesce.h) against the stored version;
 // - the next dense revision, the record, its start-time index entries (by
 //   user_id and reference_id) and its change-log entry;
-// - the connection records it touches (connection_tracker.h).
+// - the connection records it touches (connection_tracker.h);
+// - an s3_payload ping starts its fetch (fetch_tracker.h), and a fetcher's
+//   outcome passed with the call is recorded with the fetched records;
+// - the backfill it belongs to (backfill_tracker.h); the call that stores a
+//   backfill's last expected payload also stores its BACKFILL_COMPLETE change
+//   (the next revision after the payload's).
 // A call is all-or-nothing: an invalid event anywhere, or an error, leaves
 // nothing of it in the batch and hands its revisions to the next call.
 //
@@ -43,6 +48,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -100,6 +106,8 @@ class ApplyBatch {
     std::vector<std::string> reference_ids;  // every reference_id their data was filed under
     uint64_t first_redacted_revision = 0;    // 0 when no change was redacted
     uint64_t last_redacted_revision = 0;
+    std::vector<std::string> backfill_references;  // backfills deleted
+    std::vector<uint64_t> fetch_ping_revisions;    // fetches deleted
     bool compact_in_background = true;
   };
 
@@ -111,15 +119,22 @@ class ApplyBatch {
   // `events`. On error nothing of the call remains. The response's
   // store_revision is left for the feeder to fill in once the batch is
   // durable.
-  absl::StatusOr<v1::IngestResponse> ApplyCall(std::vector<v1::Event>& events);
+  //
+  // `fetch_outcome` (the store's s3_payload fetcher only): the new state of
+  // the fetch of ping fetch_outcome->ping_revision, recorded in the same
+  // batch as `events` (the fetched body's; empty for a failed attempt). When
+  // FETCHED, its events/first_revision/last_revision are filled in here.
+  absl::StatusOr<v1::IngestResponse> ApplyCall(std::vector<v1::Event>& events,
+                                               const v1::S3Fetch* fetch_outcome = nullptr);
 
   // Applies an erasure on top of the prior state and every call applied
   // before it. Nothing found: all counts zero, no tombstone, nothing
   // written. InvalidArgument for an empty id.
   absl::StatusOr<ErasureOutcome> ApplyErasure(const ErasureRequest& request);
 
-  // Whether the calls assigned revisions (and so there is a batch to write).
-  bool HasChanges() const { return last_revision_ != base_revision_; }
+  // Whether the calls assigned revisions or changed fetch or backfill state
+  // (and so there is a batch to write).
+  bool HasChanges() const { return last_revision_ != base_revision_ || state_changed_; }
 
   // Adds the revision counter to the batch: it becomes durable exactly when
   // the changes it counts do. Call once, after the last ApplyCall. Fails
@@ -151,6 +166,7 @@ class ApplyBatch {
  private:
   using Overlay = absl::flat_hash_map<std::string, v1::Event>;
   using ConnectionOverlay = absl::flat_hash_map<std::string, v1::Connection>;
+  using BackfillOverlay = absl::flat_hash_map<std::string, v1::Backfill>;
 
   // The stored version of `record_key` as this batch sees it: the call's own
   // writes, then earlier calls', then (unless erased in this batch) the
@@ -173,24 +189,45 @@ class ApplyBatch {
   // The erasure itself (ApplyErasure, erase_on_deauth), seeing the current
   // call's overlays too. On error the batch is poisoned.
   absl::StatusOr<ErasureOutcome> Erase(const ErasureRequest& request, Overlay& call_overlay,
-                                       ConnectionOverlay& call_connections);
+                                       ConnectionOverlay& call_connections,
+                                       BackfillOverlay& call_backfills);
   absl::StatusOr<ErasureOutcome> EraseUnpoisoned(const ErasureRequest& request,
                                                  Overlay& call_overlay,
-                                                 ConnectionOverlay& call_connections);
+                                                 ConnectionOverlay& call_connections,
+                                                 BackfillOverlay& call_backfills);
   // The user_ids an erasure request covers, sorted.
   absl::StatusOr<std::vector<std::string>> UsersToErase(const ErasureRequest& request,
                                                         const Overlay& call_overlay,
                                                         const ConnectionOverlay& call_connections);
-  // Erases one user's records (and their index entries).
+  // Erases one user's records (and their index entries); adds the pings
+  // their versions were fetched for to `pings`.
   absl::Status EraseRecords(const std::string& user_id, Overlay& call_overlay,
-                            ErasureOutcome* outcome);
-  // Rewrites the user's change-log entries as placeholders.
+                            ErasureOutcome* outcome, std::set<uint64_t>* pings);
+  // Rewrites the user's change-log entries as placeholders; adds their
+  // revisions (a ping that named the user) and the pings they were fetched
+  // for to `pings`.
   absl::Status EraseChanges(const std::string& user_id, uint64_t tombstone_revision,
-                            ErasureOutcome* outcome);
+                            ErasureOutcome* outcome, std::set<uint64_t>* pings);
+  // Deletes the fetch rows of `pings` that exist (in this batch or before).
+  absl::Status EraseFetches(const std::set<uint64_t>& pings, ErasureOutcome* outcome);
+  // Deletes the user's backfill rows (and their open / by-user index keys).
+  absl::Status EraseBackfills(const std::string& user_id, BackfillOverlay& call_backfills,
+                              ErasureOutcome* outcome);
+  // The state of the fetch of `ping_revision` as this batch sees it
+  // (STATE_UNSPECIFIED: no such fetch, or erased).
+  absl::StatusOr<v1::S3Fetch::State> LookupFetchState(uint64_t ping_revision) const;
   // Deletes the user's connection record and its links.
   absl::Status EraseConnection(const std::string& user_id,
                                const std::vector<std::string>& erased_users,
                                ConnectionOverlay& call_connections, ErasureOutcome* outcome);
+  // The backfill of `reference` as this batch sees it; nullopt when none.
+  absl::StatusOr<std::optional<v1::Backfill>> LookupBackfill(
+      const BackfillOverlay& call_backfills, const std::string& reference) const;
+  // Writes the call's changed backfills (and the BACKFILL_COMPLETE change of
+  // each one the call completed) into the batch.
+  absl::Status PutBackfills(BackfillOverlay& call_backfills, Overlay& call_overlay,
+                            const google::protobuf::Timestamp& received_at);
+  absl::Status PutFetch(const v1::S3Fetch& fetch);
 
   rocksdb::DB* const db_;
   const StoreFamilies families_;
@@ -201,6 +238,8 @@ class ApplyBatch {
   rocksdb::WriteBatch batch_;
   Overlay overlay_;
   ConnectionOverlay connections_;
+  BackfillOverlay backfills_;
+  bool state_changed_ = false;
   uint64_t last_revision_;
   Tally tally_;
   std::vector<v1::Event> committed_;
@@ -211,6 +250,9 @@ class ApplyBatch {
   absl::flat_hash_set<std::string> erased_records_;
   absl::flat_hash_set<std::string> erased_users_;
   absl::flat_hash_set<uint64_t> redacted_revisions_;
+  absl::flat_hash_set<std::string> erased_backfills_;
+  // Fetch states this batch wrote (PutFetch), STATE_UNSPECIFIED once erased.
+  absl::flat_hash_map<uint64_t, v1::S3Fetch::State> fetch_states_;
   absl::flat_hash_map<std::string, std::vector<uint64_t>> batch_user_changes_;
   // When each version this batch stored was received (a placeholder keeps
   // it, whichever batch the change was in, so replicas agree).

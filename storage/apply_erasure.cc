@@ -10,6 +10,12 @@
 //   user_changes  U's entries
 //   users         U's connection record; user_refs its reference link; the
 //                 user_reauth links of other connections that name U
+//   backfills     every backfill whose user is U (its row, open and by-user
+//                 keys)
+//   fetches       the fetch of every s3_payload ping among U's changes, and
+//                 of every ping a version of U's was fetched for
+//                 (Event.s3_ping_revision), pending or not; a fetch in flight
+//                 then finds its ping gone and its outcome is refused
 // and then one tombstone at the next revision, naming the subject and U only
 // as SHA-256.
 #include <openssl/evp.h>
@@ -78,17 +84,20 @@ absl::StatusOr<ApplyBatch::ErasureOutcome> ApplyBatch::ApplyErasure(
     const ErasureRequest& request) {
   Overlay no_call_overlay;
   ConnectionOverlay no_call_connections;
-  return Erase(request, no_call_overlay, no_call_connections);
+  BackfillOverlay no_call_backfills;
+  return Erase(request, no_call_overlay, no_call_connections, no_call_backfills);
 }
 
-absl::StatusOr<ApplyBatch::ErasureOutcome> ApplyBatch::Erase(
-    const ErasureRequest& request, Overlay& call_overlay, ConnectionOverlay& call_connections) {
+absl::StatusOr<ApplyBatch::ErasureOutcome> ApplyBatch::Erase(const ErasureRequest& request,
+                                                             Overlay& call_overlay,
+                                                             ConnectionOverlay& call_connections,
+                                                             BackfillOverlay& call_backfills) {
   if (!poisoned_.ok()) return poisoned_;
   if (request.id.empty()) {
     return absl::InvalidArgumentError("subject: set user_id or reference_id");
   }
   absl::StatusOr<ErasureOutcome> outcome =
-      EraseUnpoisoned(request, call_overlay, call_connections);
+      EraseUnpoisoned(request, call_overlay, call_connections, call_backfills);
   if (!outcome.ok()) {
     // Half an erasure may be in the batch and in the overlays: nothing of
     // this batch may be written now.
@@ -144,7 +153,7 @@ absl::StatusOr<std::vector<std::string>> ApplyBatch::UsersToErase(
 }
 
 absl::Status ApplyBatch::EraseRecords(const std::string& user_id, Overlay& call_overlay,
-                                      ErasureOutcome* outcome) {
+                                      ErasureOutcome* outcome, std::set<uint64_t>* pings) {
   const std::string prefix = keys::RecordUserPrefix(user_id);
   // Every version this batch or the prior state holds, by record key (sorted,
   // so the batch is the same on every replica).
@@ -169,6 +178,7 @@ absl::Status ApplyBatch::EraseRecords(const std::string& user_id, Overlay& call_
   for (const auto& [record_key, versions] : found) {
     rocksdb::Status status = batch_.Delete(families_.records, record_key);
     for (const v1::Event& version : versions) {
+      if (version.s3_ping_revision() != 0) pings->insert(version.s3_ping_revision());
       for (const std::string& index_key : IndexKeysOf(version)) {
         if (status.ok()) status = batch_.Delete(families_.by_start, index_key);
       }
@@ -186,7 +196,7 @@ absl::Status ApplyBatch::EraseRecords(const std::string& user_id, Overlay& call_
 }
 
 absl::Status ApplyBatch::EraseChanges(const std::string& user_id, uint64_t tombstone_revision,
-                                      ErasureOutcome* outcome) {
+                                      ErasureOutcome* outcome, std::set<uint64_t>* pings) {
   std::set<uint64_t> revisions;
   rocksdb::Status status;
   absl::Status scanned = ScanPrefix(db_, families_.user_changes, keys::UserChangePrefix(user_id),
@@ -211,6 +221,9 @@ absl::Status ApplyBatch::EraseChanges(const std::string& user_id, uint64_t tombs
     batch_user_changes_.erase(it);
   }
   if (!status.ok()) return FromRocksDb(status, "cannot add an erasure to the write batch");
+  // Any of them may be a ping that named the user (trimmed from the change
+  // log or not, its fetch row stays until erased).
+  pings->insert(revisions.begin(), revisions.end());
 
   for (uint64_t revision : revisions) {
     if (redacted_revisions_.contains(revision)) continue;
@@ -231,6 +244,7 @@ absl::Status ApplyBatch::EraseChanges(const std::string& user_id, uint64_t tombs
         return absl::DataLossError("a change-log entry does not parse as healthwire.v1.Event");
       }
       if (stored.type() == v1::EVENT_TYPE_ERASED) continue;  // erased before
+      if (stored.s3_ping_revision() != 0) pings->insert(stored.s3_ping_revision());
       // Kept so age retention still trims the placeholder when it would
       // have trimmed the change.
       *placeholder.mutable_received_at() = stored.received_at();
@@ -296,8 +310,76 @@ absl::Status ApplyBatch::EraseConnection(const std::string& user_id,
   return absl::OkStatus();
 }
 
+absl::StatusOr<v1::S3Fetch::State> ApplyBatch::LookupFetchState(uint64_t ping_revision) const {
+  if (auto it = fetch_states_.find(ping_revision); it != fetch_states_.end()) return it->second;
+  std::string value;
+  const rocksdb::Status read = db_->Get(rocksdb::ReadOptions(), families_.fetches,
+                                        keys::FetchKey(ping_revision), &value);
+  if (read.IsNotFound()) return v1::S3Fetch::STATE_UNSPECIFIED;
+  if (!read.ok()) return FromRocksDb(read, "cannot read an s3_payload fetch");
+  v1::S3Fetch stored;
+  if (!stored.ParseFromString(value)) {
+    return absl::DataLossError("a stored fetch does not parse as healthwire.v1.S3Fetch");
+  }
+  return stored.state();
+}
+
+absl::Status ApplyBatch::EraseFetches(const std::set<uint64_t>& pings, ErasureOutcome* outcome) {
+  for (uint64_t ping : pings) {
+    absl::StatusOr<v1::S3Fetch::State> state = LookupFetchState(ping);
+    if (!state.ok()) return state.status();
+    if (*state == v1::S3Fetch::STATE_UNSPECIFIED) continue;  // not a ping, or erased
+    rocksdb::Status status = batch_.Delete(families_.fetches, keys::FetchKey(ping));
+    if (status.ok()) status = batch_.Delete(families_.fetches, keys::PendingFetchKey(ping));
+    if (!status.ok()) return FromRocksDb(status, "cannot add an erasure to the write batch");
+    fetch_states_[ping] = v1::S3Fetch::STATE_UNSPECIFIED;
+    outcome->fetch_ping_revisions.push_back(ping);
+    outcome->response.set_fetches_erased(outcome->response.fetches_erased() + 1);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyBatch::EraseBackfills(const std::string& user_id,
+                                        BackfillOverlay& call_backfills,
+                                        ErasureOutcome* outcome) {
+  // Sorted: the batch is the same on every replica.
+  std::set<std::string> references;
+  absl::Status scanned = ScanPrefix(db_, families_.backfills, keys::UserBackfillPrefix(user_id),
+                                    [&](absl::string_view key, absl::string_view) {
+                                      std::string reference;
+                                      if (keys::DecodeUserBackfillKey(key, &reference) &&
+                                          !erased_backfills_.contains(reference)) {
+                                        references.insert(std::move(reference));
+                                      }
+                                      return absl::OkStatus();
+                                    });
+  if (!scanned.ok()) return scanned;
+  for (const BackfillOverlay* overlay :
+       {static_cast<const BackfillOverlay*>(&backfills_),
+        static_cast<const BackfillOverlay*>(&call_backfills)}) {
+    for (const auto& [reference, backfill] : *overlay) {
+      if (backfill.user_id() == user_id) references.insert(reference);
+    }
+  }
+  for (const std::string& reference : references) {
+    rocksdb::Status status = batch_.Delete(families_.backfills, keys::BackfillKey(reference));
+    if (status.ok()) status = batch_.Delete(families_.backfills, keys::OpenBackfillKey(reference));
+    if (status.ok()) {
+      status = batch_.Delete(families_.backfills, keys::UserBackfillKey(user_id, reference));
+    }
+    if (!status.ok()) return FromRocksDb(status, "cannot add an erasure to the write batch");
+    erased_backfills_.insert(reference);
+    backfills_.erase(reference);
+    call_backfills.erase(reference);
+    outcome->backfill_references.push_back(reference);
+    outcome->response.set_backfills_erased(outcome->response.backfills_erased() + 1);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ApplyBatch::ErasureOutcome> ApplyBatch::EraseUnpoisoned(
-    const ErasureRequest& request, Overlay& call_overlay, ConnectionOverlay& call_connections) {
+    const ErasureRequest& request, Overlay& call_overlay, ConnectionOverlay& call_connections,
+    BackfillOverlay& call_backfills) {
   absl::StatusOr<std::vector<std::string>> users =
       UsersToErase(request, call_overlay, call_connections);
   if (!users.ok()) return users.status();
@@ -309,13 +391,17 @@ absl::StatusOr<ApplyBatch::ErasureOutcome> ApplyBatch::EraseUnpoisoned(
   }
   // The tombstone's revision, if anything is erased: placeholders name it.
   const uint64_t tombstone_revision = last_revision_ + 1;
+  std::set<uint64_t> pings;
   for (const std::string& user_id : *users) {
-    if (absl::Status erased = EraseRecords(user_id, call_overlay, &outcome); !erased.ok()) {
+    if (absl::Status erased = EraseRecords(user_id, call_overlay, &outcome, &pings);
+        !erased.ok()) {
       return erased;
     }
-    if (absl::Status erased =
-            EraseChanges(user_id, tombstone_revision, &outcome);
+    if (absl::Status erased = EraseChanges(user_id, tombstone_revision, &outcome, &pings);
         !erased.ok()) {
+      return erased;
+    }
+    if (absl::Status erased = EraseBackfills(user_id, call_backfills, &outcome); !erased.ok()) {
       return erased;
     }
     if (absl::Status erased = EraseConnection(user_id, *users, call_connections, &outcome);
@@ -323,6 +409,7 @@ absl::StatusOr<ApplyBatch::ErasureOutcome> ApplyBatch::EraseUnpoisoned(
       return erased;
     }
   }
+  if (absl::Status erased = EraseFetches(pings, &outcome); !erased.ok()) return erased;
   std::sort(outcome.reference_ids.begin(), outcome.reference_ids.end());
   outcome.reference_ids.erase(
       std::unique(outcome.reference_ids.begin(), outcome.reference_ids.end()),
@@ -330,7 +417,8 @@ absl::StatusOr<ApplyBatch::ErasureOutcome> ApplyBatch::EraseUnpoisoned(
 
   const v1::EraseUserResponse& counts = outcome.response;
   if (counts.records_erased() == 0 && counts.changes_erased() == 0 &&
-      counts.connections_erased() == 0) {
+      counts.connections_erased() == 0 && counts.backfills_erased() == 0 &&
+      counts.fetches_erased() == 0) {
     return outcome;  // nothing (left) to erase: no tombstone, no revision
   }
   v1::Event tombstone;

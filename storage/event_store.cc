@@ -35,6 +35,44 @@ absl::StatusOr<v1::IngestResponse> EventStore::Ingest(std::vector<v1::Event> eve
   return result.get();
 }
 
+void EventStore::IngestFetchedAsync(std::vector<v1::Event> events, v1::S3Fetch outcome,
+                                    IngestCallback done, CommitGate may_start) {
+  impl_->IngestFetchedAsync(std::move(events), std::move(outcome), std::move(done),
+                            std::move(may_start));
+}
+
+absl::StatusOr<v1::IngestResponse> EventStore::IngestFetched(std::vector<v1::Event> events,
+                                                             v1::S3Fetch outcome) {
+  std::promise<absl::StatusOr<v1::IngestResponse>> committed;
+  std::future<absl::StatusOr<v1::IngestResponse>> result = committed.get_future();
+  impl_->IngestFetchedAsync(std::move(events), std::move(outcome),
+                            [&committed](absl::StatusOr<v1::IngestResponse> response) {
+                              committed.set_value(std::move(response));
+                            },
+                            nullptr);
+  return result.get();
+}
+
+absl::StatusOr<std::vector<v1::S3Fetch>> EventStore::PendingFetches(size_t limit) const {
+  return impl_->PendingFetches(limit);
+}
+
+absl::StatusOr<FetchListResult> EventStore::ListS3Fetches(const FetchListQuery& query) const {
+  return impl_->ListS3Fetches(query);
+}
+
+absl::StatusOr<BackfillResult> EventStore::GetBackfill(const std::string& reference) const {
+  return impl_->GetBackfill(reference);
+}
+
+absl::StatusOr<BackfillResult> EventStore::ListBackfills(const StoreSubject& subject) const {
+  return impl_->ListBackfills(subject);
+}
+
+absl::StatusOr<OpenBackfillCounts> EventStore::CountOpenBackfills(size_t limit) const {
+  return impl_->CountOpenBackfills(limit);
+}
+
 absl::StatusOr<LatestResult> EventStore::GetLatest(const LatestQuery& query) const {
   return impl_->GetLatest(query);
 }

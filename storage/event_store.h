@@ -115,6 +115,9 @@ class EventStore {
     // any of them; opening a checkpoint keeps it (the log is the history).
     // Empty: the store's own timeline (see TimelineId).
     std::string timeline_id;
+    // A backfill that is not complete and got nothing for this long is
+    // reported STALLED (zero: never).
+    absl::Duration backfill_stall_after = absl::Minutes(30);
   };
 
   // Counts since the store was opened.
@@ -172,6 +175,38 @@ class EventStore {
 
   // Blocking form of IngestAsync. Not from inside an IngestAsync callback.
   absl::StatusOr<v1::IngestResponse> Ingest(std::vector<v1::Event> events);
+
+  // ---- s3_payload fetches (issue 13; the fetcher is server/s3_fetcher.h) ----
+
+  // Like IngestAsync, and records `outcome` (the new state of the fetch of
+  // ping outcome.ping_revision) in the same commit: FETCHED with the fetched
+  // body's events, or an attempt / FAILED with no events. `may_start` as
+  // for IngestAsync: the fetcher refuses a commit that waited past its
+  // deadline, like a webhook's, so it never waits on the store unbounded.
+  void IngestFetchedAsync(std::vector<v1::Event> events, v1::S3Fetch outcome,
+                          IngestCallback done, CommitGate may_start = nullptr);
+  // Blocking form.
+  absl::StatusOr<v1::IngestResponse> IngestFetched(std::vector<v1::Event> events,
+                                                   v1::S3Fetch outcome);
+
+  // The PENDING fetches (full URLs), oldest ping first, at most `limit`.
+  absl::StatusOr<std::vector<v1::S3Fetch>> PendingFetches(size_t limit) const;
+
+  // Fetches for the API (URLs without their query). InvalidArgument for a
+  // negative page size.
+  absl::StatusOr<FetchListResult> ListS3Fetches(const FetchListQuery& query) const;
+
+  // ---- backfills (issue 13; rules in backfill_tracker.h) ----
+
+  // The backfill of `reference` (one element). NotFound when none;
+  // InvalidArgument when empty.
+  absl::StatusOr<BackfillResult> GetBackfill(const std::string& reference) const;
+  // Every backfill of a user_id, or of every connection of a reference_id
+  // (empty when none).
+  absl::StatusOr<BackfillResult> ListBackfills(const StoreSubject& subject) const;
+  // How many backfills are open and how many of those are stalled now (at
+  // most `limit` open ones are looked at).
+  absl::StatusOr<OpenBackfillCounts> CountOpenBackfills(size_t limit) const;
 
   // The record of query.type with the greatest metadata.start_time.
   // InvalidArgument names a missing/invalid field; NotFound says what was

@@ -126,6 +126,17 @@ absl::Status EventStore::Impl::CompactErased(const ApplyBatch::ErasureOutcome& o
                  keys::StartIndexSubjectPrefix(keys::SubjectKind::kReferenceId, reference_id));
     prefix_range(families_.user_refs, keys::UserReferencePrefix(reference_id));
   }
+  for (const std::string& reference : outcome.backfill_references) {
+    prefix_range(families_.backfills, keys::BackfillKey(reference));
+    prefix_range(families_.backfills, keys::OpenBackfillKey(reference));
+  }
+  for (const std::string& user_id : outcome.user_ids) {
+    prefix_range(families_.backfills, keys::UserBackfillPrefix(user_id));
+  }
+  for (uint64_t ping : outcome.fetch_ping_revisions) {
+    prefix_range(families_.fetches, keys::FetchKey(ping));
+    prefix_range(families_.fetches, keys::PendingFetchKey(ping));
+  }
   if (outcome.first_redacted_revision > 0) {
     ranges.push_back(Range{families_.changelog, keys::RevisionKey(outcome.first_redacted_revision),
                            keys::RevisionKey(outcome.last_redacted_revision + 1)});

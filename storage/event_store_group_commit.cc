@@ -13,6 +13,11 @@ namespace healthwire {
 
 void EventStore::Impl::IngestAsync(std::vector<v1::Event> events, IngestCallback done,
                                    CommitGate may_start) {
+  IngestFetchedAsync(std::move(events), v1::S3Fetch(), std::move(done), std::move(may_start));
+}
+
+void EventStore::Impl::IngestFetchedAsync(std::vector<v1::Event> events, v1::S3Fetch outcome,
+                                          IngestCallback done, CommitGate may_start) {
   if (options_.log_replica) {
     done(absl::FailedPreconditionError(
         "this store is a replica of the commit log: send webhooks to a gateway with --log"));
@@ -25,6 +30,8 @@ void EventStore::Impl::IngestAsync(std::vector<v1::Event> events, IngestCallback
       call.events = std::move(events);
       call.done = std::move(done);
       call.may_start = std::move(may_start);
+      // ping_revision 0: a plain IngestAsync call.
+      if (outcome.ping_revision() != 0) call.fetch_outcome = std::move(outcome);
       queue_.push_back(std::move(call));
       queue_changed_.notify_one();
       return;
@@ -135,7 +142,8 @@ void EventStore::Impl::CommitGroup(std::vector<PendingCall> calls) {
         continue;
       }
     }
-    results.push_back(group.ApplyCall(call.events));
+    results.push_back(group.ApplyCall(
+        call.events, call.fetch_outcome.has_value() ? &*call.fetch_outcome : nullptr));
   }
 
   const absl::StatusOr<uint64_t> committed = CommitApplied(group);

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <functional>
@@ -47,6 +48,19 @@ class EventStore::Impl {
 
   // ---- group commit (event_store_group_commit.cc) ----
   void IngestAsync(std::vector<v1::Event> events, IngestCallback done, CommitGate may_start);
+
+  void IngestFetchedAsync(std::vector<v1::Event> events, v1::S3Fetch outcome,
+                          IngestCallback done, CommitGate may_start);
+
+  // ---- issue 13 reads (event_store_tracking_read.cc) ----
+  absl::StatusOr<std::vector<v1::S3Fetch>> PendingFetches(size_t limit) const;
+  absl::StatusOr<FetchListResult> ListS3Fetches(const FetchListQuery& query) const;
+  absl::StatusOr<BackfillResult> GetBackfill(const std::string& reference) const;
+  absl::StatusOr<BackfillResult> ListBackfills(const StoreSubject& subject) const;
+  absl::StatusOr<OpenBackfillCounts> CountOpenBackfills(size_t limit) const;
+  // The user_ids of a subject (itself, or a reference_id's connections).
+  absl::StatusOr<std::vector<std::string>> UserIdsOf(const rocksdb::ReadOptions& read,
+                                                     const StoreSubject& subject) const;
 
   // ---- reads (event_store_read.cc) ----
   absl::StatusOr<LatestResult> GetLatest(const LatestQuery& query) const;
@@ -89,6 +103,8 @@ class EventStore::Impl {
     std::optional<ApplyBatch::ErasureRequest> erasure;
     EraseCallback erase_done;
     CommitGate may_start;
+    // IngestFetchedAsync: the fetch state recorded with the events.
+    std::optional<v1::S3Fetch> fetch_outcome;
   };
 
   // Erasures committed by a feeder whose compaction nobody waits for

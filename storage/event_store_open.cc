@@ -137,6 +137,10 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
       {kMetaFamily, family_options},
       {kUsersFamily, family_options},
       {kUserRefsFamily, family_options},
+      // RocksDB matches families by name, so this order is free to differ
+      // from the one a database was created with; it must match StoreFamilies.
+      {kFetchesFamily, family_options},
+      {kBackfillsFamily, family_options},
       {kUserChangesFamily, family_options},
   };
 
@@ -156,7 +160,8 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
   }
   std::unique_ptr<rocksdb::DB> db(raw_db);
   const StoreFamilies families{handles[1], handles[2], handles[3], handles[4],
-                               handles[5], handles[6], handles[7]};
+                               handles[5], handles[6], handles[7], handles[8],
+                               handles[9]};
 
   // Revisions continue where the last run stopped.
   std::string value;

@@ -239,6 +239,70 @@ bool DecodeUserChangeKey(absl::string_view key, uint64_t* revision) {
          key.empty();
 }
 
+// ---- fetches -----------------------------------------------------------------
+
+namespace {
+std::string PrefixedRevision(char prefix, uint64_t revision) {
+  std::string key(1, prefix);
+  AppendUint64BigEndian(revision, &key);
+  return key;
+}
+}  // namespace
+
+std::string FetchKey(uint64_t ping_revision) {
+  return PrefixedRevision(kFetchKeyPrefix, ping_revision);
+}
+
+std::string PendingFetchKey(uint64_t ping_revision) {
+  return PrefixedRevision(kPendingFetchKeyPrefix, ping_revision);
+}
+
+bool DecodeFetchKey(absl::string_view key, char prefix, uint64_t* ping_revision) {
+  if (key.empty() || key.front() != prefix) return false;
+  key.remove_prefix(1);
+  return ConsumeUint64BigEndian(&key, ping_revision) && key.empty();
+}
+
+// ---- backfills ----------------------------------------------------------------
+
+std::string BackfillKey(absl::string_view reference) {
+  std::string key(1, kBackfillKeyPrefix);
+  AppendOrderedString(reference, &key);
+  return key;
+}
+
+std::string OpenBackfillKey(absl::string_view reference) {
+  std::string key(1, kOpenBackfillKeyPrefix);
+  AppendOrderedString(reference, &key);
+  return key;
+}
+
+std::string UserBackfillPrefix(absl::string_view user_id) {
+  std::string key(1, 'u');
+  AppendOrderedString(user_id, &key);
+  return key;
+}
+
+std::string UserBackfillKey(absl::string_view user_id, absl::string_view reference) {
+  std::string key = UserBackfillPrefix(user_id);
+  AppendOrderedString(reference, &key);
+  return key;
+}
+
+bool DecodeOpenBackfillKey(absl::string_view key, std::string* reference) {
+  if (key.empty() || key.front() != kOpenBackfillKeyPrefix) return false;
+  key.remove_prefix(1);
+  return ConsumeOrderedString(&key, reference) && key.empty();
+}
+
+bool DecodeUserBackfillKey(absl::string_view key, std::string* reference) {
+  if (key.empty() || key.front() != 'u') return false;
+  key.remove_prefix(1);
+  std::string user_id;
+  return ConsumeOrderedString(&key, &user_id) && ConsumeOrderedString(&key, reference) &&
+         key.empty();
+}
+
 // ---- meta ------------------------------------------------------------------
 
 std::string EncodeRevision(uint64_t revision) {

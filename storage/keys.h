@@ -147,6 +147,34 @@ std::string UserChangePrefix(absl::string_view user_id);
 std::string UserChangeKey(absl::string_view user_id, uint64_t revision);
 // The revision of a UserChangeKey; false when `key` is not one.
 bool DecodeUserChangeKey(absl::string_view key, uint64_t* revision);
+// ---- fetches (s3_payload pings, issue 13) -----------------------------------
+
+// fetches    FetchKey(ping_revision)          -> serialized v1::S3Fetch
+// fetches    PendingFetchKey(ping_revision)   -> empty, only while PENDING
+// The pending keys are a small index the fetcher scans at start and on
+// every poll; the state keys stay for the API.
+inline constexpr char kFetchKeyPrefix = 'f';
+inline constexpr char kPendingFetchKeyPrefix = 'p';
+std::string FetchKey(uint64_t ping_revision);
+std::string PendingFetchKey(uint64_t ping_revision);
+// The revision of a FetchKey / PendingFetchKey with `prefix`; false when
+// `key` is not one.
+bool DecodeFetchKey(absl::string_view key, char prefix, uint64_t* ping_revision);
+
+// ---- backfills (issue 13) -----------------------------------------------------
+
+// backfills  BackfillKey(reference)                -> serialized v1::Backfill
+// backfills  OpenBackfillKey(reference)            -> empty, until COMPLETE
+// backfills  UserBackfillKey(user_id, reference)   -> empty
+inline constexpr char kBackfillKeyPrefix = 'b';
+inline constexpr char kOpenBackfillKeyPrefix = 'o';
+std::string BackfillKey(absl::string_view reference);
+std::string OpenBackfillKey(absl::string_view reference);
+std::string UserBackfillPrefix(absl::string_view user_id);
+std::string UserBackfillKey(absl::string_view user_id, absl::string_view reference);
+// The reference of an OpenBackfillKey / UserBackfillKey; false otherwise.
+bool DecodeOpenBackfillKey(absl::string_view key, std::string* reference);
+bool DecodeUserBackfillKey(absl::string_view key, std::string* reference);
 
 // ---- meta ------------------------------------------------------------------
 

@@ -23,6 +23,8 @@ inline constexpr char kChangelogFamily[] = "changelog";
 inline constexpr char kMetaFamily[] = "meta";
 inline constexpr char kUsersFamily[] = "users";
 inline constexpr char kUserRefsFamily[] = "user_refs";
+inline constexpr char kFetchesFamily[] = "fetches";
+inline constexpr char kBackfillsFamily[] = "backfills";
 inline constexpr char kUserChangesFamily[] = "user_changes";
 
 // The open column families (not owned: the store closes them).
@@ -33,11 +35,15 @@ struct StoreFamilies {
   rocksdb::ColumnFamilyHandle* meta = nullptr;       // counters (keys.h)
   rocksdb::ColumnFamilyHandle* users = nullptr;      // user_id -> Connection
   rocksdb::ColumnFamilyHandle* user_refs = nullptr;  // (reference_id, user_id)
+  rocksdb::ColumnFamilyHandle* fetches = nullptr;    // s3_payload fetches
+  rocksdb::ColumnFamilyHandle* backfills = nullptr;  // backfills by reference
   rocksdb::ColumnFamilyHandle* user_changes = nullptr;  // (user_id, revision)
 
-  // Every family, for whole-store operations (erasure's compaction).
+  // Every family, for whole-store operations (erasure's compaction and its
+  // whole-store scans): a family missing here would keep an erased person's
+  // rows on disk.
   std::vector<rocksdb::ColumnFamilyHandle*> All() const {
-    return {records, by_start, changelog, meta, users, user_refs, user_changes};
+    return {records, by_start, changelog, meta, users, user_refs, fetches, backfills, user_changes};
   }
 };
 

@@ -91,6 +91,35 @@ struct CheckpointResult {
   std::string store_timeline;
 };
 
+// ListS3Fetches: s3_payload pings and their fetches, oldest ping first.
+struct FetchListQuery {
+  // STATE_UNSPECIFIED: every state.
+  v1::S3Fetch::State state = v1::S3Fetch::STATE_UNSPECIFIED;
+  uint64_t after_ping_revision = 0;
+  // 0 means 100, more than 1000 means 1000, negative is InvalidArgument.
+  int32_t page_size = 0;
+};
+
+struct FetchListResult {
+  // URLs without their query (the pre-signed credentials).
+  std::vector<v1::S3Fetch> fetches;
+  uint64_t store_revision = 0;
+  std::string store_timeline;
+};
+
+// GetBackfill / ListBackfills: states as of the read (STALLED computed).
+struct BackfillResult {
+  std::vector<v1::Backfill> backfills;
+  uint64_t store_revision = 0;
+  std::string store_timeline;
+};
+
+// Open (not complete) backfills, for metrics.
+struct OpenBackfillCounts {
+  uint64_t open = 0;
+  uint64_t stalled = 0;
+};
+
 }  // namespace healthwire
 
 #endif  // HEALTHWIRE_STORAGE_STORE_QUERIES_H_

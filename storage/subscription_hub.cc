@@ -12,6 +12,7 @@ Subscription::Next Subscription::Poll() {
     next.kind = Next::Kind::kUpdate;
     next.update = std::move(buffer_.front());
     buffer_.pop_front();
+    next.more = !buffer_.empty();
     next_revision_ = buffer_.empty() ? std::max(next.update->revision(), covered_through_) + 1
                                      : next.update->revision() + 1;
     return next;

@@ -43,6 +43,11 @@ class Subscription {
     };
     Kind kind = Kind::kNothing;
     std::shared_ptr<const CommittedUpdate> update;
+    // kUpdate: more updates are buffered behind this one, so the stream's
+    // next Poll returns another kUpdate (or kCatchUp from the first of them,
+    // if the buffer overflowed meanwhile). The stream may hold this write
+    // back for the next one (gRPC's buffer hint) instead of flushing each.
+    bool more = false;
     uint64_t catch_up_from = 0;
     uint64_t catch_up_through = 0;
   };

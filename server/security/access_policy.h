@@ -10,7 +10,8 @@
 //               certificate (mTLS) whose subject CN or one of whose SANs is <id>
 //   name        who this is in the audit log (no spaces)
 //   roles       comma-separated: ingest (Ingest), read (GetLatest,
-//               ListRecords, GetUser, StreamUpdates, GetStatus), admin
+//               ListRecords, GetUser, StreamUpdates, GetStatus, GetBackfill,
+//               ListBackfills, ListS3Fetches), admin
 //               (CreateCheckpoint, EraseUser)
 //   types=      limits `read` to these data types (Terra's names: sleep,
 //               activity, daily, body, nutrition, menstruation, athlete, ...)

@@ -73,7 +73,8 @@ std::string AuditLog::FormatLine(const AuditEntry& entry, absl::Time time) {
   if (entry.records.has_value()) absl::StrAppend(&line, ",\"records\":", *entry.records);
   if (entry.erased.has_value()) {
     absl::StrAppend(&line, ",\"changes\":", entry.erased->changes, ",\"connections\":",
-                    entry.erased->connections, ",\"tombstone_revision\":",
+                    entry.erased->connections, ",\"backfills\":", entry.erased->backfills,
+                    ",\"fetches\":", entry.erased->fetches, ",\"tombstone_revision\":",
                     entry.erased->tombstone_revision);
   }
   line += ",\"result\":";

@@ -52,6 +52,8 @@ struct AuditEntry {
   struct Erased {
     uint64_t changes = 0;
     uint64_t connections = 0;
+    uint64_t backfills = 0;  // backfill records (issue 13)
+    uint64_t fetches = 0;    // s3_payload fetch records
     uint64_t tombstone_revision = 0;
   };
   std::optional<Erased> erased;

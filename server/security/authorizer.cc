@@ -95,9 +95,13 @@ absl::Status Authorizer::Permit(const Principal& principal, Role role, absl::str
   if (role != Role::kRead || !principal.read_types.has_value()) return absl::OkStatus();
   const std::set<v1::EventType>& allowed = *principal.read_types;
   if (types.empty()) {
-    // Connection status and store positions hold no health record of any
-    // type, so any read scope covers them.
-    if (rpc == "GetUser" || rpc == "GetStatus") return absl::OkStatus();
+    // Connection status, store positions, backfill progress and s3_payload
+    // fetch states hold no health record of any type, so any read scope
+    // covers them.
+    if (rpc == "GetUser" || rpc == "GetStatus" || rpc == "GetBackfill" ||
+        rpc == "ListBackfills" || rpc == "ListS3Fetches") {
+      return absl::OkStatus();
+    }
     return absl::PermissionDeniedError(absl::StrCat(
         rpc, " of every type needs the read role for every type; ", principal.name,
         "'s covers only ", TypeList(allowed), " (ask for those types)"));

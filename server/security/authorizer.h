@@ -20,8 +20,9 @@
 // denied, and StreamUpdates must list its types, all within the limit (a
 // stream without a type filter would carry every type, so it is denied rather
 // than silently filtered: the caller learns at once what it may not see).
-// GetUser (connection status) and GetStatus (store positions), holding no
-// health records, need `read` of any scope.
+// GetUser (connection status), GetStatus (store positions), GetBackfill,
+// ListBackfills (backfill progress) and ListS3Fetches (ping fetch states),
+// holding no health records, need `read` of any scope.
 //
 // Immutable after Create: thread-safe.
 #ifndef HEALTHWIRE_SERVER_SECURITY_AUTHORIZER_H_

@@ -392,6 +392,7 @@ TEST_F(GrpcSecurityTest, EraseUserNeedsAdminAndLeavesOneAuditLineWithWhatItRemov
       << erasures[2];
   EXPECT_TRUE(absl::StrContains(erasures[2], "\"subject\":{\"user_id\":\"user-1\"},"
                                              "\"records\":1,\"changes\":1,\"connections\":1,"
+                                             "\"backfills\":0,\"fetches\":0,"
                                              "\"tombstone_revision\":3,\"result\":\"OK\"}"))
       << erasures[2];
   EXPECT_FALSE(absl::StrContains(log, kHealthDataMarker)) << "health data in the audit log";
@@ -513,6 +514,167 @@ TEST_F(GrpcSecurityTest, SplitGatewayCommitsToStoreOverMutualTlsWithItsToken) {
   ASSERT_TRUE(bare.ok()) << bare.status();
   HttpTestClient bare_client((*bare)->http_port(), options);
   EXPECT_EQ(bare_client.PostSigned(SleepWebhookBuilder("user-10", "s-10").Json()).status, 503);
+}
+
+// One chunk of backfill `reference` for `user` (a data record whose delivery
+// carried the terra-reference header and a `:chunk:1` trace id), and an
+// s3_payload ping of `user` whose URL names a host off the fetcher's
+// allow-list (so its fetch fails at once and stays FAILED).
+v1::IngestRequest ChunkAndPingIngest(const std::string& user, const std::string& reference) {
+  v1::IngestRequest request = SleepIngest(user);
+  v1::Event* chunk = request.mutable_events(0);
+  chunk->set_terra_reference(reference);
+  chunk->set_trace_id("backfill-trace:chunk:1");
+  v1::Event* ping = request.add_events();
+  ping->set_type(v1::EVENT_TYPE_S3_PAYLOAD);
+  ping->set_terra_type("s3_payload");
+  ping->set_record_key("s3_payload-1");
+  ping->mutable_user()->set_user_id(user);
+  ping->mutable_connection()->set_url("https://not-allowed.example/body?X-Amz-Signature=s");
+  ping->mutable_connection()->set_expires_in(300);
+  ping->set_raw_json("{\"type\":\"s3_payload\"}");
+  ping->set_trace_id("ping-trace");
+  return request;
+}
+
+TEST_F(GrpcSecurityTest, BackfillAndFetchReadsNeedReadAndEraseUserRemovesThem) {
+  const std::string audit = files_.path() + "/audit.log";
+  auto store = StartStore({"--grpc_tokens_file=" + TokensFile(), "--audit_log=" + audit});
+  ASSERT_NE(store, nullptr);
+  const std::string target = store->grpc_target();
+  auto gateway = Stub(target, WithToken(kIngestToken));
+  ASSERT_TRUE(Ingest(*gateway, ChunkAndPingIngest("user-1", "ref-secure-1")).ok());
+
+  auto get_backfill = [&](v1::EventStore::Stub& stub, v1::GetBackfillResponse* response) {
+    v1::GetBackfillRequest request;
+    request.set_reference("ref-secure-1");
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return stub.GetBackfill(&context, request, response);
+  };
+  auto list_backfills = [&](v1::EventStore::Stub& stub, v1::ListBackfillsResponse* response) {
+    v1::ListBackfillsRequest request;
+    request.mutable_subject()->set_user_id("user-1");
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return stub.ListBackfills(&context, request, response);
+  };
+  auto list_fetches = [&](v1::EventStore::Stub& stub, v1::ListS3FetchesResponse* response) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return stub.ListS3Fetches(&context, v1::ListS3FetchesRequest(), response);
+  };
+
+  // No token: UNAUTHENTICATED. The gateway's ingest token: PERMISSION_DENIED
+  // naming the read role, for each of the three.
+  {
+    v1::GetBackfillResponse response;
+    EXPECT_EQ(get_backfill(*Stub(target, {}), &response).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    v1::GetBackfillResponse response;
+    const grpc::Status status = get_backfill(*gateway, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_TRUE(absl::StrContains(status.error_message(), "GetBackfill needs the read role"))
+        << status.error_message();
+    EXPECT_FALSE(response.has_backfill());
+  }
+  {
+    v1::ListBackfillsResponse response;
+    const grpc::Status status = list_backfills(*gateway, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_TRUE(absl::StrContains(status.error_message(), "ListBackfills needs the read role"))
+        << status.error_message();
+    EXPECT_EQ(response.backfills_size(), 0);
+  }
+  {
+    v1::ListS3FetchesResponse response;
+    const grpc::Status status = list_fetches(*gateway, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_TRUE(absl::StrContains(status.error_message(), "ListS3Fetches needs the read role"))
+        << status.error_message();
+    EXPECT_EQ(response.fetches_size(), 0);
+  }
+
+  // A read token sees them; so does a type-limited one (no health record in
+  // them, like GetUser).
+  for (const char* token : {kReadToken, kSleepToken}) {
+    auto reader = Stub(target, WithToken(token));
+    v1::GetBackfillResponse backfill;
+    ASSERT_TRUE(get_backfill(*reader, &backfill).ok()) << token;
+    EXPECT_EQ(backfill.backfill().user_id(), "user-1");
+    EXPECT_EQ(backfill.backfill().received_payloads(), 1);
+    v1::ListBackfillsResponse backfills;
+    ASSERT_TRUE(list_backfills(*reader, &backfills).ok()) << token;
+    EXPECT_EQ(backfills.backfills_size(), 1);
+    v1::ListS3FetchesResponse fetches;
+    ASSERT_TRUE(list_fetches(*reader, &fetches).ok()) << token;
+    ASSERT_EQ(fetches.fetches_size(), 1);
+    EXPECT_EQ(fetches.fetches(0).user_id(), "user-1");
+  }
+
+  // hwctl backfills passes the token: refused with the ingest token, shown
+  // with the read token.
+  auto hwctl_backfills = [&](const char* token) {
+    std::vector<std::string> args = {"backfills", "--store=" + target, "ref-secure-1",
+                                     "--token_file=" + WithToken(token).token_file};
+    auto process = ChildProcess::Start(kHwctlBinary, args);
+    EXPECT_TRUE(process.ok()) << process.status();
+    absl::StatusOr<int> code = (*process)->Wait(absl::Seconds(60));
+    EXPECT_TRUE(code.ok());
+    return std::make_tuple(code.value_or(-1), (*process)->Stdout(), (*process)->Stderr());
+  };
+  const auto [denied_code, denied_out, denied_err] = hwctl_backfills(kIngestToken);
+  EXPECT_EQ(denied_code, 1) << denied_out << denied_err;
+  EXPECT_TRUE(absl::StrContains(denied_err, "PERMISSION_DENIED")) << denied_err;
+  const auto [shown_code, shown_out, shown_err] = hwctl_backfills(kReadToken);
+  EXPECT_EQ(shown_code, 0) << shown_out << shown_err;
+  EXPECT_TRUE(absl::StrContains(shown_out, "payloads: 1 of ?")) << shown_out;
+
+  // EraseUser (admin) takes the person's backfill and fetch records with it.
+  {
+    v1::EraseUserRequest request;
+    request.mutable_subject()->set_user_id("user-1");
+    v1::EraseUserResponse response;
+    grpc::ClientContext context;
+    ASSERT_TRUE(Stub(target, WithToken(kAdminToken))->EraseUser(&context, request, &response).ok());
+    EXPECT_EQ(response.backfills_erased(), 1u);
+    EXPECT_EQ(response.fetches_erased(), 1u);
+  }
+  auto reader = Stub(target, WithToken(kReadToken));
+  v1::GetBackfillResponse gone;
+  EXPECT_EQ(get_backfill(*reader, &gone).error_code(), grpc::StatusCode::NOT_FOUND);
+  v1::ListS3FetchesResponse no_fetches;
+  ASSERT_TRUE(list_fetches(*reader, &no_fetches).ok());
+  EXPECT_EQ(no_fetches.fetches_size(), 0);
+
+  absl::StatusOr<int> stopped = store->Stop(SIGTERM);
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_EQ(*stopped, 0);
+  const std::string log = ReadFileOrEmpty(audit);
+  EXPECT_TRUE(absl::StrContains(log, "\"identity\":\"gateway\",\"auth\":\"token\",\"peer\""))
+      << log;
+  int denied_lines = 0;
+  int backfill_reads = 0;
+  for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
+    if (absl::StrContains(line, "\"identity\":\"gateway\"") &&
+        absl::StrContains(line, "\"result\":\"PERMISSION_DENIED\"")) {
+      ++denied_lines;
+    }
+    if (absl::StrContains(line, "\"rpc\":\"GetBackfill\"") &&
+        absl::StrContains(line, "\"subject\":{\"user_id\":\"user-1\"},\"records\":1,"
+                                "\"result\":\"OK\"")) {
+      ++backfill_reads;
+    }
+    if (absl::StrContains(line, "\"rpc\":\"EraseUser\"") &&
+        absl::StrContains(line, "\"result\":\"OK\"")) {
+      EXPECT_TRUE(absl::StrContains(line, "\"backfills\":1,\"fetches\":1")) << line;
+    }
+  }
+  EXPECT_EQ(denied_lines, 4) << log;  // three RPCs + hwctl backfills
+  EXPECT_EQ(backfill_reads, 3) << log;  // read, sleep-scorer, hwctl
+  EXPECT_FALSE(absl::StrContains(log, "X-Amz-Signature")) << "a pre-signed URL in the audit log";
 }
 
 TEST_F(GrpcSecurityTest, AuditLogHasOneLinePerAccessWithIdentityAndNoHealthData) {

@@ -2,7 +2,8 @@
 // records, change-log entries; from every column family after compaction,
 // and from the WAL), what stays (other people's data, dense revisions), the
 // tombstone subscribers get, idempotence, all-or-nothing under a failed
-// write, erase_on_deauth, and stores written before the user_changes index.
+// write, erase_on_deauth, stores written before the user_changes index, and
+// the person's backfills and s3_payload fetches (issue 13).
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -234,7 +235,7 @@ TEST(ErasureTest, AFullDatabaseScanAfterCompactionFindsNoIdOrPayloadOfThePerson)
     EXPECT_EQ(erased->response.connections_erased(), 2u);
   }
   const DatabaseBytes bytes = Scan(dir.path());
-  EXPECT_GE(bytes.family_names.size(), 8u);  // default + the store's seven
+  EXPECT_GE(bytes.family_names.size(), 10u);  // default + the store's nine
   // The scan does see data: the person kept is all there.
   EXPECT_TRUE(absl::StrContains(bytes.keys_and_values, kKeptPayload));
   EXPECT_TRUE(absl::StrContains(bytes.keys_and_values, kKeptUser));
@@ -249,6 +250,137 @@ TEST(ErasureTest, AFullDatabaseScanAfterCompactionFindsNoIdOrPayloadOfThePerson)
   // A checkpoint taken before keeps the data (README says so).
   const DatabaseBytes checkpoint = Scan(dir.path() + ".checkpoints/before");
   EXPECT_TRUE(absl::StrContains(checkpoint.keys_and_values, kErasedPayload));
+}
+
+// An s3_payload ping of `user` (empty: a ping that names nobody) whose URL
+// carries `marker`.
+v1::Event Ping(const std::string& user, int n, const std::string& marker) {
+  v1::Event event;
+  event.set_type(v1::EVENT_TYPE_S3_PAYLOAD);
+  event.set_terra_type("s3_payload");
+  event.mutable_user()->set_user_id(user);
+  event.set_record_key(absl::StrCat("s3_payload-", n));
+  event.mutable_connection()->set_url(
+      absl::StrCat("https://s3.example/", marker, "/", n, "?X-Amz-Signature=secret"));
+  event.mutable_connection()->set_expires_in(300);
+  event.set_raw_json(absl::StrCat("{\"type\":\"s3_payload\",\"n\":", n, "}"));
+  event.set_trace_id(absl::StrCat("ping-trace-", n));
+  *event.mutable_received_at() = Now();
+  return event;
+}
+
+// large_request_sending of `user` for backfill `reference`, expecting 2.
+v1::Event Sending(const std::string& user, const std::string& reference) {
+  v1::Event event = Connection(v1::EVENT_TYPE_LARGE_REQUEST_SENDING, "large_request_sending",
+                               user, user == kErasedUser ? kErasedReference : "", "sending");
+  event.set_record_key(absl::StrCat("large_request_sending-", reference));
+  event.mutable_connection()->set_reference(reference);
+  event.mutable_connection()->set_expected_payloads(2);
+  return event;
+}
+
+// The fetched body of ping `ping_revision`: a chunk of backfill `reference`
+// (numbered by the ping, so two pings are two chunks).
+v1::Event FetchedChunk(const v1::Event& sleep, uint64_t ping_revision,
+                       const std::string& reference) {
+  v1::Event event = sleep;
+  event.set_s3_ping_revision(ping_revision);
+  event.set_terra_reference(reference);
+  event.set_trace_id(absl::StrCat("chunk-trace:chunk:", ping_revision));
+  return event;
+}
+
+std::vector<v1::S3Fetch> AllFetches(const EventStore& store) {
+  absl::StatusOr<FetchListResult> listed = store.ListS3Fetches(FetchListQuery());
+  EXPECT_TRUE(listed.ok()) << listed.status();
+  return listed.ok() ? listed->fetches : std::vector<v1::S3Fetch>();
+}
+
+TEST(ErasureTest, ThePersonsBackfillsAndFetchesGoFromEveryColumnFamilyAndOthersStay) {
+  const TempDir dir("erasure");
+  EventStore::Options options;
+  options.path = dir.path();
+  constexpr char kErasedBackfill[] = "erased-backfill-0c1d";
+  constexpr char kKeptBackfill[] = "kept-backfill-5e6f";
+  constexpr char kErasedUrl[] = "ERASED-URL-MARKER";
+  uint64_t kept_ping = 0;
+  {
+    auto store = Open(options);
+    IngestTwoPeople(*store);
+    // The person: a ping naming them, one naming nobody whose fetched body
+    // is theirs, and a backfill whose first chunk came through the first ping.
+    absl::StatusOr<v1::IngestResponse> pings =
+        store->Ingest({Ping(kErasedUser, 1, kErasedUrl), Ping("", 2, "anonymous")});
+    ASSERT_TRUE(pings.ok()) << pings.status();
+    const uint64_t named_ping = pings->results(0).revision();
+    const uint64_t anonymous_ping = pings->results(1).revision();
+    ASSERT_TRUE(store->Ingest({Sending(kErasedUser, kErasedBackfill)}).ok());
+    // Some of it in SST files before the erasure.
+    ASSERT_TRUE(store->CreateCheckpoint("before").ok());
+    v1::S3Fetch fetched;
+    fetched.set_ping_revision(named_ping);
+    fetched.set_state(v1::S3Fetch::STATE_FETCHED);
+    ASSERT_TRUE(store
+                    ->IngestFetched({FetchedChunk(Sleep(kErasedUser, kErasedReference, 8,
+                                                        kErasedPayload),
+                                                  named_ping, kErasedBackfill)},
+                                    fetched)
+                    .ok());
+    fetched.set_ping_revision(anonymous_ping);
+    ASSERT_TRUE(store
+                    ->IngestFetched({FetchedChunk(Sleep(kErasedUser, kErasedReference, 9,
+                                                        kErasedPayload),
+                                                  anonymous_ping, kErasedBackfill)},
+                                    fetched)
+                    .ok());
+    // The person kept: their own ping (left pending) and backfill.
+    absl::StatusOr<v1::IngestResponse> kept =
+        store->Ingest({Ping(kKeptUser, 3, "kept-url"), Sending(kKeptUser, kKeptBackfill)});
+    ASSERT_TRUE(kept.ok()) << kept.status();
+    kept_ping = kept->results(0).revision();
+    ASSERT_EQ(AllFetches(*store).size(), 3u);
+    absl::StatusOr<BackfillResult> before = store->GetBackfill(kErasedBackfill);
+    ASSERT_TRUE(before.ok()) << before.status();
+    EXPECT_EQ(before->backfills.at(0).received_payloads(), 2);
+
+    absl::StatusOr<EventStore::EraseResult> erased =
+        store->EraseUser(StoreSubject::UserId(kErasedUser));
+    ASSERT_TRUE(erased.ok()) << erased.status();
+    EXPECT_EQ(erased->response.backfills_erased(), 1u);
+    EXPECT_EQ(erased->response.fetches_erased(), 2u);
+    EXPECT_TRUE(erased->response.compacted()) << erased->response.compaction_error();
+
+    EXPECT_EQ(store->GetBackfill(kErasedBackfill).status().code(), absl::StatusCode::kNotFound);
+    absl::StatusOr<BackfillResult> listed = store->ListBackfills(StoreSubject::UserId(kErasedUser));
+    ASSERT_TRUE(listed.ok());
+    EXPECT_TRUE(listed->backfills.empty());
+    const std::vector<v1::S3Fetch> fetches = AllFetches(*store);
+    ASSERT_EQ(fetches.size(), 1u);
+    EXPECT_EQ(fetches[0].ping_revision(), kept_ping);
+    EXPECT_EQ(fetches[0].state(), v1::S3Fetch::STATE_PENDING);
+    EXPECT_TRUE(store->GetBackfill(kKeptBackfill).ok());
+
+    // A fetcher still holding the erased ping cannot bring it back.
+    fetched.set_ping_revision(named_ping);
+    const uint64_t revision = store->CurrentRevision();
+    absl::StatusOr<v1::IngestResponse> late = store->IngestFetched(
+        {FetchedChunk(Sleep(kErasedUser, kErasedReference, 7, kErasedPayload), named_ping,
+                      kErasedBackfill)},
+        fetched);
+    EXPECT_EQ(late.status().code(), absl::StatusCode::kFailedPrecondition) << late.status();
+    EXPECT_EQ(store->CurrentRevision(), revision) << "nothing of the refused outcome was written";
+    EXPECT_EQ(AllFetches(*store).size(), 1u);
+  }
+  const DatabaseBytes bytes = Scan(dir.path());
+  EXPECT_TRUE(absl::StrContains(bytes.keys_and_values, kKeptBackfill));
+  EXPECT_TRUE(absl::StrContains(bytes.keys_and_values, "kept-url"));
+  for (const char* needle :
+       {kErasedUser, kErasedPayload, kErasedUrl, kErasedBackfill}) {
+    // (kErasedReference stays: the second connection under it was not erased.)
+    EXPECT_FALSE(absl::StrContains(bytes.keys_and_values, needle)) << needle;
+    EXPECT_FALSE(absl::StrContains(bytes.sst_files, needle)) << needle << " in an SST file";
+    EXPECT_FALSE(absl::StrContains(bytes.wal_files, needle)) << needle << " in the WAL";
+  }
 }
 
 TEST(ErasureTest, ASecondErasureRemovesNothingAndWritesNoRevision) {

@@ -127,6 +127,23 @@ TEST_F(StreamUpdatesTest, ReplayedUpdatesCarryTheStoredEventWithOrWithoutRawJson
   }
 }
 
+// A commit of many changes reaches a live subscriber as a backlog, which the
+// stream writes with gRPC's buffer hint (held back, not flushed, while more
+// follow). Every change of it must still arrive with nothing committed after
+// it to push the held-back bytes out.
+TEST_F(StreamUpdatesTest, ALiveBacklogArrivesInFullWithNothingCommittedAfterIt) {
+  const uint64_t first = Ingest({SleepEvent("u1", 0)});
+  StreamSubscriber subscriber(stub_, FromRevision(first));
+  ASSERT_TRUE(subscriber.WaitForUpdates(1));  // live from here on
+  std::vector<v1::Event> burst;
+  for (int i = 1; i <= 300; ++i) burst.push_back(SleepEvent("u1", i));
+  const uint64_t last = Ingest(std::move(burst));
+  ASSERT_EQ(last, first + 300);
+  ASSERT_TRUE(subscriber.WaitForUpdates(301, absl::Seconds(10)))
+      << "received " << subscriber.revisions().size() << " of 301";
+  EXPECT_EQ(subscriber.revisions(), Range(first, last));
+}
+
 TEST_F(StreamUpdatesTest, WithoutStartRevisionOnlyNewChangesArrive) {
   Ingest({SleepEvent("u1", 0)});
   StreamSubscriber subscriber(stub_, v1::StreamUpdatesRequest());

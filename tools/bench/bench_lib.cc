@@ -306,6 +306,37 @@ std::map<std::string, std::string> ParseReadyFile(const std::string& contents) {
   return values;
 }
 
+absl::StatusOr<ChildProcess> ChildProcess::Start(std::vector<std::string> argv,
+                                                 const std::string& log_path) {
+  std::vector<char*> args;
+  for (std::string& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) return absl::InternalError("fork failed");
+  if (pid == 0) {
+    const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (log >= 0) {
+      dup2(log, STDOUT_FILENO);
+      dup2(log, STDERR_FILENO);
+    }
+    execvp(args[0], args.data());
+    perror("execvp");
+    _exit(127);
+  }
+  ChildProcess child;
+  child.pid_ = pid;
+  return child;
+}
+
+int ChildProcess::Wait() {
+  if (pid_ <= 0) return -1;
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
 absl::StatusOr<ChildProcess> ChildProcess::StartServer(std::vector<std::string> argv,
                                                        const std::string& log_path,
                                                        const std::string& ready_file,

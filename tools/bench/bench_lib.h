@@ -109,6 +109,10 @@ std::map<std::string, std::string> ParseReadyFile(const std::string& contents);
 // A child process started with fork/exec (stdout/stderr to `log_path`).
 class ChildProcess {
  public:
+  // Starts `argv` (argv[0] a path, or a name looked up in PATH) with
+  // stdout/stderr to `log_path`; for tools that run to completion (Wait).
+  static absl::StatusOr<ChildProcess> Start(std::vector<std::string> argv,
+                                            const std::string& log_path);
   // Starts `argv`, adds --ready_file=<tmp>, waits for the ready file.
   static absl::StatusOr<ChildProcess> StartServer(std::vector<std::string> argv,
                                                   const std::string& log_path,
@@ -119,6 +123,8 @@ class ChildProcess {
   int IntValue(const std::string& key) const;
   // Sends `sig` and reaps the child.
   void Kill(int sig);
+  // Waits for the child to exit; its exit code (128 + signal when killed).
+  int Wait();
   bool running() const { return pid_ > 0; }
 
  private:

@@ -40,6 +40,8 @@
 #include "absl/time/time.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "grpcpp/support/proto_buffer_reader.h"
 #include "healthwire/v1/healthwire.grpc.pb.h"
 #include "proto/message_limits.h"
@@ -269,30 +271,70 @@ int RunReplay() {
 
 // ---- subscribers ----
 
-// One StreamUpdates call on gRPC's callback API. Records (sequence number,
-// receive time) of every update whose record_key is "<tag>-lat-<seq>".
-class Subscriber : public grpc::ClientReadReactor<v1::StreamUpdatesResponse> {
+// The record_key of a serialized StreamUpdatesResponse's `update` (false if
+// it is a progress message or does not parse), read without decoding the
+// rest: raw_json and the typed payload are skipped as bytes.
+bool UpdateRecordKey(grpc::ByteBuffer* bytes, std::string* record_key) {
+  using google::protobuf::internal::WireFormatLite;
+  grpc::ProtoBufferReader reader(bytes);
+  google::protobuf::io::CodedInputStream input(&reader);
+  while (const uint32_t tag = input.ReadTag()) {
+    if (WireFormatLite::GetTagFieldNumber(tag) != v1::StreamUpdatesResponse::kUpdateFieldNumber ||
+        WireFormatLite::GetTagWireType(tag) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      if (!WireFormatLite::SkipField(&input, tag)) return false;
+      continue;
+    }
+    uint32_t length = 0;
+    if (!input.ReadVarint32(&length)) return false;
+    const auto limit = input.PushLimit(static_cast<int>(length));
+    while (const uint32_t field = input.ReadTag()) {
+      if (WireFormatLite::GetTagFieldNumber(field) == v1::Event::kRecordKeyFieldNumber &&
+          WireFormatLite::GetTagWireType(field) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+        if (!WireFormatLite::ReadString(&input, record_key)) return false;
+      } else if (!WireFormatLite::SkipField(&input, field)) {
+        return false;
+      }
+    }
+    input.PopLimit(limit);
+    return true;
+  }
+  return false;
+}
+
+// One StreamUpdates call on gRPC's callback API, kept light because the
+// subscribers share the machine with the server: the call is generic (bytes
+// in and out; StreamUpdates is server-streaming, so one request and a
+// half-close, then reads), and each response is scanned for its
+// update's record_key only. Records (sequence number, receive time) of every
+// update whose record_key is "<tag>-lat-<seq>".
+class Subscriber : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
-  Subscriber(v1::EventStore::Stub* stub, bool stalled) : stalled_(stalled) {
-    request_.set_include_raw_json(absl::GetFlag(FLAGS_sub_raw_json));
-    stub->async()->StreamUpdates(&context_, &request_, this);
+  Subscriber(grpc::GenericStub* stub, bool stalled) : stalled_(stalled) {
+    v1::StreamUpdatesRequest request;
+    request.set_include_raw_json(absl::GetFlag(FLAGS_sub_raw_json));
+    grpc::Slice slice(request.SerializeAsString());
+    grpc::ByteBuffer bytes(&slice, 1);
+    request_.Swap(&bytes);
+    stub->PrepareBidiStreamingCall(&context_, "/healthwire.v1.EventStore/StreamUpdates",
+                                   grpc::StubOptions(), this);
+    StartWriteLast(&request_, grpc::WriteOptions());
     if (!stalled_) StartRead(&response_);
     StartCall();
   }
   void OnReadDone(bool ok) override {
     if (!ok) return;
-    if (response_.has_update()) {
+    if (UpdateRecordKey(&response_, &key_)) {
       const int64_t now = NowNanos();
       received_.fetch_add(1, std::memory_order_relaxed);
-      const std::string& key = response_.update().record_key();
-      size_t dash = key.rfind('-');
+      const size_t dash = key_.rfind('-');
       uint64_t seq = 0;
-      if (absl::StrContains(key, "-lat-") &&
-          absl::SimpleAtoi(absl::string_view(key).substr(dash + 1), &seq)) {
+      if (absl::StrContains(key_, "-lat-") &&
+          absl::SimpleAtoi(absl::string_view(key_).substr(dash + 1), &seq)) {
         receipts_.emplace_back(seq, now);
         lat_received_.fetch_add(1, std::memory_order_relaxed);
       }
     }
+    response_.Clear();
     StartRead(&response_);
   }
   void OnDone(const grpc::Status& status) override {
@@ -318,8 +360,9 @@ class Subscriber : public grpc::ClientReadReactor<v1::StreamUpdatesResponse> {
  private:
   const bool stalled_;
   grpc::ClientContext context_;
-  v1::StreamUpdatesRequest request_;
-  v1::StreamUpdatesResponse response_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
+  std::string key_;
   std::atomic<int64_t> received_{0}, lat_received_{0};
   std::vector<std::pair<uint64_t, int64_t>> receipts_;
   std::mutex mu_;
@@ -352,7 +395,7 @@ struct Poster {
 };
 
 std::vector<std::unique_ptr<Subscriber>> StartSubscribers(
-    const std::vector<std::unique_ptr<v1::EventStore::Stub>>& stubs, int count, int stalled) {
+    const std::vector<std::unique_ptr<grpc::GenericStub>>& stubs, int count, int stalled) {
   std::vector<std::unique_ptr<Subscriber>> subs;
   for (int i = 0; i < count; ++i) {
     subs.push_back(std::make_unique<Subscriber>(stubs[i % stubs.size()].get(), i < stalled));
@@ -384,8 +427,8 @@ int RunSubLatency() {
   const absl::Duration duration = absl::GetFlag(FLAGS_duration);
   const int64_t total = static_cast<int64_t>(rate * absl::ToDoubleSeconds(duration));
   auto channels = MakeChannels(std::max(1, count / 25));
-  std::vector<std::unique_ptr<v1::EventStore::Stub>> stubs;
-  for (auto& ch : channels) stubs.push_back(v1::EventStore::NewStub(ch));
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
+  for (auto& ch : channels) stubs.push_back(std::make_unique<grpc::GenericStub>(ch));
   auto subs = StartSubscribers(stubs, count, 0);
   Poster poster;
   if (!WarmUp(&poster, subs, 0)) {
@@ -465,8 +508,8 @@ int RunSubscribe() {
   const int count = absl::GetFlag(FLAGS_subscribers);
   const absl::Duration duration = absl::GetFlag(FLAGS_duration);
   auto channels = MakeChannels(std::max(1, count / 25));
-  std::vector<std::unique_ptr<v1::EventStore::Stub>> stubs;
-  for (auto& ch : channels) stubs.push_back(v1::EventStore::NewStub(ch));
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
+  for (auto& ch : channels) stubs.push_back(std::make_unique<grpc::GenericStub>(ch));
   auto subs = StartSubscribers(stubs, count, 0);
   Poster poster;
   if (!WarmUp(&poster, subs, 0)) {
@@ -535,8 +578,8 @@ int RunMemory() {
   }
   const Rss before = ReadRss(pid);
   auto channels = MakeChannels(std::max(1, count / 50));
-  std::vector<std::unique_ptr<v1::EventStore::Stub>> stubs;
-  for (auto& ch : channels) stubs.push_back(v1::EventStore::NewStub(ch));
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
+  for (auto& ch : channels) stubs.push_back(std::make_unique<grpc::GenericStub>(ch));
   auto subs = StartSubscribers(stubs, count, stalled);
   Poster poster;
   if (!WarmUp(&poster, subs, stalled)) {

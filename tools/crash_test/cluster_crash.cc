@@ -12,7 +12,10 @@
 #include <thread>
 #include <vector>
 
+#include <nats/nats.h>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
@@ -180,6 +183,8 @@ class ClusterCrash {
     if (victim < 3) {
       if (absl::Status restarted = nats_->Restart(victim); !restarted.ok()) {
         Fail(absl::StrCat("restart ", what, ": ", restarted.ToString()));
+      } else {
+        WaitForStreamCurrent(what);
       }
     } else {
       StartReplica(victim - 3);
@@ -190,7 +195,59 @@ class ClusterCrash {
     std::printf("round %d: kill -9 %s after %d ms; posted %lld, acknowledged %lld, 503 %lld\n",
                 round, what.c_str(), wait_ms, static_cast<long long>(posted.load()),
                 static_cast<long long>(acked.load()), static_cast<long long>(refused.load()));
+    std::printf("%s", rejoin_note_.c_str());
+    rejoin_note_.clear();
     std::fflush(stdout);
+  }
+
+  // After a nats-server restart: it rejoined once the stream has a leader
+  // and every peer is current (caught up with the RAFT log). Waiting for it
+  // makes each round one failure, not the previous victim still catching up
+  // plus the next one killed (a lost quorum, which its own test covers).
+  void WaitForStreamCurrent(const std::string& what) {
+    const absl::Time start = absl::Now();
+    natsConnection* connection = nullptr;
+    jsCtx* js = nullptr;
+    const std::string urls = nats_->UrlsJoined();
+    std::string state = "no connection";
+    bool current = false;
+    while (!current && absl::Now() - start < absl::Seconds(60)) {
+      if (connection == nullptr &&
+          natsConnection_ConnectTo(&connection, urls.c_str()) == NATS_OK &&
+          natsConnection_JetStream(&js, connection, nullptr) != NATS_OK) {
+        natsConnection_Destroy(connection);
+        connection = nullptr;
+      }
+      jsStreamInfo* info = nullptr;
+      jsErrCode err = static_cast<jsErrCode>(0);
+      if (js != nullptr && js_GetStreamInfo(&info, js, "HEALTHWIRE", nullptr, &err) == NATS_OK) {
+        const jsClusterInfo* cluster = info->Cluster;
+        current = cluster != nullptr && cluster->Leader != nullptr && *cluster->Leader != '\0';
+        state = current ? absl::StrCat("leader ", cluster->Leader) : "no leader";
+        for (int i = 0; current && i < cluster->ReplicasLen; ++i) {
+          const jsPeerInfo* peer = cluster->Replicas[i];
+          if (!peer->Current || peer->Offline) {
+            current = false;
+            state = absl::StrCat("leader ", cluster->Leader, ", ", peer->Name, " lags ",
+                                 peer->Lag);
+          }
+        }
+        jsStreamInfo_Destroy(info);
+      } else if (js != nullptr) {
+        state = absl::StrCat("stream info failed (JetStream error ", err, ")");
+      }
+      if (!current) absl::SleepFor(absl::Milliseconds(100));
+    }
+    if (js != nullptr) jsCtx_Destroy(js);
+    if (connection != nullptr) natsConnection_Destroy(connection);
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    if (current) {
+      rejoin_note_ = absl::StrFormat(
+          "  restarted %s rejoined: %s, every peer current %.1f s after the restart\n",
+          what.c_str(), state.c_str(), seconds);
+    } else {
+      Fail(absl::StrCat("restarted ", what, " did not rejoin within 60 s: ", state));
+    }
   }
 
   // The change log of replica i, revisions 1..n, with raw bytes.
@@ -303,6 +360,7 @@ class ClusterCrash {
   std::mutex mu_;
   std::map<std::string, Delivery> deliveries_;  // by summary_id
   Totals totals_;
+  std::string rejoin_note_;  // printed after the round's line
 };
 
 }  // namespace

@@ -19,6 +19,7 @@ const Subcommand& ExportCommand();
 const Subcommand& ReplayCommand();
 const Subcommand& StatusCommand();
 const Subcommand& EraseCommand();
+const Subcommand& BackfillsCommand();
 
 }  // namespace hwctl
 }  // namespace healthwire

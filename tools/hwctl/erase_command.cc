@@ -66,6 +66,11 @@ int RunErase(const ParsedArguments& arguments) {
                 static_cast<unsigned long long>(response.changes_erased()),
                 static_cast<unsigned long long>(response.connections_erased()),
                 static_cast<unsigned long long>(response.tombstone_revision()));
+    if (response.backfills_erased() != 0 || response.fetches_erased() != 0) {
+      std::printf("also erased: %llu backfills, %llu s3_payload fetches\n",
+                  static_cast<unsigned long long>(response.backfills_erased()),
+                  static_cast<unsigned long long>(response.fetches_erased()));
+    }
   }
   if (!response.compacted() && response.compaction_error().empty()) {
     std::printf("every replica compacts the erased key ranges in the background\n");

@@ -21,7 +21,8 @@ const std::vector<const Subcommand*>& AllCommands() {
       new std::vector<const Subcommand*>{&LatestCommand(), &ListCommand(), &WatchCommand(),
                                          &UserCommand(),   &SendCommand(), &SimulateCommand(),
                                          &BackupCommand(), &ExportCommand(), &ReplayCommand(),
-                                         &StatusCommand(), &EraseCommand()};
+                                         &StatusCommand(), &EraseCommand(),
+                                         &BackfillsCommand()};
   return *commands;
 }
 

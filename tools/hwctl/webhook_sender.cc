@@ -32,6 +32,9 @@ absl::StatusOr<HttpResponse> SendSignedWebhook(const HttpUrl& url, absl::string_
       {"terra-signature", SignatureVerifier::Sign(secret, absl::ToUnixSeconds(now), delivery.body)},
   };
   if (!delivery.trace_id.empty()) headers.emplace_back("X-Terra-Trace-Id", delivery.trace_id);
+  if (!delivery.terra_reference.empty()) {
+    headers.emplace_back("terra-reference", delivery.terra_reference);
+  }
   if (delivery.ordering_timestamp_ms.has_value()) {
     headers.emplace_back("x-terra-ordering-timestamp",
                          absl::StrCat(*delivery.ordering_timestamp_ms));

@@ -24,6 +24,8 @@ struct WebhookDelivery {
   std::string body;
   // `X-Terra-Trace-Id`, when non-empty.
   std::string trace_id;
+  // `terra-reference` (the chunks of one backfill), when non-empty.
+  std::string terra_reference;
   // `x-terra-ordering-timestamp` (unix ms), when set.
   std::optional<int64_t> ordering_timestamp_ms;
 };

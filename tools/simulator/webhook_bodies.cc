@@ -56,6 +56,48 @@ SleepWebhookBuilder& SleepWebhookBuilder::IsNap(bool is_nap) {
   return *this;
 }
 
+namespace {
+
+std::string PrintJson(const google::protobuf::Message& webhook) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;  // Terra's keys
+  options.always_print_enums_as_ints = true;  // Terra sends enums as integers
+  std::string json;
+  const auto status = google::protobuf::util::MessageToJsonString(webhook, &json, options);
+  if (!status.ok()) {
+    std::cerr << "webhook_bodies: cannot print JSON: " << status.ToString() << "\n";
+    std::abort();
+  }
+  return json;
+}
+
+}  // namespace
+
+std::string S3PayloadWebhookJson(const std::string& url, int expires_in) {
+  S3PayloadWebhook webhook;
+  webhook.set_type("s3_payload");
+  webhook.set_status("success");
+  webhook.set_url(url);
+  webhook.set_expires_in(expires_in);
+  webhook.set_version("2022-03-16");
+  return PrintJson(webhook);
+}
+
+std::string LargeRequestWebhookJson(const std::string& type, const std::string& user_id,
+                                    const std::string& reference, int expected_payloads) {
+  LargeRequestWebhook webhook;
+  webhook.set_type(type);
+  webhook.set_status("success");
+  webhook.set_message(type == "large_request_sending" ? "Large request is being sent"
+                                                      : "Large request is being processed");
+  webhook.set_reference(reference);
+  if (expected_payloads >= 0) webhook.set_expected_payloads(expected_payloads);
+  webhook.set_version("2022-03-16");
+  webhook.mutable_user()->set_user_id(user_id);
+  webhook.mutable_user()->set_provider("GARMIN");
+  return PrintJson(webhook);
+}
+
 std::string SleepWebhookBuilder::Json() const {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;  // Terra's keys

@@ -46,6 +46,15 @@ class SleepWebhookBuilder {
   SleepWebhook webhook_;
 };
 
+// An `s3_payload` ping: the webhook body is at `url` for `expires_in` s.
+std::string S3PayloadWebhookJson(const std::string& url, int expires_in);
+
+// `large_request_processing` (expected_payloads < 0: left out) or
+// `large_request_sending` of a backfill with `reference`, for `user_id`
+// (provider GARMIN).
+std::string LargeRequestWebhookJson(const std::string& type, const std::string& user_id,
+                                    const std::string& reference, int expected_payloads);
+
 }  // namespace simulator
 }  // namespace healthwire
 
