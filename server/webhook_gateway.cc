@@ -310,12 +310,9 @@ absl::StatusOr<std::unique_ptr<WebhookGateway>> WebhookGateway::Start(Options op
   limits.answer_timeout = options.ingest_deadline + kIngestCallbackGrace;
   auto context = std::make_shared<HttpSessionContext>(limits, *std::move(handler), transport);
   if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
-    if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
-      return absl::InvalidArgumentError(
-          "--http_tls_cert and --http_tls_key go together: give both or neither");
-    }
     absl::StatusOr<std::shared_ptr<net::ssl::context>> tls =
-        MakeHttpsContext(options.tls_cert_file, options.tls_key_file);
+        MakeHttpsContext("--http_tls_cert", options.tls_cert_file, "--http_tls_key",
+                         options.tls_key_file);
     if (!tls.ok()) return tls.status();
     context->tls = *std::move(tls);
   }
