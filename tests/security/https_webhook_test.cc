@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -33,30 +37,6 @@ HttpResponse PostSignedOverTls(int port, const std::string& ca_file, const std::
   return HttpsRequest(port, ca_file, "POST", "/webhooks/terra", body,
                       {{"Content-Type", "application/json"},
                        {"terra-signature", HttpTestClient::SignNow(body, kSecret)}});
-}
-
-// GET `path` over TLS; the body, or "" on failure.
-std::string Get(int port, const std::string& ca_file, const std::string& path) {
-  try {
-    net::io_context ioc;
-    ssl::context context(ssl::context::tls_client);
-    context.load_verify_file(ca_file);
-    context.set_verify_mode(ssl::verify_peer);
-    beast::ssl_stream<beast::tcp_stream> stream(ioc, context);
-    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
-    beast::get_lowest_layer(stream).connect(
-        net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    stream.handshake(ssl::stream_base::client);
-    http::request<http::empty_body> request(http::verb::get, path, 11);
-    request.set(http::field::host, "127.0.0.1");
-    http::write(stream, request);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> response;
-    http::read(stream, buffer, response);
-    return response.body();
-  } catch (const std::exception&) {
-    return "";
-  }
 }
 
 TEST(HttpsWebhookTest, SignedWebhookOverTlsIsStoredAndPlaintextGetsNoAnswer) {
@@ -113,25 +93,23 @@ TEST(HttpsWebhookTest, StalledHandshakesAtTheCapAreEvictedForARealWebhook) {
   absl::StatusOr<std::unique_ptr<TestCertificates>> certs = TestCertificates::Create();
   ASSERT_TRUE(certs.ok()) << certs.status();
   TempDir data("https-evict-data");
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(
-      "server/healthwire",
-      {"--data_dir=" + data.path(), "--grpc_port=0", "--http_port=0",
-       absl::StrCat("--signing_secret=", kSecret), "--http_tls_cert=" + (*certs)->server().cert,
-       "--http_tls_key=" + (*certs)->server().key, "--http_max_connections=4"});
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      StartHttpsServer(**certs, data.path(), kSecret, {"--http_max_connections=4"});
   ASSERT_TRUE(server.ok()) << server.status();
   const int port = (*server)->http_port();
 
-  net::io_context ioc;
-  std::vector<std::unique_ptr<net::ip::tcp::socket>> stalled;
+  boost::asio::io_context ioc;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::socket>> stalled;
   for (int i = 0; i < 4; ++i) {
-    auto socket = std::make_unique<net::ip::tcp::socket>(ioc);
-    socket->connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    auto socket = std::make_unique<boost::asio::ip::tcp::socket>(ioc);
+    socket->connect(boost::asio::ip::tcp::endpoint(
+        boost::asio::ip::make_address("127.0.0.1"), port));
     stalled.push_back(std::move(socket));
   }
   absl::SleepFor(absl::Milliseconds(1300));  // older than the eviction age (1 s)
 
   for (int i = 0; i < 2; ++i) {
-    const HttpsAnswer answer = PostSignedOverTls(
+    const HttpResponse answer = PostSignedOverTls(
         port, (*certs)->ca_cert(),
         simulator::SleepWebhookBuilder("user-evict", absl::StrCat("s-", i)).Json());
     EXPECT_EQ(answer.status, 200) << i << ": " << answer.error << answer.body;
@@ -143,14 +121,14 @@ TEST(HttpsWebhookTest, StalledHandshakesAtTheCapAreEvictedForARealWebhook) {
     char byte;
     boost::system::error_code ec;
     for (int tries = 0; tries < 50; ++tries) {
-      socket->read_some(net::buffer(&byte, 1), ec);
-      if (ec != net::error::would_block) break;
+      socket->read_some(boost::asio::buffer(&byte, 1), ec);
+      if (ec != boost::asio::error::would_block) break;
       absl::SleepFor(absl::Milliseconds(20));
     }
-    closed += ec == net::error::eof || ec == net::error::connection_reset;
+    closed += ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset;
   }
   EXPECT_GE(closed, 1);
-  const std::string metrics = Get(port, (*certs)->ca_cert(), "/metrics");
+  const std::string metrics = HttpsRequest(port, (*certs)->ca_cert(), "GET", "/metrics").body;
   EXPECT_TRUE(absl::StrContains(metrics, "healthwire_http_evictions_total{phase=\"header\"} "))
       << metrics.substr(0, 300);
   EXPECT_FALSE(absl::StrContains(metrics, "healthwire_http_evictions_total{phase=\"header\"} 0\n"))
