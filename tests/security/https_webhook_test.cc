@@ -1,13 +1,20 @@
 // The webhook port over HTTPS (--http_tls_cert/--http_tls_key) against the
 // real binary: a signed webhook over TLS is stored, plaintext HTTP to the
-// port gets no HTTP answer, and the gRPC side is unaffected.
+// port gets no HTTP answer, the gRPC side is unaffected, and stalled TLS
+// handshakes are evicted at the connection cap like header tricklers.
 #include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "healthwire/v1/healthwire.grpc.pb.h"
@@ -76,6 +83,56 @@ TEST(HttpsWebhookTest, SignedWebhookOverTlsIsStoredAndPlaintextGetsNoAnswer) {
   };
   EXPECT_EQ(latest("user-tls"), grpc::StatusCode::OK);
   EXPECT_EQ(latest("user-plain"), grpc::StatusCode::NOT_FOUND);
+}
+
+// Eviction at the connection cap works for TLS sessions too: connections
+// that open TCP and never start the handshake fill the cap; after a second
+// a real HTTPS webhook closes the oldest of them and gets 200, and the
+// eviction is counted as the header phase.
+TEST(HttpsWebhookTest, StalledHandshakesAtTheCapAreEvictedForARealWebhook) {
+  absl::StatusOr<std::unique_ptr<TestCertificates>> certs = TestCertificates::Create();
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  TempDir data("https-evict-data");
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      StartHttpsServer(**certs, data.path(), kSecret, {"--http_max_connections=4"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->http_port();
+
+  boost::asio::io_context ioc;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::socket>> stalled;
+  for (int i = 0; i < 4; ++i) {
+    auto socket = std::make_unique<boost::asio::ip::tcp::socket>(ioc);
+    socket->connect(boost::asio::ip::tcp::endpoint(
+        boost::asio::ip::make_address("127.0.0.1"), port));
+    stalled.push_back(std::move(socket));
+  }
+  absl::SleepFor(absl::Milliseconds(1300));  // older than the eviction age (1 s)
+
+  for (int i = 0; i < 2; ++i) {
+    const HttpResponse answer = PostSignedOverTls(
+        port, (*certs)->ca_cert(),
+        simulator::SleepWebhookBuilder("user-evict", absl::StrCat("s-", i)).Json());
+    EXPECT_EQ(answer.status, 200) << i << ": " << answer.error << answer.body;
+  }
+  // The first eviction's victim was a stalled handshake: it reads EOF.
+  int closed = 0;
+  for (auto& socket : stalled) {
+    socket->non_blocking(true);
+    char byte;
+    boost::system::error_code ec;
+    for (int tries = 0; tries < 50; ++tries) {
+      socket->read_some(boost::asio::buffer(&byte, 1), ec);
+      if (ec != boost::asio::error::would_block) break;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    closed += ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset;
+  }
+  EXPECT_GE(closed, 1);
+  const std::string metrics = HttpsRequest(port, (*certs)->ca_cert(), "GET", "/metrics").body;
+  EXPECT_TRUE(absl::StrContains(metrics, "healthwire_http_evictions_total{phase=\"header\"} "))
+      << metrics.substr(0, 300);
+  EXPECT_FALSE(absl::StrContains(metrics, "healthwire_http_evictions_total{phase=\"header\"} 0\n"))
+      << metrics;
 }
 
 // hwctl send against the real server with HTTPS on: it verifies the server
