@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/commit_deadline.h"
+#include "server/security/delegated_call.h"
 #include "server/status_util.h"
 #include "server/update_stream.h"
 #include "tools/build_defs/version.h"
@@ -155,6 +156,11 @@ EventStoreService::Admission EventStoreService::Admit(const grpc::CallbackServer
   AuditEntry& entry = admission.entry;
   entry.rpc = rpc;
   entry.peer = context.peer();
+  const auto& metadata = context.client_metadata();
+  if (auto behalf = metadata.find(kOnBehalfOfMetadataKey); behalf != metadata.end()) {
+    entry.on_behalf_of = std::string(behalf->second.data(),
+                                     std::min(behalf->second.size(), kMaxOnBehalfOfBytes));
+  }
   entry.subject = std::move(subject);
   entry.types = std::move(types);
   absl::StatusOr<Principal> principal = authorizer_ != nullptr

@@ -35,6 +35,10 @@ ABSL_FLAG(int, http_max_connections, 0,
           "Open HTTP connections at most; more get 503 at accept. 0 = the fd limit "
           "(RLIMIT_NOFILE, raised to its hard limit at start) minus max(256, limit/8) kept for "
           "RocksDB and gRPC, so HTTP can never starve them of file descriptors.");
+ABSL_FLAG(bool, http_evict_at_cap, true,
+          "At the connection cap, close the connection waiting longest for a request header, "
+          "else the slowest body below --http_body_min_rate (each in that phase for 1 s or "
+          "more), to admit the new one; without such a connection the new one gets 503.");
 ABSL_FLAG(absl::Duration, http_idle_timeout, absl::Seconds(30),
           "A connection that sends or receives nothing for this long is closed (stalled "
           "transfers, idle keep-alive connections).");
@@ -73,6 +77,7 @@ void ApplyGatewayFlags(HealthwireServer::Options* options) {
   gateway.ingest_deadline = absl::GetFlag(FLAGS_ingest_deadline);
   gateway.io_threads = absl::GetFlag(FLAGS_http_threads);
   gateway.max_connections = absl::GetFlag(FLAGS_http_max_connections);
+  gateway.evict_at_cap = absl::GetFlag(FLAGS_http_evict_at_cap);
   gateway.io_timeout = absl::GetFlag(FLAGS_http_idle_timeout);
   gateway.header_timeout = absl::GetFlag(FLAGS_http_header_timeout);
   gateway.body_grace = absl::GetFlag(FLAGS_http_body_grace);

@@ -86,14 +86,23 @@ absl::Status ValidateOptions(const HealthwireServer::Options& options) {
         options.read_api.port == options.gateway.port) {
       return absl::InvalidArgumentError(
           "--read_api_port must not be the webhook port: the webhook port faces the internet, "
-          "the read API serves health data without authentication");
+          "the read API serves health data");
     }
-    // The loopback rule: the read API has neither TLS nor tokens yet, so it
-    // may only listen on loopback.
+    // The loopback rule, as for gRPC: off loopback the read API needs HTTPS
+    // and a store that checks its bearer tokens. Only a process with its own
+    // store knows that; a split gateway's read API stays on loopback (its
+    // store's configuration is not visible from here).
     ListenerSecurity read_listener;
     read_listener.address_flag = "--read_api_address";
     read_listener.address = options.read_api.address;
-    read_listener.how_to_fix = "a TLS proxy with authentication in front of a loopback read API";
+    read_listener.tls = !options.read_api.tls_cert_file.empty();
+    read_listener.authenticates_clients =
+        options.run_store && !options.grpc_security.tokens_file.empty();
+    read_listener.how_to_fix =
+        options.run_store
+            ? "--read_api_tls_cert/--read_api_tls_key and --grpc_tokens_file"
+            : "the read API of healthwire_store (a split gateway's read API cannot tell whether "
+              "its store checks tokens)";
     // (Only for IP literals: the read API refuses anything else by itself.)
     if (options.read_api.address.find_first_not_of("0123456789abcdefABCDEF.:[]") ==
         std::string::npos) {
@@ -198,7 +207,8 @@ absl::StatusOr<std::unique_ptr<HealthwireServer>> HealthwireServer::BuildAndStar
     if (!options.audit_log.empty()) absl::StrAppend(&where, " audit_log=", options.audit_log);
   }
   if (server->read_api_ != nullptr) {
-    absl::StrAppend(&where, " read_api=http://", options.read_api.address, ":",
+    absl::StrAppend(&where, " read_api=", server->read_api_->tls() ? "https" : "http", "://",
+                    options.read_api.address, ":",
                     server->read_api_port());
   }
   if (server->metrics_server_ != nullptr) {
@@ -452,9 +462,14 @@ absl::Status HealthwireServer::StartReadApi() {
     // This process's own EventStoreService, without a socket.
     channel = grpc_server_->InProcessChannel(args);
   } else if (!options_.store_address.empty()) {
-    // The gateway's own credentials to the store (--store_tls_*, --store_token_file).
+    // The gateway's TLS settings to the store (--store_tls_*: its client
+    // certificate only gets the handshake through), but not its token: each
+    // call carries its HTTP client's token, and the store authenticates read
+    // API calls by that token alone (server/security/delegated_call.h).
+    GrpcClientSecurity security = options_.store_security;
+    security.token_file.clear();
     absl::StatusOr<std::shared_ptr<grpc::Channel>> remote =
-        CreateStoreChannel(options_.store_address, options_.store_security, args);
+        CreateStoreChannel(options_.store_address, security, args);
     if (!remote.ok()) return remote.status();
     channel = *std::move(remote);
   } else {

@@ -33,6 +33,13 @@ constexpr uint64_t kChunkedReserveStep = 1 << 20;
 // The most one read can add to a body (Beast reads at most 64 KiB at once).
 constexpr uint64_t kMaxReadBytes = 64 << 10;
 
+// simdjson's SIMDJSON_PADDING (64 in simdjson 3): spare capacity after a body
+// above kPaddedBodyFromBytes (json_body_parser.h's kReusableBodyBytes) lets
+// the converter parse it in place. Only an optimisation: with less room the
+// converter copies.
+constexpr uint64_t kJsonParserPaddingBytes = 64;
+constexpr uint64_t kPaddedBodyFromBytes = 256 << 10;
+
 }  // namespace
 
 std::string HttpTransportState::RenderPrometheusText() const {
@@ -67,7 +74,12 @@ std::string HttpTransportState::RenderPrometheusText() const {
       "# HELP healthwire_http_tls_handshake_failures_total TLS handshakes that failed (plaintext "
       "to the HTTPS port, timeouts, bad client hellos).\n"
       "# TYPE healthwire_http_tls_handshake_failures_total counter\n"
-      "healthwire_http_tls_handshake_failures_total ", tls_handshake_failures.load(), "\n");
+      "healthwire_http_tls_handshake_failures_total ", tls_handshake_failures.load(), "\n",
+      "# HELP healthwire_http_evictions_total Connections closed at the cap to admit a new one "
+      "(--http_evict_at_cap): the oldest waiting for a header, else the slowest body.\n"
+      "# TYPE healthwire_http_evictions_total counter\n"
+      "healthwire_http_evictions_total{phase=\"header\"} ", header_evictions.load(), "\n",
+      "healthwire_http_evictions_total{phase=\"body\"} ", body_evictions.load(), "\n");
 }
 
 // The stream over an accepted socket: plain TCP, or TLS with the gateway's
@@ -96,6 +108,9 @@ BasicHttpSession<Stream>::BasicHttpSession(tcp::socket socket,
 
 template <class Stream>
 BasicHttpSession<Stream>::~BasicHttpSession() {
+  // Before open_connections: the acceptor counts a pending eviction as a
+  // connection already gone.
+  if (claimed_for_eviction()) context_->transport->pending_evictions.fetch_sub(1);
   context_->transport->budget.Release(reserved_bytes_);
   context_->transport->open_connections.fetch_sub(1);
   absl::MutexLock lock(&context_->mu);
@@ -122,6 +137,7 @@ void BasicHttpSession<Stream>::Handshake() {
     // The handshake counts against the header deadline: a client that opens
     // a TLS connection and stalls is cut like a header trickler.
     state_ = State::kReading;
+    PublishPhase(EvictablePhase::kHeader);
     lowest().expires_after(ToChrono(context_->limits.header_timeout));
     stream_.async_handshake(net::ssl::stream_base::server,
                             [self = self()](beast::error_code ec) {
@@ -132,6 +148,7 @@ void BasicHttpSession<Stream>::Handshake() {
                                 self->context_->transport->tls_handshake_failures.fetch_add(1);
                                 self->lowest().close();
                                 self->state_ = State::kClosed;
+                                self->PublishPhase(EvictablePhase::kNone);
                                 return;
                               }
                               self->state_ = State::kIdle;
@@ -151,8 +168,53 @@ void BasicHttpSession<Stream>::BeginDrain() {
   }
 }
 
+HttpSession::EvictionView HttpSession::eviction_view() const {
+  EvictionView view;
+  view.phase = static_cast<EvictablePhase>(published_phase_.load(std::memory_order_acquire));
+  view.since = absl::FromUnixNanos(published_since_ns_.load(std::memory_order_relaxed));
+  view.body_bytes = published_body_bytes_.load(std::memory_order_relaxed);
+  return view;
+}
+
+bool HttpSession::ClaimForEviction(HttpTransportState& transport) {
+  if (claimed_for_eviction_.exchange(true)) return false;
+  transport.pending_evictions.fetch_add(1);
+  return true;
+}
+
+void HttpSession::PublishPhase(EvictablePhase phase) {
+  published_since_ns_.store(absl::GetCurrentTimeNanos(), std::memory_order_relaxed);
+  published_body_bytes_.store(0, std::memory_order_relaxed);
+  published_phase_.store(static_cast<int>(phase), std::memory_order_release);
+}
+
+void HttpSession::PublishBodyBytes(uint64_t bytes) {
+  published_body_bytes_.store(bytes, std::memory_order_relaxed);
+}
+
+template <class Stream>
+void BasicHttpSession<Stream>::Evict() {
+  // The published phase is written on this strand, so it is current here.
+  switch (eviction_view().phase) {
+    case EvictablePhase::kNone:
+      return;  // its request is being answered (or it is closing anyway)
+    case EvictablePhase::kHeader:
+      context_->transport->header_evictions.fetch_add(1);
+      break;
+    case EvictablePhase::kBody:
+      context_->transport->body_evictions.fetch_add(1);
+      logging::Warning("healthwire gateway: closed a slow request body to admit a new connection",
+                       {{"remote", remote_},
+                        {"bytes", body_bytes_read_},
+                        {"after", absl::FormatDuration(absl::Now() - body_started_)}});
+      break;
+  }
+  CloseNow();
+}
+
 template <class Stream>
 void BasicHttpSession<Stream>::ForceClose() {
+  PublishPhase(EvictablePhase::kNone);
   beast::error_code ec;
   lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
   lowest().close();
@@ -184,6 +246,7 @@ void BasicHttpSession<Stream>::ReadHeader() {
     return;
   }
   state_ = State::kIdle;
+  PublishPhase(EvictablePhase::kHeader);
   request_bytes_ = 0;
   body_bytes_read_ = 0;
   method_ = target_ = trace_id_ = "-";
@@ -203,6 +266,7 @@ void BasicHttpSession<Stream>::OnHeader(beast::error_code ec, std::size_t /*byte
     return;
   }
   state_ = State::kReading;
+  PublishPhase(EvictablePhase::kBody);
   request_started_ = absl::Now();
   const auto& request = parser_->get();
   // RFC 9112 6.3: a Transfer-Encoding whose final coding is not chunked
@@ -218,6 +282,11 @@ void BasicHttpSession<Stream>::OnHeader(beast::error_code ec, std::size_t /*byte
   uint64_t declared = 0;
   if (parser_->content_length().has_value()) {
     declared = *parser_->content_length();
+    if (declared > kPaddedBodyFromBytes && declared <= context_->limits.max_body_bytes) {
+      // Room for the JSON parser's padding past the body: the converter
+      // then parses a large body in this buffer instead of a padded copy.
+      parser_->get().body().reserve(declared + kJsonParserPaddingBytes);
+    }
   } else if (parser_->chunked()) {
     declared = kChunkedReserveStep;
   }
@@ -300,6 +369,7 @@ void BasicHttpSession<Stream>::ReadBody() {
   http::async_read_some(stream_, buffer_, *parser_,
                         [self = self()](beast::error_code ec, std::size_t bytes) {
                           self->body_bytes_read_ += bytes;
+                          self->PublishBodyBytes(self->body_bytes_read_);
                           if (ec) {
                             self->OnReadError(ec);
                             return;
@@ -328,6 +398,7 @@ void BasicHttpSession<Stream>::OnReadError(beast::error_code ec) {
       context_->transport->header_timeouts.fetch_add(1);
     }
     state_ = State::kClosed;
+    PublishPhase(EvictablePhase::kNone);
     return;
   }
   if (ec == http::error::body_limit) {
@@ -354,6 +425,7 @@ void BasicHttpSession<Stream>::OnReadError(beast::error_code ec) {
 template <class Stream>
 void BasicHttpSession<Stream>::Process() {
   state_ = State::kProcessing;
+  PublishPhase(EvictablePhase::kNone);
   http::request<http::string_body> message = parser_->release();
   version_ = message.version();
   keep_alive_requested_ = message.keep_alive();
@@ -461,6 +533,7 @@ void BasicHttpSession<Stream>::Send(HttpReply reply, bool close, bool linger) {
   }
 
   state_ = State::kWriting;
+  PublishPhase(EvictablePhase::kNone);
   lowest().expires_after(ToChrono(context_->limits.io_timeout));
   http::async_write(stream_, response_,
                     beast::bind_front_handler(&BasicHttpSession::OnWritten, self()));
@@ -555,6 +628,7 @@ template <class Stream>
 void BasicHttpSession<Stream>::CloseNow() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
+  PublishPhase(EvictablePhase::kNone);
   beast::error_code ec;
   lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
   lowest().close();
@@ -566,6 +640,7 @@ void BasicHttpSession<Stream>::CloseNow() {
 template <class Stream>
 void BasicHttpSession<Stream>::Linger() {
   state_ = State::kClosing;
+  PublishPhase(EvictablePhase::kNone);
   beast::error_code ec;
   lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
   lowest().expires_after(ToChrono(kLingerTimeout));

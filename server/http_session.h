@@ -19,7 +19,9 @@
 // registry and shutdown use.
 //
 // Thread-safety: Start, BeginDrain and ForceClose must run on the session's
-// strand (post them to executor()); PostReply may be called from any thread.
+// strand (post them to executor()), and so must Evict (after ClaimForEviction,
+// which like eviction_view may run on any thread); PostReply may be called
+// from any thread.
 #ifndef HEALTHWIRE_SERVER_HTTP_SESSION_H_
 #define HEALTHWIRE_SERVER_HTTP_SESSION_H_
 
@@ -65,6 +67,13 @@ struct HttpTransportState {
   std::atomic<uint64_t> header_timeouts{0};
   std::atomic<uint64_t> body_timeouts{0};
   std::atomic<uint64_t> tls_handshake_failures{0};
+  // Connections closed at the cap to make room for a new one
+  // (HttpSession::Evict), by the phase they were in.
+  std::atomic<uint64_t> header_evictions{0};
+  std::atomic<uint64_t> body_evictions{0};
+  // Victims chosen whose sessions have not ended yet: they still count in
+  // open_connections, so the cap may be exceeded by at most this many.
+  std::atomic<int> pending_evictions{0};
 };
 
 // What every connection of one gateway shares; outlives the gateway object
@@ -123,6 +132,40 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // Shutdown, step 2 (after the grace period): cut the connection. A request
   // waiting for its answer ends when the answer or the answer timer comes.
   virtual void ForceClose() = 0;
+
+  // What the acceptor needs to pick a connection to close when the cap is
+  // full (the same for plain and TLS sessions): read from any thread, under
+  // HttpSessionContext::mu (a session leaves the registry under that lock, so
+  // it is alive while listed).
+  enum class EvictablePhase { kNone, kHeader, kBody };
+  struct EvictionView {
+    EvictablePhase phase = EvictablePhase::kNone;
+    // When the phase began (the TLS handshake or header wait, or the body
+    // read).
+    absl::Time since;
+    uint64_t body_bytes = 0;
+  };
+  EvictionView eviction_view() const;
+  // Claims the session as the victim of one eviction and counts it in
+  // transport.pending_evictions (the session's destructor takes it off);
+  // false when another accept claimed it already. Any thread.
+  bool ClaimForEviction(HttpTransportState& transport);
+  // Runs on the strand after a successful claim: closes the connection if it
+  // is still in its TLS handshake, waiting for a header or reading a body
+  // (not while its request is being answered).
+  virtual void Evict() = 0;
+
+ protected:
+  // Written on the strand only; read by eviction_view() from any thread.
+  void PublishPhase(EvictablePhase phase);
+  void PublishBodyBytes(uint64_t bytes);
+  bool claimed_for_eviction() const { return claimed_for_eviction_.load(); }
+
+ private:
+  std::atomic<int> published_phase_{static_cast<int>(EvictablePhase::kNone)};
+  std::atomic<int64_t> published_since_ns_{0};
+  std::atomic<uint64_t> published_body_bytes_{0};
+  std::atomic<bool> claimed_for_eviction_{false};
 };
 
 template <class Stream>
@@ -139,6 +182,7 @@ class BasicHttpSession final : public HttpSession {
   void Start() override;
   void BeginDrain() override;
   void ForceClose() override;
+  void Evict() override;
 
  private:
   enum class State { kIdle, kReading, kProcessing, kWriting, kClosing, kClosed };

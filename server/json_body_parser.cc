@@ -184,6 +184,11 @@ simdjson::ondemand::parser& OnDemandParserFor(const ParsedJsonBody& parsed) {
 }
 
 absl::Status ParseJsonBody(absl::string_view body, ParsedJsonBody* parsed) {
+  return ParseJsonBodyInPlace(body, 0, parsed);
+}
+
+absl::Status ParseJsonBodyInPlace(absl::string_view body, size_t capacity,
+                                  ParsedJsonBody* parsed) {
   parsed->out_of_range_numbers.clear();
   parsed->may_exceed_protobuf_depth = false;
   Parsers* parsers = &ThreadParsers();
@@ -193,7 +198,12 @@ absl::Status ParseJsonBody(absl::string_view body, ParsedJsonBody* parsed) {
   } else {
     parsed->storage.reset();
   }
-  parsed->padded = parsers->Pad(body);
+  if (body.size() > kReusableBodyBytes &&
+      capacity >= body.size() + simdjson::SIMDJSON_PADDING) {
+    parsed->padded = simdjson::padded_string_view(body.data(), body.size(), capacity);
+  } else {
+    parsed->padded = parsers->Pad(body);
+  }
 
   simdjson::dom::parser* dom = &parsers->Shallow(body.size());
   simdjson::error_code error = dom->parse(parsed->padded.data(), body.size(), false)

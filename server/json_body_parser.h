@@ -66,6 +66,14 @@ struct ParsedJsonBody {
 // <simdjson's reason>" when it is not JSON.
 absl::Status ParseJsonBody(absl::string_view body, ParsedJsonBody* parsed);
 
+// The same, for a body above kReusableBodyBytes whose buffer holds at least
+// simdjson::SIMDJSON_PADDING readable bytes past its end (`capacity` counts
+// them): it is parsed in place, without the padded copy (a 60 MB webhook is
+// not held twice). `body` must outlive `parsed`. With less room (or a small
+// body) this is ParseJsonBody above.
+absl::Status ParseJsonBodyInPlace(absl::string_view body, size_t capacity,
+                                  ParsedJsonBody* parsed);
+
 // The thread's on-demand parser (for scans over ParsedJsonBody::padded); a
 // fresh one is returned for bodies above kReusableBodyBytes.
 simdjson::ondemand::parser& OnDemandParserFor(const ParsedJsonBody& parsed);

@@ -5,6 +5,13 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace healthwire {
 
@@ -58,6 +65,21 @@ uint64_t RaiseFileDescriptorLimit() {
     setrlimit(RLIMIT_NOFILE, &limit);  // best effort: the limit in force is returned
   }
   return FileDescriptorLimit();
+}
+
+uint64_t PeakRssBytes(pid_t pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (absl::StartsWith(line, "VmHWM:")) {
+      uint64_t kb = 0;
+      (void)absl::SimpleAtoi(
+          absl::StripAsciiWhitespace(absl::StripSuffix(absl::string_view(line).substr(6), "kB")),
+          &kb);
+      return kb << 10;
+    }
+  }
+  return 0;
 }
 
 }  // namespace healthwire

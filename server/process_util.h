@@ -1,10 +1,14 @@
 // Small process-level helpers shared by healthwire's binaries: where relative
-// paths point, and waiting for SIGTERM/SIGINT.
+// paths point, waiting for SIGTERM/SIGINT, file descriptor limits, and a
+// process's peak memory (also read by the tests and benchmarks that measure
+// the server binaries).
 //
 // BlockTerminationSignals must be called from main before any thread starts;
 // the rest is thread-safe.
 #ifndef HEALTHWIRE_SERVER_PROCESS_UTIL_H_
 #define HEALTHWIRE_SERVER_PROCESS_UTIL_H_
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <string>
@@ -30,6 +34,10 @@ uint64_t RaiseFileDescriptorLimit();
 
 // The soft RLIMIT_NOFILE now in force.
 uint64_t FileDescriptorLimit();
+
+// The peak resident set (VmHWM in /proc/<pid>/status) of process `pid`, in
+// bytes; 0 when it cannot be read (no such process).
+uint64_t PeakRssBytes(pid_t pid);
 
 }  // namespace healthwire
 

@@ -3,15 +3,19 @@
 
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
+#include "server/process_util.h"
 #include "server/server_flags.h"
 
 ABSL_FLAG(int, read_api_port, -1,
           "HTTP/JSON read API port (GET /v1/users/..., /v1/updates as server-sent events or "
           "NDJSON); 0 picks a free one; -1 (default) = off. Never the webhook port: it serves "
-          "health data without authentication.");
+          "health data. With --grpc_tokens_file it takes the same bearer tokens and roles.");
 ABSL_FLAG(std::string, read_api_address, "127.0.0.1",
-          "Address the read API binds to. Loopback by default: put an authenticating proxy in "
-          "front before opening it wider.");
+          "Address the read API binds to. Loopback only unless it has TLS and the store "
+          "authenticates clients.");
+ABSL_FLAG(std::string, read_api_tls_cert, "",
+          "PEM certificate (chain): the read API speaks HTTPS only (with --read_api_tls_key).");
+ABSL_FLAG(std::string, read_api_tls_key, "", "PEM private key of --read_api_tls_cert.");
 ABSL_FLAG(int, read_api_max_connections, 64,
           "Open read API connections at most (one thread each; streams included); more get 503.");
 ABSL_FLAG(absl::Duration, read_api_idle_timeout, absl::Seconds(30),
@@ -32,6 +36,12 @@ void ApplyReadApiFlags(HealthwireServer::Options* options) {
   options->run_read_api = port != -1;
   options->read_api.port = port;
   options->read_api.address = absl::GetFlag(FLAGS_read_api_address);
+  if (!absl::GetFlag(FLAGS_read_api_tls_cert).empty()) {
+    options->read_api.tls_cert_file = ResolveUserPath(absl::GetFlag(FLAGS_read_api_tls_cert));
+  }
+  if (!absl::GetFlag(FLAGS_read_api_tls_key).empty()) {
+    options->read_api.tls_key_file = ResolveUserPath(absl::GetFlag(FLAGS_read_api_tls_key));
+  }
   options->read_api.max_connections = absl::GetFlag(FLAGS_read_api_max_connections);
   options->read_api.idle_timeout = absl::GetFlag(FLAGS_read_api_idle_timeout);
   options->read_api.write_timeout = absl::GetFlag(FLAGS_read_api_write_timeout);

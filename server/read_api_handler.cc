@@ -11,6 +11,7 @@
 #include "absl/time/civil_time.h"
 #include "google/protobuf/util/json_util.h"
 #include "server/event_store_service.h"
+#include "server/security/delegated_call.h"
 
 namespace healthwire {
 namespace {
@@ -175,6 +176,10 @@ int HttpStatusOf(grpc::StatusCode code) {
       return 200;
     case grpc::StatusCode::INVALID_ARGUMENT:
       return 400;
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return 401;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return 403;
     case grpc::StatusCode::NOT_FOUND:
       return 404;
     case grpc::StatusCode::ALREADY_EXISTS:
@@ -212,6 +217,7 @@ const char* CodeName(grpc::StatusCode code) {
     case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
     case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
     case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
     default: return "INTERNAL";
   }
 }
@@ -236,10 +242,33 @@ std::string Envelope(absl::string_view key, absl::string_view json, uint64_t rev
                       "\",\"store_timeline\":", JsonQuote(timeline), "}");
 }
 
-std::unique_ptr<grpc::ClientContext> ContextWithDeadline(absl::Duration deadline) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(deadline));
-  return context;
+// gRPC metadata values are printable ASCII; anything else would fail the
+// call inside gRPC instead of being a clear 401.
+bool IsPrintableAscii(absl::string_view value) {
+  for (const char c : value) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+// Makes `context` carry the HTTP client's credentials and address (see the
+// header); false when the Authorization header cannot be forwarded.
+bool ActOnBehalfOf(const ReadApiRequest& request, grpc::ClientContext* context) {
+  if (!IsPrintableAscii(request.authorization)) return false;
+  if (!request.authorization.empty()) context->AddMetadata("authorization", request.authorization);
+  std::string remote = absl::StrCat("http:", request.remote);
+  if (!IsPrintableAscii(remote)) remote = "http:?";
+  context->AddMetadata(kOnBehalfOfMetadataKey, remote.substr(0, kMaxOnBehalfOfBytes));
+  return true;
+}
+
+ReadApiReply MalformedAuthorization() {
+  ReadApiReply reply;
+  reply.status = 401;
+  reply.headers = "WWW-Authenticate: Bearer\r\n";
+  reply.body = StatusJson(grpc::StatusCode::UNAUTHENTICATED,
+                          "the Authorization header must be `Bearer <token>` in printable ASCII");
+  return reply;
 }
 
 }  // namespace
@@ -325,8 +354,18 @@ ReadApiReply ReadApiHandler::ErrorReply(int http_status, absl::string_view statu
 ReadApiReply ReadApiHandler::FromStatus(const grpc::Status& status) const {
   ReadApiReply reply;
   reply.status = HttpStatusOf(status.error_code());
+  if (reply.status == 401) reply.headers = "WWW-Authenticate: Bearer\r\n";
   reply.body = StatusJson(status.error_code(), status.error_message());
   return reply;
+}
+
+std::unique_ptr<grpc::ClientContext> ReadApiHandler::CallContext(
+    const ReadApiRequest& request) const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() +
+                        absl::ToChronoMilliseconds(options_.call_deadline));
+  if (!ActOnBehalfOf(request, context.get())) return nullptr;
+  return context;
 }
 
 ReadApiReply ReadApiHandler::Handle(const ReadApiRequest& request) {
@@ -351,7 +390,8 @@ ReadApiReply ReadApiHandler::Handle(const ReadApiRequest& request) {
     v1::GetUserRequest call;
     *call.mutable_subject() = *subject;
     v1::GetUserResponse response;
-    auto context = ContextWithDeadline(options_.call_deadline);
+    auto context = CallContext(request);
+    if (context == nullptr) return MalformedAuthorization();
     const grpc::Status status = stub_->GetUser(context.get(), call, &response);
     if (!status.ok()) return FromStatus(status);
     ReadApiReply reply;
@@ -367,7 +407,8 @@ ReadApiReply ReadApiHandler::Handle(const ReadApiRequest& request) {
     call.set_type(*type);
     call.set_omit_raw_json(!*raw);
     v1::GetLatestResponse response;
-    auto context = ContextWithDeadline(options_.call_deadline);
+    auto context = CallContext(request);
+    if (context == nullptr) return MalformedAuthorization();
     const grpc::Status status = stub_->GetLatest(context.get(), call, &response);
     if (!status.ok()) return FromStatus(status);
     ReadApiReply reply;
@@ -401,7 +442,8 @@ ReadApiReply ReadApiHandler::Handle(const ReadApiRequest& request) {
     call.set_page_token(*token);
   }
   v1::ListRecordsResponse response;
-  auto context = ContextWithDeadline(options_.call_deadline);
+  auto context = CallContext(request);
+  if (context == nullptr) return MalformedAuthorization();
   const grpc::Status status = stub_->ListRecords(context.get(), call, &response);
   if (!status.ok()) return FromStatus(status);
   std::string events = "[";
@@ -478,6 +520,7 @@ absl::StatusOr<std::unique_ptr<ReadApiStream>> ReadApiHandler::OpenStream(
   } else if (format != nullptr && *format != "sse") {
     return refuse(BadRequest(absl::InvalidArgumentError("format: sse or ndjson")));
   }
+  if (!ActOnBehalfOf(request, &stream->context_)) return refuse(MalformedAuthorization());
   stream->reader_ = stub_->StreamUpdates(&stream->context_, call);
   // The service sends its initial metadata (the timeline) as soon as it has
   // accepted the call; a refusal comes as the call's status instead.

@@ -19,9 +19,16 @@
 // validation, errors and the stream's resume contract are the gRPC service's,
 // written once.
 //
+// Every store call carries the request's Authorization header as its
+// `authorization` metadata and is marked as made on behalf of the HTTP
+// client (server/security/delegated_call.h), so the store authenticates it
+// by that bearer token only, never by this channel's own certificate.
+//
 // Errors are JSON {"code":<grpc code>,"status":"NOT_FOUND","message":...}:
-// INVALID_ARGUMENT 400, NOT_FOUND 404, FAILED_PRECONDITION (other timeline)
-// 409, OUT_OF_RANGE (no longer retained) 410, UNAVAILABLE 503, DEADLINE 504.
+// INVALID_ARGUMENT 400, UNAUTHENTICATED 401 (with WWW-Authenticate: Bearer),
+// PERMISSION_DENIED 403 (the message names the missing role or type, never
+// data), NOT_FOUND 404, FAILED_PRECONDITION (other timeline) 409,
+// OUT_OF_RANGE (no longer retained) 410, UNAVAILABLE 503, DEADLINE 504.
 //
 // Thread-safe; Handle and OpenStream may be called concurrently. They block
 // on the store call (bounded by Options::call_deadline; streams until
@@ -46,12 +53,21 @@ struct ReadApiRequest {
   std::string target;  // path and query, as on the request line
   std::string last_event_id;  // the Last-Event-ID header (SSE reconnect)
   std::string accept;         // the Accept header
+  // The Authorization header, forwarded to the store call as its
+  // `authorization` metadata: the store's Authorizer decides, as for any
+  // gRPC client (same tokens, roles and type limits).
+  std::string authorization;
+  // The HTTP client's address, for the audit line's "on_behalf_of".
+  std::string remote;
 };
 
 struct ReadApiReply {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  // Extra response header lines, each "Name: value\r\n" (401's
+  // WWW-Authenticate).
+  std::string headers;
 };
 
 // One open StreamUpdates call, read message by message. Not thread-safe
@@ -117,6 +133,9 @@ class ReadApiHandler {
 
  private:
   ReadApiReply FromStatus(const grpc::Status& status) const;
+  // A unary call's context: deadline, the request's credentials; null when
+  // its Authorization header cannot be forwarded.
+  std::unique_ptr<grpc::ClientContext> CallContext(const ReadApiRequest& request) const;
 
   std::unique_ptr<v1::EventStore::Stub> stub_;
   const Options options_;

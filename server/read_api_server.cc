@@ -9,13 +9,16 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
+#include "server/security/https_context.h"
 
 namespace healthwire {
 namespace {
@@ -24,6 +27,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr uint64_t kMaxRequestBodyBytes = 64 << 10;
 
@@ -35,8 +39,12 @@ const char* ReasonPhrase(int status) {
 
 class ReadApiServer::Impl {
  public:
-  Impl(Options options, std::shared_ptr<ReadApiHandler> handler)
-      : options_(std::move(options)), handler_(std::move(handler)), acceptor_(ioc_) {}
+  Impl(Options options, std::shared_ptr<ReadApiHandler> handler,
+       std::shared_ptr<net::ssl::context> tls)
+      : options_(std::move(options)),
+        handler_(std::move(handler)),
+        tls_(std::move(tls)),
+        acceptor_(ioc_) {}
 
   void set_metrics_text(std::function<std::string()> text) { metrics_text_ = std::move(text); }
 
@@ -66,6 +74,7 @@ class ReadApiServer::Impl {
   }
 
   int port() const { return port_; }
+  bool tls() const { return tls_ != nullptr; }
   int max_connections() const { return options_.max_connections; }
   Metrics& metrics() { return metrics_; }
 
@@ -94,7 +103,9 @@ class ReadApiServer::Impl {
  private:
   struct Connection {
     net::io_context ioc;
+    // One of the two: plaintext, or TLS over TCP.
     std::optional<beast::tcp_stream> stream;
+    std::optional<TlsStream> tls;
     std::thread thread;
     std::atomic<bool> done{false};
     std::atomic<bool> stopping{false};
@@ -110,8 +121,20 @@ class ReadApiServer::Impl {
       }
       net::post(ioc, [this] {
         beast::error_code ignored;
-        if (stream.has_value()) stream->socket().close(ignored);
+        if (stream.has_value() || tls.has_value()) tcp().socket().close(ignored);
       });
+    }
+
+    beast::tcp_stream& tcp() { return tls.has_value() ? beast::get_lowest_layer(*tls) : *stream; }
+
+    // `operation(stream)` on whichever stream the connection has.
+    template <typename Operation>
+    void WithStream(Operation operation) {
+      if (tls.has_value()) {
+        operation(*tls);
+      } else {
+        operation(*stream);
+      }
     }
   };
 
@@ -138,7 +161,11 @@ class ReadApiServer::Impl {
           socket.close(ignored);
         } else {
           metrics_.open_connections.fetch_add(1);
-          connection->stream.emplace(std::move(socket));
+          if (tls_ != nullptr) {
+            connection->tls.emplace(std::move(socket), *tls_);
+          } else {
+            connection->stream.emplace(std::move(socket));
+          }
           std::lock_guard<std::mutex> lock(mu_);
           if (!stopped_) {
             connections_.push_back(connection);
@@ -174,7 +201,7 @@ class ReadApiServer::Impl {
   template <typename Initiate>
   beast::error_code RunFor(Connection& c, absl::Duration timeout, Initiate initiate) {
     beast::error_code result = net::error::would_block;
-    c.stream->expires_after(absl::ToChronoMilliseconds(timeout));
+    c.tcp().expires_after(absl::ToChronoMilliseconds(timeout));
     initiate([&result](beast::error_code ec, std::size_t) { result = ec; });
     c.ioc.restart();
     c.ioc.run();
@@ -184,7 +211,7 @@ class ReadApiServer::Impl {
   beast::error_code WriteRaw(Connection& c, const std::string& bytes) {
     metrics_.stream_bytes_buffered.fetch_add(bytes.size());
     beast::error_code ec = RunFor(c, options_.write_timeout, [&](auto handler) {
-      net::async_write(*c.stream, net::buffer(bytes), handler);
+      c.WithStream([&](auto& stream) { net::async_write(stream, net::buffer(bytes), handler); });
     });
     metrics_.stream_bytes_buffered.fetch_sub(bytes.size());
     if (ec == beast::error::timeout) metrics_.write_timeouts.fetch_add(1);
@@ -215,15 +242,30 @@ class ReadApiServer::Impl {
     std::string remote = "-";
     {
       beast::error_code ec;
-      const tcp::endpoint endpoint = c.stream->socket().remote_endpoint(ec);
+      const tcp::endpoint endpoint = c.tcp().socket().remote_endpoint(ec);
       if (!ec) remote = absl::StrCat(endpoint.address().to_string(), ":", endpoint.port());
     }
     beast::flat_buffer buffer;
-    while (!c.stopping.load()) {
+    bool serving = true;
+    if (c.tls.has_value()) {
+      // Bounded like a header read: a client that connects and sends no
+      // ClientHello (or plaintext HTTP) is cut.
+      const beast::error_code ec = RunFor(c, options_.idle_timeout, [&](auto handler) {
+        c.tls->async_handshake(net::ssl::stream_base::server,
+                               [handler](beast::error_code ec) mutable { handler(ec, 0); });
+      });
+      if (ec) {
+        metrics_.tls_handshake_failures.fetch_add(1);
+        logging::Info("read_api TLS handshake failed",
+                      {{"error", ec.message()}, {"remote", remote}});
+        serving = false;
+      }
+    }
+    while (serving && !c.stopping.load()) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(kMaxRequestBodyBytes);
       beast::error_code ec = RunFor(c, options_.idle_timeout, [&](auto handler) {
-        http::async_read(*c.stream, buffer, parser, handler);
+        c.WithStream([&](auto& stream) { http::async_read(stream, buffer, parser, handler); });
       });
       if (ec) {
         int status = 0;
@@ -250,6 +292,8 @@ class ReadApiServer::Impl {
       request.target = std::string(message.target());
       request.last_event_id = std::string(message["Last-Event-ID"]);
       request.accept = std::string(message[http::field::accept]);
+      request.authorization = std::string(message[http::field::authorization]);
+      request.remote = remote;
 
       if (ReadApiHandler::IsStream(request)) {
         ServeStream(c, request, remote, started);
@@ -265,7 +309,8 @@ class ReadApiServer::Impl {
       }
       const bool keep_alive = message.keep_alive() && !c.stopping.load();
       Count(reply.status);
-      ec = WriteRaw(c, Head(reply.status, reply.content_type, keep_alive, reply.body.size()) +
+      ec = WriteRaw(c, Head(reply.status, reply.content_type, keep_alive, reply.body.size(),
+                            reply.headers) +
                            reply.body);
       logging::Info("read_api", {{"status", reply.status},
                                  {"method", request.method.substr(0, 16)},
@@ -276,8 +321,15 @@ class ReadApiServer::Impl {
       if (ec || !keep_alive) break;
     }
     beast::error_code ignored;
-    c.stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
-    c.stream->socket().close(ignored);
+    if (serving && c.tls.has_value() && !c.stopping.load()) {
+      // close_notify, so a close-delimited stream's end is not taken for a
+      // truncation; bounded: the peer may be gone.
+      RunFor(c, absl::Seconds(1), [&](auto handler) {
+        c.tls->async_shutdown([handler](beast::error_code ec) mutable { handler(ec, 0); });
+      });
+    }
+    c.tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    c.tcp().socket().close(ignored);
     metrics_.open_connections.fetch_sub(1);
     c.done.store(true);
   }
@@ -288,7 +340,8 @@ class ReadApiServer::Impl {
     absl::StatusOr<std::unique_ptr<ReadApiStream>> stream = handler_->OpenStream(request, &error);
     if (!stream.ok()) {
       Count(error.status);
-      WriteRaw(c, Head(error.status, error.content_type, false, error.body.size()) + error.body);
+      WriteRaw(c, Head(error.status, error.content_type, false, error.body.size(), error.headers) +
+                      error.body);
       logging::Info("read_api", {{"status", error.status},
                                  {"method", request.method.substr(0, 16)},
                                  {"path", request.target.substr(0, 300)},
@@ -344,6 +397,7 @@ class ReadApiServer::Impl {
 
   const Options options_;
   const std::shared_ptr<ReadApiHandler> handler_;
+  const std::shared_ptr<net::ssl::context> tls_;  // null: plaintext
   std::function<std::string()> metrics_text_;  // set before Listen
   Metrics metrics_;
   net::io_context ioc_;
@@ -365,7 +419,14 @@ absl::StatusOr<std::unique_ptr<ReadApiServer>> ReadApiServer::Start(
     return absl::InvalidArgumentError(
         "--read_api_idle_timeout and --read_api_write_timeout must be positive");
   }
-  auto impl = std::make_unique<Impl>(std::move(options), std::move(handler));
+  std::shared_ptr<net::ssl::context> tls;
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    absl::StatusOr<std::shared_ptr<net::ssl::context>> context = MakeHttpsContext(
+        "--read_api_tls_cert", options.tls_cert_file, "--read_api_tls_key", options.tls_key_file);
+    if (!context.ok()) return context.status();
+    tls = *std::move(context);
+  }
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(handler), std::move(tls));
   Impl* raw = impl.get();
   std::unique_ptr<ReadApiServer> server(new ReadApiServer(std::move(impl)));
   ReadApiServer* self = server.get();
@@ -377,6 +438,7 @@ absl::StatusOr<std::unique_ptr<ReadApiServer>> ReadApiServer::Start(
 ReadApiServer::ReadApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ReadApiServer::~ReadApiServer() { Shutdown(); }
 int ReadApiServer::port() const { return impl_->port(); }
+bool ReadApiServer::tls() const { return impl_->tls(); }
 void ReadApiServer::Shutdown() { impl_->Shutdown(); }
 
 std::string ReadApiServer::MetricsText() const {
@@ -408,7 +470,11 @@ std::string ReadApiServer::MetricsText() const {
       "# HELP healthwire_read_api_write_timeouts_total Connections cut because a client took "
       "nothing for --read_api_write_timeout.\n"
       "# TYPE healthwire_read_api_write_timeouts_total counter\n"
-      "healthwire_read_api_write_timeouts_total ", m.write_timeouts.load(), "\n");
+      "healthwire_read_api_write_timeouts_total ", m.write_timeouts.load(), "\n",
+      "# HELP healthwire_read_api_tls_handshake_failures_total TLS handshakes that failed "
+      "(plaintext to the HTTPS port, a client refusing the certificate, a stalled handshake).\n"
+      "# TYPE healthwire_read_api_tls_handshake_failures_total counter\n"
+      "healthwire_read_api_tls_handshake_failures_total ", m.tls_handshake_failures.load(), "\n");
 }
 
 }  // namespace healthwire

@@ -14,6 +14,12 @@
 // catches up from the change log, as any lagging subscriber), and a reader
 // that takes nothing for Options::write_timeout is cut.
 //
+// With Options::tls_cert_file/tls_key_file it speaks HTTPS only (Boost.Asio's
+// SSL stream over OpenSSL, the webhook port's context code): the handshake is
+// bounded by idle_timeout, a plaintext client gets no HTTP answer
+// (healthwire_read_api_tls_handshake_failures_total); the connection cap's
+// 503 is written before any handshake, in plaintext.
+//
 // GET /metrics on this port answers MetricsText (healthwire_store has no
 // webhook port to show them on).
 //
@@ -44,6 +50,9 @@ class ReadApiServer {
     // A write (one answer, one stream message) that does not complete in
     // this long closes the connection.
     absl::Duration write_timeout = absl::Seconds(30);
+    // PEM certificate chain and key: HTTPS (both or neither).
+    std::string tls_cert_file;
+    std::string tls_key_file;
   };
 
   // Counters for GET /metrics; all monotonic except the gauges.
@@ -57,6 +66,7 @@ class ReadApiServer {
     std::atomic<uint64_t> stream_messages{0};
     std::atomic<uint64_t> stream_bytes_buffered{0};  // gauge: being written now
     std::atomic<uint64_t> write_timeouts{0};
+    std::atomic<uint64_t> tls_handshake_failures{0};
   };
 
   static absl::StatusOr<std::unique_ptr<ReadApiServer>> Start(
@@ -64,6 +74,7 @@ class ReadApiServer {
   ~ReadApiServer();
 
   int port() const;
+  bool tls() const;
   // Idempotent.
   void Shutdown();
   // Prometheus text (healthwire_read_api_*).

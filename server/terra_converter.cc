@@ -71,12 +71,43 @@ const FieldDescriptor* PayloadFieldOf(v1::EventType type) {
   return v1::Event::descriptor()->FindFieldByNumber(field_number);
 }
 
+// A raw_json slice to be filled from the caller's body buffer once the
+// conversion is done (ConvertOwnedTerraWebhook).
+struct RawJsonFromBody {
+  bool pending = false;
+  size_t event_index = 0;
+  size_t begin = 0;
+  size_t size = 0;
+};
+
 // One body's conversion: the parsed body and how records become messages.
 struct Conversion {
   absl::string_view body;
   const ParsedJsonBody* parsed;
   RecordFiller filler;
+  // Set when the caller gave up the body: see SetRawJson.
+  RawJsonFromBody* raw_from_body = nullptr;
 };
+
+// Below this a raw_json slice is copied even from a body the caller gave up
+// (taking the buffer costs a memmove of the whole body).
+constexpr size_t kRawJsonFromBodyMinBytes = size_t{1} << 20;
+
+// Sets events[event_index].raw_json to `slice` (bytes of the body). The one
+// slice that holds most of a large body the caller gave up is not copied:
+// it takes the body's buffer at the end of the conversion.
+void SetRawJson(const Conversion& conversion, absl::string_view slice, size_t event_index,
+                v1::Event* event) {
+  RawJsonFromBody* from_body = conversion.raw_from_body;
+  if (from_body != nullptr && !from_body->pending && slice.size() >= kRawJsonFromBodyMinBytes &&
+      slice.size() * 2 > conversion.body.size()) {
+    *from_body = RawJsonFromBody{true, event_index,
+                                 static_cast<size_t>(slice.data() - conversion.body.data()),
+                                 slice.size()};
+    return;
+  }
+  event->set_raw_json(std::string(slice));
+}
 
 // Converts one JSON object into `target` with the chosen filler; `json` is
 // its exact bytes in the body (or, for the user object, empty: the reference
@@ -236,7 +267,7 @@ absl::Status ConvertDataEvent(const Conversion& conversion, const simdjson::dom:
     v1::Event& event = events->emplace_back(with_user);
     event.set_record_key(std::move(keys[index]));
     event.set_start_time(StringAt(record, StartTimePointer(type)));
-    event.set_raw_json(std::string(record_bytes[index]));
+    SetRawJson(conversion, record_bytes[index], events->size() - 1, &event);
     ConvertPayload(conversion, record_bytes[index], record, &event);
     ++index;
   }
@@ -262,7 +293,7 @@ absl::Status ConvertAthleteEvent(const Conversion& conversion,
   v1::Event& event = events->emplace_back(event_template);
   ConvertUser(conversion, *user, &event);
   event.set_record_key(std::string(kAthleteRecordKey));
-  event.set_raw_json(std::string(*slice));
+  SetRawJson(conversion, *slice, events->size() - 1, &event);
   ConvertPayload(conversion, *slice, athlete, &event);
   return absl::OkStatus();
 }
@@ -287,7 +318,7 @@ void ConvertWholeBodyEvent(const Conversion& conversion, const simdjson::dom::el
     ConvertUser(conversion, user, &event);
   }
   event.set_record_key(ContentHashKey(body));
-  event.set_raw_json(std::string(body));
+  SetRawJson(conversion, body, events->size() - 1, &event);
   ConvertPayload(conversion, body, root, &event);
 }
 
@@ -325,14 +356,42 @@ absl::StatusOr<ConvertedWebhook> ConvertTerraWebhook(absl::string_view body,
   return ConvertTerraWebhook(body, context, RecordFiller::kDomWalker);
 }
 
+namespace {
+
+// `owned_body`: the caller's buffer holding `body`, or nullptr.
+absl::StatusOr<ConvertedWebhook> Convert(absl::string_view body, std::string* owned_body,
+                                         const DeliveryContext& context, RecordFiller filler);
+
+}  // namespace
+
 absl::StatusOr<ConvertedWebhook> ConvertTerraWebhook(absl::string_view body,
                                                      const DeliveryContext& context,
                                                      RecordFiller filler) {
-  // One padded copy serves both parsers: the DOM parser validates the whole
+  return Convert(body, nullptr, context, filler);
+}
+
+absl::StatusOr<ConvertedWebhook> ConvertOwnedTerraWebhook(std::string body,
+                                                          const DeliveryContext& context) {
+  return Convert(body, &body, context, RecordFiller::kDomWalker);
+}
+
+namespace {
+
+absl::StatusOr<ConvertedWebhook> Convert(absl::string_view body, std::string* owned_body,
+                                         const DeliveryContext& context, RecordFiller filler) {
+  // One padded buffer serves both parsers: the DOM parser validates the whole
   // body (JSON and UTF-8) and gives the values; the on-demand parser, run only
-  // over validated bytes, locates each record's exact bytes.
+  // over validated bytes, locates each record's exact bytes. A large body the
+  // caller gave up is parsed in its own buffer when that has room for the
+  // padding.
   ParsedJsonBody parsed;
-  if (absl::Status status = ParseJsonBody(body, &parsed); !status.ok()) return status;
+  if (absl::Status status =
+          owned_body != nullptr ? ParseJsonBodyInPlace(body, owned_body->capacity(), &parsed)
+                                : ParseJsonBody(body, &parsed);
+      !status.ok()) {
+    return status;
+  }
+  RawJsonFromBody raw_from_body;
   const simdjson::dom::element& root = parsed.root;
   simdjson::dom::object envelope;
   if (root.get_object().get(envelope) != simdjson::SUCCESS) {
@@ -341,7 +400,8 @@ absl::StatusOr<ConvertedWebhook> ConvertTerraWebhook(absl::string_view body,
   // Before any member is read: a member given twice has no single meaning.
   absl::StatusOr<EnvelopeSlices> slices = ScanEnvelope(OnDemandParserFor(parsed), parsed.padded, body);
   if (!slices.ok()) return slices.status();
-  const Conversion conversion{body, &parsed, filler};
+  const Conversion conversion{body, &parsed, filler,
+                              owned_body != nullptr ? &raw_from_body : nullptr};
   simdjson::dom::element type_element;
   if (envelope["type"].get(type_element) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError("body has no `type`");
@@ -373,7 +433,17 @@ absl::StatusOr<ConvertedWebhook> ConvertTerraWebhook(absl::string_view body,
   for (const v1::Event& event : result.events) {
     if (event.conversion_problems_size() > 0) ++result.events_with_problems;
   }
+  if (raw_from_body.pending) {
+    // Nothing reads the body after this (the DOM holds its own copies of
+    // strings): its buffer becomes the record's raw JSON, trimmed in place.
+    std::string raw = std::move(*owned_body);
+    raw.erase(raw_from_body.begin + raw_from_body.size);
+    raw.erase(0, raw_from_body.begin);
+    result.events[raw_from_body.event_index].set_raw_json(std::move(raw));
+  }
   return result;
 }
+
+}  // namespace
 
 }  // namespace healthwire

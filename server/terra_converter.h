@@ -58,6 +58,15 @@ struct ConvertedWebhook {
 absl::StatusOr<ConvertedWebhook> ConvertTerraWebhook(absl::string_view body,
                                                      const DeliveryContext& context);
 
+// The same for a body the caller gives up (the webhook handler's): a body
+// above kReusableBodyBytes (json_body_parser.h) whose buffer has
+// simdjson::SIMDJSON_PADDING spare bytes of capacity is parsed in place, and
+// a record holding most of a large body takes the body's buffer as its
+// raw_json instead of a copy. A 60 MB webhook is then held once plus
+// simdjson's DOM while it converts, not four times. `body` is consumed.
+absl::StatusOr<ConvertedWebhook> ConvertOwnedTerraWebhook(std::string body,
+                                                          const DeliveryContext& context);
+
 // How records become typed messages: the one-pass DOM walker
 // (dom_to_proto.h, what ConvertTerraWebhook uses), or protobuf's
 // JsonStringToMessage with the per-field fallback (lenient_json_to_proto.h),

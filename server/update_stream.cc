@@ -262,6 +262,7 @@ void UpdateStream::Pump() {
   // overflows meanwhile is re-read from the change log from that very
   // revision, which matched), or the call is finished, which flushes too.
   bool more_follows = false;
+  bool read_ahead = false;  // kWrite, and also start the catch-up read
   grpc::Status finish_status;
   uint64_t catch_up_from = 0, catch_up_through = 0;
   {
@@ -277,9 +278,25 @@ void UpdateStream::Pump() {
     } else if (!pending_.empty()) {
       writing_.Swap(&pending_.front());
       pending_.pop_front();
-      more_follows = !pending_.empty();
       ++updates_sent_;
       action = Action::kWrite;
+      if (pending_.empty() && !catching_up_) {
+        // The last message read: look ahead now, so the next change-log read
+        // (on the executor) overlaps this write and its flush instead of
+        // starting after them. At most one chunk is read ahead, so a lagging
+        // stream still holds about one chunk.
+        Subscription::Next next = subscription_->Poll();
+        if (next.kind == Subscription::Next::Kind::kUpdate) {
+          pending_.emplace_back();
+          SharedBytes(std::move(next.update), include_raw_json_, &pending_.back());
+        } else if (next.kind == Subscription::Next::Kind::kCatchUp) {
+          catching_up_ = true;
+          catch_up_from = next.catch_up_from;
+          catch_up_through = next.catch_up_through;
+          read_ahead = true;
+        }
+      }
+      more_follows = !pending_.empty();
     } else if (!catching_up_) {
       Subscription::Next next = subscription_->Poll();
       switch (next.kind) {
@@ -319,6 +336,7 @@ void UpdateStream::Pump() {
   // called with mu_ held.
   switch (action) {
     case Action::kWrite:
+      if (read_ahead) ScheduleCatchUp(catch_up_from, catch_up_through);
       if (more_follows) {
         StartWrite(&writing_, grpc::WriteOptions().set_buffer_hint());
       } else {
@@ -328,16 +346,17 @@ void UpdateStream::Pump() {
     case Action::kFinish:
       Finish(finish_status);
       break;
-    case Action::kCatchUp: {
-      std::shared_ptr<UpdateStream> self = shared_from_this();
-      executor_->Schedule([self, catch_up_from, catch_up_through] {
-        self->CatchUp(catch_up_from, catch_up_through);
-      });
+    case Action::kCatchUp:
+      ScheduleCatchUp(catch_up_from, catch_up_through);
       break;
-    }
     case Action::kNone:
       break;
   }
+}
+
+void UpdateStream::ScheduleCatchUp(uint64_t from, uint64_t through) {
+  std::shared_ptr<UpdateStream> self = shared_from_this();
+  executor_->Schedule([self, from, through] { self->CatchUp(from, through); });
 }
 
 void UpdateStream::CatchUp(uint64_t from, uint64_t through) {

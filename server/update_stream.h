@@ -4,7 +4,9 @@
 // its Subscription: live changes are sent as the bytes the store serialized
 // once for every subscriber (no copy); when the subscription is behind, it
 // reads the change log on the Executor (never on a gRPC thread) one chunk at a
-// time, so memory stays bounded however far behind it is. When nothing
+// time, so memory stays bounded however far behind it is; the next chunk is
+// read while the last message of the previous one is written. A backlog is
+// written with gRPC's buffer hint, flushed once per burst, not per message. When nothing
 // matching happens for the requested interval it sends a progress message
 // with the store revision, so a narrowly filtered client can still checkpoint.
 //
@@ -68,6 +70,8 @@ class UpdateStream : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   // Sends whatever is next, if nothing is in flight. Called after every event
   // that may make something sendable.
   void Pump();
+  // Reads [from, through] (one chunk of it) on the executor.
+  void ScheduleCatchUp(uint64_t from, uint64_t through);
   void CatchUp(uint64_t from, uint64_t through);
   void ScheduleProgressTick();
 
@@ -88,7 +92,8 @@ class UpdateStream : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t updates_sent_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<grpc::Status> error_ ABSL_GUARDED_BY(mu_);
-  // Change-log responses read and not yet sent (at most one chunk).
+  // Responses read and not yet sent (at most one chunk, plus one update
+  // looked ahead).
   std::deque<grpc::ByteBuffer> pending_ ABSL_GUARDED_BY(mu_);
   absl::Time last_sent_ ABSL_GUARDED_BY(mu_);
   uint64_t messages_sent_ ABSL_GUARDED_BY(mu_) = 0;

@@ -16,6 +16,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/logging.h"
 #include "server/http_session.h"
 #include "server/security/https_context.h"
@@ -33,6 +35,13 @@ using tcp = net::ip::tcp;
 // forever). A commit handed to the store is awaited (answering 503 while it
 // may still land would be a lie), so this covers a slow commit too.
 constexpr absl::Duration kIngestCallbackGrace = absl::Seconds(2);
+
+// Eviction at the cap (Options::evict_at_cap): a connection must have been
+// waiting for its header, or reading its body, this long to be a victim (a
+// legitimate client sends its header within milliseconds), and at most this
+// many victims may be closing at once.
+constexpr absl::Duration kEvictionMinAge = absl::Seconds(1);
+constexpr int kMaxPendingEvictions = 64;
 
 }  // namespace
 
@@ -139,7 +148,8 @@ class WebhookGateway::Server {
       });
       return;
     }
-    if (context_->transport->open_connections.load() >= context_->transport->max_connections) {
+    if (context_->transport->open_connections.load() >= context_->transport->max_connections &&
+        !EvictOneForNewcomer()) {
       RefuseOverCap(std::move(socket));
     } else {
       std::shared_ptr<HttpSession> session;
@@ -151,6 +161,53 @@ class WebhookGateway::Server {
       session->Start();
     }
     Accept();
+  }
+
+  // At the cap: picks the worst open connection (see Options::evict_at_cap)
+  // and closes it on its strand. True when one was claimed: the newcomer is
+  // admitted while the victim closes (at most kMaxPendingEvictions over the
+  // cap, for microseconds). O(open connections), only at the cap.
+  bool EvictOneForNewcomer() {
+    if (!options_.evict_at_cap) return false;
+    HttpTransportState& transport = *context_->transport;
+    if (transport.pending_evictions.load() >= kMaxPendingEvictions) return false;
+    const absl::Time now = absl::Now();
+    const double floor_rate =
+        options_.body_min_rate > 0 ? static_cast<double>(options_.body_min_rate) : 500.0;
+    std::shared_ptr<HttpSession> victim;
+    {
+      absl::MutexLock lock(&context_->mu);
+      const std::weak_ptr<HttpSession>* oldest_header = nullptr;
+      absl::Time oldest_header_since = absl::InfiniteFuture();
+      const std::weak_ptr<HttpSession>* slowest_body = nullptr;
+      double slowest_rate = floor_rate;
+      // Sessions leave this map under `mu` in their destructors: every
+      // listed one is alive here.
+      for (const auto& [session, weak] : context_->sessions) {
+        const HttpSession::EvictionView view = session->eviction_view();
+        const absl::Duration age = now - view.since;
+        if (view.phase == HttpSession::EvictablePhase::kNone || age < kEvictionMinAge) continue;
+        if (view.phase == HttpSession::EvictablePhase::kHeader) {
+          if (view.since < oldest_header_since) {
+            oldest_header_since = view.since;
+            oldest_header = &weak;
+          }
+        } else if (oldest_header == nullptr) {
+          const double rate =
+              static_cast<double>(view.body_bytes) / absl::ToDoubleSeconds(age);
+          if (rate < slowest_rate) {
+            slowest_rate = rate;
+            slowest_body = &weak;
+          }
+        }
+      }
+      const std::weak_ptr<HttpSession>* chosen =
+          oldest_header != nullptr ? oldest_header : slowest_body;
+      if (chosen != nullptr) victim = chosen->lock();
+    }
+    if (victim == nullptr || !victim->ClaimForEviction(transport)) return false;
+    net::post(victim->executor(), [victim] { victim->Evict(); });
+    return true;
   }
 
   // At the connection cap: a short 503 written without waiting (a fresh
@@ -253,12 +310,9 @@ absl::StatusOr<std::unique_ptr<WebhookGateway>> WebhookGateway::Start(Options op
   limits.answer_timeout = options.ingest_deadline + kIngestCallbackGrace;
   auto context = std::make_shared<HttpSessionContext>(limits, *std::move(handler), transport);
   if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
-    if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
-      return absl::InvalidArgumentError(
-          "--http_tls_cert and --http_tls_key go together: give both or neither");
-    }
     absl::StatusOr<std::shared_ptr<net::ssl::context>> tls =
-        MakeHttpsContext(options.tls_cert_file, options.tls_key_file);
+        MakeHttpsContext("--http_tls_cert", options.tls_cert_file, "--http_tls_key",
+                         options.tls_key_file);
     if (!tls.ok()) return tls.status();
     context->tls = *std::move(tls);
   }

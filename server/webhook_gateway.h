@@ -56,6 +56,13 @@ class WebhookGateway {
     // Open connections at most; more are answered 503 and closed at accept.
     // HealthwireServer sizes it from RLIMIT_NOFILE.
     int max_connections = 10000;
+    // At the cap, close the worst open connection to admit the new one
+    // instead of refusing it: the one waiting longest for a request header
+    // (idle keep-alive, slowloris), else the slowest request body below
+    // body_min_rate (500 bytes/s when the rate is off); only connections in
+    // that phase for at least a second, never one whose request is being
+    // answered. Without such a connection the new one gets 503.
+    bool evict_at_cap = true;
     // Request body bytes held at once, gateway-wide; a request waits up to
     // buffer_wait for room, then 503. At least max_body_bytes.
     uint64_t buffer_budget_bytes = 256ull << 20;

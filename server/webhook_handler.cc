@@ -278,7 +278,11 @@ void WebhookHandler::VerifyConvertIngest(WebhookRequest request, ReplyCallback d
   context.trace_id = std::string(request.Header("X-Terra-Trace-Id"));
   context.terra_reference = std::string(request.Header("terra-reference"));
 
-  absl::StatusOr<ConvertedWebhook> converted = ConvertTerraWebhook(request.body, context);
+  // The converter takes the body: it parses a large one in place and moves it
+  // into the record's raw JSON instead of copying (one 60 MB webhook is not
+  // held four times).
+  absl::StatusOr<ConvertedWebhook> converted =
+      ConvertOwnedTerraWebhook(std::move(request.body), context);
   if (!converted.ok()) {
     if (absl::IsInvalidArgument(converted.status())) {
       done(ErrorReply(400, "invalid_envelope", converted.status().message()));
@@ -313,9 +317,6 @@ void WebhookHandler::VerifyConvertIngest(WebhookRequest request, ReplyCallback d
   event_types.reserve(converted->events.size());
   for (const v1::Event& event : converted->events) event_types.push_back(event.type());
   const int events_with_problems = converted->events_with_problems;
-  // The events hold what they need of the body (raw JSON): free it before
-  // the commit, so a large webhook is not held twice while it is stored.
-  std::string().swap(request.body);
   ingestor_->Ingest(std::move(converted->events), now + options_.ingest_deadline,
                     [self = shared_from_this(), event_types = std::move(event_types),
                      events_with_problems, summary = std::move(summary),

@@ -102,12 +102,13 @@ absl::Status ValidateEvent(const v1::Event& event, size_t index) {
 }  // namespace
 
 ApplyBatch::ApplyBatch(rocksdb::DB* db, const StoreFamilies& families, uint64_t base_revision,
-                       bool collect_committed, bool erase_on_deauth)
+                       bool collect_committed, bool erase_on_deauth, size_t reserved_bytes)
     : db_(db),
       families_(families),
       base_revision_(base_revision),
       collect_committed_(collect_committed),
       erase_on_deauth_(erase_on_deauth),
+      batch_(reserved_bytes),
       last_revision_(base_revision) {}
 
 absl::StatusOr<std::optional<v1::Connection>> ApplyBatch::LookupConnection(
@@ -467,6 +468,11 @@ absl::Status ApplyBatch::Seal() {
   return FromRocksDb(batch_.Put(families_.meta, ToSlice(keys::kLastRevisionMetaKey),
                                 keys::EncodeRevision(last_revision_)),
                      "cannot add the revision counter to the write batch");
+}
+
+void ApplyBatch::ReleaseLookupState() {
+  Overlay().swap(overlay_);
+  ConnectionOverlay().swap(connections_);
 }
 
 }  // namespace healthwire

@@ -79,8 +79,11 @@ class ApplyBatch {
   // someone is subscribed).
   // `erase_on_deauth`: a stored deauth / access_revoked event also erases
   // its user's data (the same erasure as ApplyErasure, in the same call).
+  // `reserved_bytes`: the write batch's initial capacity; a caller that
+  // knows its calls are large reserves their size, so the batch is not
+  // regrown (a regrow holds the old and the new buffer at once).
   ApplyBatch(rocksdb::DB* db, const StoreFamilies& families, uint64_t base_revision,
-             bool collect_committed, bool erase_on_deauth = false);
+             bool collect_committed, bool erase_on_deauth = false, size_t reserved_bytes = 0);
 
   // What to erase (EventStore::EraseUser, or a log entry in cluster mode).
   struct ErasureRequest {
@@ -137,6 +140,12 @@ class ApplyBatch {
   // the changes it counts do. Call once, after the last ApplyCall. Fails
   // (and the batch must not be written) when an erasure failed half-way.
   absl::Status Seal();
+
+  // Frees the stored versions this batch kept to answer later calls' lookups
+  // (the write itself needs only batch()): a large record is then not held
+  // beside its write batch and memtable copies while it is written. Call
+  // after Seal; no ApplyCall or ApplyErasure may follow.
+  void ReleaseLookupState();
 
   // The erasures the calls triggered (erase_on_deauth) and ApplyErasure
   // did, in order; for compaction after the commit.

@@ -13,9 +13,9 @@
 
 namespace healthwire {
 
-ApplyBatch EventStore::Impl::NewApplyBatch() const {
+ApplyBatch EventStore::Impl::NewApplyBatch(size_t reserved_bytes) const {
   return ApplyBatch(db_.get(), families_, durable_revision_, hub_.subscriber_count() > 0,
-                    options_.erase_on_deauth);
+                    options_.erase_on_deauth, reserved_bytes);
 }
 
 absl::StatusOr<uint64_t> EventStore::Impl::CommitApplied(ApplyBatch& batch) {
@@ -34,6 +34,7 @@ absl::StatusOr<uint64_t> EventStore::Impl::CommitApplied(ApplyBatch& batch) {
       // is unchanged, so the next batch reuses the revisions.
       return written;
     }
+    batch.ReleaseLookupState();
     rocksdb::WriteOptions write_options;
     write_options.sync = options_.sync_writes;
     written = FromRocksDb(db_->Write(write_options, batch.batch()),

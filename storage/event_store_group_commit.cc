@@ -116,7 +116,11 @@ std::vector<EventStore::Impl::PendingCall> EventStore::Impl::TakeGroup() {
 }
 
 void EventStore::Impl::CommitGroup(std::vector<PendingCall> calls) {
-  ApplyBatch group = NewApplyBatch();
+  // A large call's record goes into the batch twice (record and change-log
+  // entry): reserve that up front instead of regrowing the batch.
+  size_t call_bytes = 0;
+  for (const PendingCall& call : calls) call_bytes += CallBytes(call.events);
+  ApplyBatch group = NewApplyBatch(call_bytes > kLargeCallBytes ? 2 * call_bytes + (64 << 10) : 0);
   std::vector<absl::StatusOr<v1::IngestResponse>> results;
   std::vector<absl::StatusOr<ApplyBatch::ErasureOutcome>> erasures;
   results.reserve(calls.size());

@@ -133,7 +133,8 @@ class EventStore::Impl {
   // ---- the commit path (event_store_commit.cc) ----
   // A batch for the next commit, on top of the last durable one. Feeder
   // thread only (there is one feeder thread at a time).
-  ApplyBatch NewApplyBatch() const;
+  // `reserved_bytes`: see ApplyBatch's constructor.
+  ApplyBatch NewApplyBatch(size_t reserved_bytes = 0) const;
   // Seals and writes `batch` (synced when Options::sync_writes) when it has
   // changes; on success advances the revision, counts, publishes the stored
   // versions to the subscription hub (before the feeder answers anyone) and

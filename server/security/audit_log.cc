@@ -48,6 +48,10 @@ std::string AuditLog::FormatLine(const AuditEntry& entry, absl::Time time) {
   AppendJsonString(&line, entry.authenticated_by);
   line += ",\"peer\":";
   AppendJsonString(&line, entry.peer);
+  if (!entry.on_behalf_of.empty()) {
+    line += ",\"on_behalf_of\":";
+    AppendJsonString(&line, entry.on_behalf_of);
+  }
   line += ",\"rpc\":";
   AppendJsonString(&line, entry.rpc);
   if (entry.subject.has_value()) {

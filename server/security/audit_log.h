@@ -6,6 +6,8 @@
 //   {"time":"2026-12-02T16:01:02.345Z","identity":"sleep-scorer","auth":"token",
 //    "peer":"ipv4:127.0.0.1:40112","rpc":"ListRecords","subject":{"user_id":"u1"},
 //    "types":["sleep"],"records":20,"result":"OK"}
+// A read API request's line also has "on_behalf_of":"http:<client address>"
+// after "peer".
 //
 // Bounded: lines wait in a memory buffer of at most `buffer_bytes` that a
 // writer thread appends to the file every `flush_interval` (and at once when
@@ -39,6 +41,9 @@ struct AuditEntry {
   std::string identity;
   std::string authenticated_by;  // token, cert, none
   std::string peer;              // grpc's peer string
+  // A front end's client the call was made for (the read API's HTTP peer,
+  // delegated_call.h), as that front end claims it; empty for direct calls.
+  std::string on_behalf_of;
   std::string rpc;
   // The person the call is about, when it names one.
   std::optional<v1::Subject> subject;

@@ -10,6 +10,7 @@
 #include "absl/strings/strip.h"
 #include "grpcpp/security/auth_context.h"
 #include "server/record_key.h"
+#include "server/security/delegated_call.h"
 
 namespace healthwire {
 namespace {
@@ -64,6 +65,17 @@ absl::StatusOr<Principal> Authorizer::Authenticate(const grpc::ServerContextBase
     return *principal;
   }
 
+  // A call made for someone else (the read API's HTTP client) proves who
+  // that is with the forwarded token or not at all: the transport's
+  // certificate is the front end's own.
+  if (metadata.find(kOnBehalfOfMetadataKey) != metadata.end()) {
+    return absl::UnauthenticatedError(
+        policy_.has_value()
+            ? "no credentials: send `Authorization: Bearer <token>` (a token of "
+              "--grpc_tokens_file)"
+            : "the store authenticates clients by certificate only (no --grpc_tokens_file), "
+              "and a read API client has no certificate: the store needs --grpc_tokens_file");
+  }
   const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   const std::vector<std::string> ids =
       auth != nullptr ? CertificateIds(*auth) : std::vector<std::string>();

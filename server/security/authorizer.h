@@ -13,6 +13,9 @@
 //     one, every certificate of the client CA has every role (the CA is the
 //     access list);
 //   - nothing: UNAUTHENTICATED.
+// A call marked as made on behalf of someone else (delegated_call.h: the
+// read API's calls) is authenticated by its bearer token only, never by the
+// certificate of the connection it came over.
 //
 // What it may do (Permit): PERMISSION_DENIED naming the role (and the type
 // for a type-limited read), never anything stored. A read limited to some

@@ -8,13 +8,17 @@
 namespace healthwire {
 
 absl::StatusOr<std::shared_ptr<boost::asio::ssl::context>> MakeHttpsContext(
-    const std::string& cert_file, const std::string& key_file) {
-  absl::StatusOr<std::string> cert = ReadPemCertificates("--http_tls_cert", cert_file);
+    const std::string& cert_flag, const std::string& cert_file, const std::string& key_flag,
+    const std::string& key_file) {
+  if (cert_file.empty() || key_file.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(cert_flag, " and ", key_flag, " go together: give both or neither"));
+  }
+  absl::StatusOr<std::string> cert = ReadPemCertificates(cert_flag, cert_file);
   if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> key = ReadPemPrivateKey("--http_tls_key", key_file);
+  absl::StatusOr<std::string> key = ReadPemPrivateKey(key_flag, key_file);
   if (!key.ok()) return key.status();
-  if (absl::Status match = CheckKeyMatchesCertificate("--http_tls_cert", *cert, "--http_tls_key",
-                                                      *key);
+  if (absl::Status match = CheckKeyMatchesCertificate(cert_flag, *cert, key_flag, *key);
       !match.ok()) {
     return match;
   }
@@ -28,7 +32,7 @@ absl::StatusOr<std::shared_ptr<boost::asio::ssl::context>> MakeHttpsContext(
   if (!ec) context->use_private_key(boost::asio::buffer(*key), ssl::context::pem, ec);
   if (ec) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--http_tls_cert/--http_tls_key: OpenSSL refused them: ", ec.message()));
+        absl::StrCat(cert_flag, "/", key_flag, ": OpenSSL refused them: ", ec.message()));
   }
   return context;
 }

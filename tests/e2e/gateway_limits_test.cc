@@ -48,6 +48,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "healthwire/v1/healthwire.grpc.pb.h"
+#include "server/process_util.h"
 #include "server/signature_verifier.h"
 #include "storage/id_limits.h"
 #include "tests/util/server_process.h"
@@ -204,21 +205,6 @@ uint64_t StoreRevision(int port) {
   return static_cast<uint64_t>(MetricValue(Metrics(port), "healthwire_store_revision"));
 }
 
-// VmHWM (peak resident set) of `pid`, in bytes.
-uint64_t PeakRss(pid_t pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (absl::StartsWith(line, "VmHWM:")) {
-      uint64_t kb = 0;
-      (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(absl::StripSuffix(line.substr(6), "kB")),
-                             &kb);
-      return kb << 10;
-    }
-  }
-  return 0;
-}
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream contents;
@@ -323,9 +309,10 @@ TEST(GatewayLimitsTest, TransferEncodingNotEndingInChunkedIs400ClosesAndStoresNo
 
 TEST(GatewayLimitsTest, HttpConnectionsBeyondTheCapCannotStarveGrpcUnderALowFdLimit) {
   RaiseOwnFdLimit();
-  // Hard limit 512 for the server: the cap is 512 - 256 = 256.
+  // Hard limit 512 for the server: the cap is 512 - 256 = 256. Eviction off:
+  // this test is about the refusal when no connection may be closed.
   std::unique_ptr<ServerProcess> server =
-      StartEmbedded({}, "/usr/bin/prlimit", {"--nofile=512:512"});
+      StartEmbedded({"--http_evict_at_cap=false"}, "/usr/bin/prlimit", {"--nofile=512:512"});
   ASSERT_NE(server, nullptr);
   EXPECT_TRUE(absl::StrContains(server->Stderr(), "http_max_connections=256 (RLIMIT_NOFILE 512)"))
       << server->Stderr();
@@ -357,6 +344,65 @@ TEST(GatewayLimitsTest, HttpConnectionsBeyondTheCapCannotStarveGrpcUnderALowFdLi
   EXPECT_EQ(status, 200);
   EXPECT_TRUE(GetLatestSleep(*stub, "after-flood").ok());
   EXPECT_GT(MetricValue(Metrics(port), "healthwire_http_connections_refused_total"), 0);
+}
+
+// The row: 1,100 tricklers at a 1,024 fd limit held every slot of
+// the cap for the 20 s body grace, and legitimate webhooks got 503 at accept.
+// With eviction at the cap a newcomer closes the slowest trickler instead.
+TEST(GatewayLimitsTest, TricklersFillingTheCapAreEvictedSoLegitimateWebhooksGet200) {
+  RaiseOwnFdLimit();
+  // Cap 256 (fd limit 512); the body grace and header timeout are long, so
+  // only eviction can make room while the tricklers trickle.
+  std::unique_ptr<ServerProcess> server = StartEmbedded(
+      {"--http_body_grace=60s", "--http_header_timeout=60s"}, "/usr/bin/prlimit",
+      {"--nofile=512:512"});
+  ASSERT_NE(server, nullptr);
+  const int port = server->http_port();
+  // Every slot of the cap: first 10 header tricklers (half a request line),
+  // then 246 body tricklers (a header declaring 10,000 bytes, then one byte).
+  constexpr int kHeaderTricklers = 10;
+  std::vector<std::unique_ptr<Connection>> tricklers;
+  for (int i = 0; i < 256; ++i) {
+    auto connection = std::make_unique<Connection>(port);
+    ASSERT_TRUE(connection->ok());
+    ASSERT_TRUE(connection->Send(
+        i < kHeaderTricklers
+            ? std::string("POST /webhooks/ter")
+            : absl::StrCat("POST ", kPath, " HTTP/1.1\r\nHost: h\r\nContent-Length: 10000\r\n\r\n{")));
+    tricklers.push_back(std::move(connection));
+  }
+  absl::SleepFor(absl::Milliseconds(1500));  // older than the eviction minimum age (1 s)
+
+  // Legitimate webhooks on fresh keep-alive connections that stay open, so
+  // each one needs a slot of its own: every one is 200 and stored.
+  constexpr int kLegit = 30;
+  std::vector<std::unique_ptr<Connection>> legit;
+  int ok = 0;
+  for (int i = 0; i < kLegit; ++i) {
+    auto connection = std::make_unique<Connection>(port);
+    ASSERT_TRUE(connection->ok());
+    ASSERT_TRUE(connection->Send(
+        SignedRequest(SleepBody("legit-at-cap", absl::StrCat("s-", i)), /*keep_alive=*/true)));
+    const std::string answer = connection->ReadResponse();
+    ok += StatusOf(answer) == 200;
+    EXPECT_EQ(StatusOf(answer), 200) << answer;
+    legit.push_back(std::move(connection));
+  }
+  EXPECT_EQ(ok, kLegit);
+  legit.clear();
+  const std::string metrics = Metrics(port);
+  EXPECT_EQ(MetricValue(metrics, "healthwire_store_revision"), kLegit);
+  // The oldest header waits went first, then the slowest bodies (a held
+  // legitimate connection idle for over a second may be chosen too).
+  const double header_evictions =
+      MetricValue(metrics, "healthwire_http_evictions_total{phase=\"header\"}");
+  const double body_evictions =
+      MetricValue(metrics, "healthwire_http_evictions_total{phase=\"body\"}");
+  EXPECT_GE(header_evictions, kHeaderTricklers) << metrics;
+  EXPECT_GE(header_evictions + body_evictions, kLegit) << metrics;
+  EXPECT_GE(body_evictions, 1) << metrics;
+  EXPECT_EQ(MetricValue(metrics, "healthwire_http_connections_refused_total"), 0) << metrics;
+  for (int i = 0; i < kHeaderTricklers; ++i) EXPECT_TRUE(tricklers[i]->PeerClosed()) << i;
 }
 
 // ---- slow senders ----------------------------------------------------------------------
@@ -422,7 +468,7 @@ TEST(GatewayLimitsTest, BufferBudgetBoundsPeakMemoryUnderManyLargeUnsignedBodies
       StartEmbedded({"--max_body_mb=16", "--http_buffer_budget_mb=64"});
   ASSERT_NE(server, nullptr);
   const int port = server->http_port();
-  const uint64_t baseline = PeakRss(server->pid());
+  const uint64_t baseline = PeakRssBytes(server->pid());
   constexpr uint64_t kBodyBytes = 16ull << 20;
   const std::string chunk(1 << 20, 'a');
 
@@ -454,7 +500,7 @@ TEST(GatewayLimitsTest, BufferBudgetBoundsPeakMemoryUnderManyLargeUnsignedBodies
     });
   }
   for (std::thread& attacker : attackers) attacker.join();
-  const uint64_t peak = PeakRss(server->pid());
+  const uint64_t peak = PeakRssBytes(server->pid());
   EXPECT_EQ(other.load(), 0);
   EXPECT_GT(unauthorized.load(), 0);
   EXPECT_EQ(unauthorized.load() + busy.load(), 30);
@@ -475,10 +521,10 @@ TEST(GatewayLimitsTest, DISABLED_OneLargeSignedWebhookPeaksAtMostThreeTimesItsBo
   ASSERT_NE(server, nullptr);
   const int port = server->http_port();
   ASSERT_EQ(Post(port, SleepBody("warm-up", "s-0")), 200);
-  const uint64_t baseline = PeakRss(server->pid());
+  const uint64_t baseline = PeakRssBytes(server->pid());
   const std::string body = SleepBody("large", "s-1", 40ull << 20);
   EXPECT_EQ(Post(port, body), 200);
-  const uint64_t peak = PeakRss(server->pid());
+  const uint64_t peak = PeakRssBytes(server->pid());
   std::fprintf(stderr, "large webhook: body %zu MB, peak RSS growth %llu MB (%.1fx)\n",
                body.size() >> 20, static_cast<unsigned long long>((peak - baseline) >> 20),
                static_cast<double>(peak - baseline) / static_cast<double>(body.size()));

@@ -45,10 +45,7 @@ constexpr char kHealthDataMarker[] = "heart-rate-marker-73519";
 
 std::string WriteFile(const TempDir& dir, const std::string& name, const std::string& contents,
                       mode_t mode = 0600) {
-  const std::string path = dir.path() + "/" + name;
-  std::ofstream(path) << contents;
-  chmod(path.c_str(), mode);
-  return path;
+  return WriteTestFile(dir.path(), name, contents, mode);
 }
 
 std::unique_ptr<v1::EventStore::Stub> Stub(const std::string& target,
@@ -117,6 +114,18 @@ class GrpcSecurityTest : public ::testing::Test {
     return security;
   }
 
+  // A TLS client presenting `certificate` (its key beside it), on top of
+  // `base` (a token, another CA).
+  GrpcClientSecurity ClientWithCertificate(const CertificateFiles& certificate,
+                                           GrpcClientSecurity base) const {
+    base.cert_file = certificate.cert;
+    base.key_file = certificate.key;
+    return base;
+  }
+  GrpcClientSecurity ClientWithCertificate(const CertificateFiles& certificate) const {
+    return ClientWithCertificate(certificate, Tls());
+  }
+
   GrpcClientSecurity WithToken(const std::string& token) {
     GrpcClientSecurity security;
     security.token_file = WriteFile(files_, absl::StrCat("token-", ++token_files_), token);
@@ -169,18 +178,14 @@ TEST_F(GrpcSecurityTest, MutualTlsRefusesNoCertificateAndOtherCaAndAcceptsItsOwn
 
   absl::StatusOr<CertificateFiles> foreign = certs_->IssueClientOfOtherCa("mallory");
   ASSERT_TRUE(foreign.ok()) << foreign.status();
-  GrpcClientSecurity other = Tls();
-  other.cert_file = foreign->cert;
-  other.key_file = foreign->key;
+  const GrpcClientSecurity other = ClientWithCertificate(*foreign);
   EXPECT_EQ(GetLatest(*Stub(store->grpc_target(), other), v1::EVENT_TYPE_SLEEP).error_code(),
             grpc::StatusCode::UNAVAILABLE)
       << "a certificate of another CA got through the handshake";
 
   absl::StatusOr<CertificateFiles> own = certs_->IssueClient("dashboard");
   ASSERT_TRUE(own.ok()) << own.status();
-  GrpcClientSecurity right = Tls();
-  right.cert_file = own->cert;
-  right.key_file = own->key;
+  const GrpcClientSecurity right = ClientWithCertificate(*own);
   // Without a tokens file every certificate of the CA has every role.
   auto stub = Stub(store->grpc_target(), right);
   EXPECT_EQ(GetLatest(*stub, v1::EVENT_TYPE_SLEEP).error_code(), grpc::StatusCode::NOT_FOUND);
@@ -215,20 +220,16 @@ TEST_F(GrpcSecurityTest, CertificateIdentityGetsOnlyItsListedRoles) {
   absl::StatusOr<CertificateFiles> gateway = certs_->IssueClient("gateway-1");
   absl::StatusOr<CertificateFiles> unlisted = certs_->IssueClient("stranger");
   ASSERT_TRUE(gateway.ok() && unlisted.ok());
-  GrpcClientSecurity as_gateway = Tls();
-  as_gateway.cert_file = gateway->cert;
-  as_gateway.key_file = gateway->key;
-  auto stub = Stub(store->grpc_target(), as_gateway);
+  auto stub = Stub(store->grpc_target(), ClientWithCertificate(*gateway));
   EXPECT_TRUE(Ingest(*stub, SleepIngest("user-1")).ok());
   const grpc::Status read = GetLatest(*stub, v1::EVENT_TYPE_SLEEP);
   EXPECT_EQ(read.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(absl::StrContains(read.error_message(), "read role")) << read.error_message();
   EXPECT_FALSE(absl::StrContains(read.error_message(), kHealthDataMarker));
 
-  GrpcClientSecurity as_stranger = Tls();
-  as_stranger.cert_file = unlisted->cert;
-  as_stranger.key_file = unlisted->key;
-  EXPECT_EQ(Ingest(*Stub(store->grpc_target(), as_stranger), SleepIngest("user-2")).error_code(),
+  EXPECT_EQ(Ingest(*Stub(store->grpc_target(), ClientWithCertificate(*unlisted)),
+                   SleepIngest("user-2"))
+                .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
@@ -501,8 +502,7 @@ TEST_F(GrpcSecurityTest, SplitGatewayCommitsToStoreOverMutualTlsWithItsToken) {
   ASSERT_TRUE(reader_cert.ok());
   GrpcClientSecurity reader = WithToken(kReadToken);
   reader.ca_file = certs_->ca_cert();
-  reader.cert_file = reader_cert->cert;
-  reader.key_file = reader_cert->key;
+  reader = ClientWithCertificate(*reader_cert, reader);
   EXPECT_TRUE(GetLatest(*Stub(store->grpc_target(), reader), v1::EVENT_TYPE_SLEEP, "user-9").ok());
 
   // A gateway without its client certificate cannot commit: 503, not 200.

@@ -1,26 +1,26 @@
 // The webhook port over HTTPS (--http_tls_cert/--http_tls_key) against the
 // real binary: a signed webhook over TLS is stored, plaintext HTTP to the
-// port gets no HTTP answer, and the gRPC side is unaffected.
+// port gets no HTTP answer, the gRPC side is unaffected, and stalled TLS
+// handshakes are evicted at the connection cap like header tricklers.
 #include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <boost/asio/connect.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "healthwire/v1/healthwire.grpc.pb.h"
 #include "tests/util/child_process.h"
 #include "tests/util/http_test_client.h"
+#include "tests/util/https_test_client.h"
 #include "tests/util/server_process.h"
 #include "tests/util/temp_dir.h"
 #include "tests/util/test_certificates.h"
@@ -30,70 +30,32 @@ namespace healthwire {
 namespace testing {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
-namespace ssl = net::ssl;
-
 constexpr char kSecret[] = "https-secret";
 
-struct HttpsAnswer {
-  int status = 0;
-  std::string body;
-  std::string error;
-};
-
 // One signed POST over TLS, verifying the server against `ca_file`.
-HttpsAnswer PostSignedOverTls(int port, const std::string& ca_file, const std::string& body) {
-  HttpsAnswer answer;
-  try {
-    net::io_context ioc;
-    ssl::context context(ssl::context::tls_client);
-    context.load_verify_file(ca_file);
-    context.set_verify_mode(ssl::verify_peer);
-    beast::ssl_stream<beast::tcp_stream> stream(ioc, context);
-    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
-    beast::get_lowest_layer(stream).connect(
-        net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    stream.handshake(ssl::stream_base::client);
-    http::request<http::string_body> request(http::verb::post, "/webhooks/terra", 11);
-    request.set(http::field::host, "127.0.0.1");
-    request.set(http::field::content_type, "application/json");
-    request.set("terra-signature", HttpTestClient::SignNow(body, kSecret));
-    request.body() = body;
-    request.prepare_payload();
-    http::write(stream, request);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> response;
-    http::read(stream, buffer, response);
-    answer.status = response.result_int();
-    answer.body = response.body();
-  } catch (const std::exception& e) {
-    answer.error = e.what();
-  }
-  return answer;
+HttpResponse PostSignedOverTls(int port, const std::string& ca_file, const std::string& body) {
+  return HttpsRequest(port, ca_file, "POST", "/webhooks/terra", body,
+                      {{"Content-Type", "application/json"},
+                       {"terra-signature", HttpTestClient::SignNow(body, kSecret)}});
 }
 
 TEST(HttpsWebhookTest, SignedWebhookOverTlsIsStoredAndPlaintextGetsNoAnswer) {
   absl::StatusOr<std::unique_ptr<TestCertificates>> certs = TestCertificates::Create();
   ASSERT_TRUE(certs.ok()) << certs.status();
   TempDir data("https-data");
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(
-      "server/healthwire",
-      {"--data_dir=" + data.path(), "--grpc_port=0", "--http_port=0",
-       absl::StrCat("--signing_secret=", kSecret), "--http_tls_cert=" + (*certs)->server().cert,
-       "--http_tls_key=" + (*certs)->server().key});
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      StartHttpsServer(**certs, data.path(), kSecret);
   ASSERT_TRUE(server.ok()) << server.status();
   EXPECT_TRUE(absl::StrContains((*server)->Stderr(), "https=127.0.0.1:")) << (*server)->Stderr();
 
-  const HttpsAnswer stored = PostSignedOverTls(
+  const HttpResponse stored = PostSignedOverTls(
       (*server)->http_port(), (*certs)->ca_cert(),
       simulator::SleepWebhookBuilder("user-tls", "s-tls").Json());
   EXPECT_EQ(stored.status, 200) << stored.error << stored.body;
   EXPECT_TRUE(absl::StrContains(stored.body, "\"stored\":1")) << stored.body;
 
   // A client that trusts another CA refuses the server.
-  const HttpsAnswer wrong_ca = PostSignedOverTls(
+  const HttpResponse wrong_ca = PostSignedOverTls(
       (*server)->http_port(), (*certs)->other_ca_cert(),
       simulator::SleepWebhookBuilder("user-tls", "s-tls-2").Json());
   EXPECT_EQ(wrong_ca.status, 0);
@@ -123,17 +85,64 @@ TEST(HttpsWebhookTest, SignedWebhookOverTlsIsStoredAndPlaintextGetsNoAnswer) {
   EXPECT_EQ(latest("user-plain"), grpc::StatusCode::NOT_FOUND);
 }
 
+// Eviction at the connection cap works for TLS sessions too: connections
+// that open TCP and never start the handshake fill the cap; after a second
+// a real HTTPS webhook closes the oldest of them and gets 200, and the
+// eviction is counted as the header phase.
+TEST(HttpsWebhookTest, StalledHandshakesAtTheCapAreEvictedForARealWebhook) {
+  absl::StatusOr<std::unique_ptr<TestCertificates>> certs = TestCertificates::Create();
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  TempDir data("https-evict-data");
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      StartHttpsServer(**certs, data.path(), kSecret, {"--http_max_connections=4"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->http_port();
+
+  boost::asio::io_context ioc;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::socket>> stalled;
+  for (int i = 0; i < 4; ++i) {
+    auto socket = std::make_unique<boost::asio::ip::tcp::socket>(ioc);
+    socket->connect(boost::asio::ip::tcp::endpoint(
+        boost::asio::ip::make_address("127.0.0.1"), port));
+    stalled.push_back(std::move(socket));
+  }
+  absl::SleepFor(absl::Milliseconds(1300));  // older than the eviction age (1 s)
+
+  for (int i = 0; i < 2; ++i) {
+    const HttpResponse answer = PostSignedOverTls(
+        port, (*certs)->ca_cert(),
+        simulator::SleepWebhookBuilder("user-evict", absl::StrCat("s-", i)).Json());
+    EXPECT_EQ(answer.status, 200) << i << ": " << answer.error << answer.body;
+  }
+  // The first eviction's victim was a stalled handshake: it reads EOF.
+  int closed = 0;
+  for (auto& socket : stalled) {
+    socket->non_blocking(true);
+    char byte;
+    boost::system::error_code ec;
+    for (int tries = 0; tries < 50; ++tries) {
+      socket->read_some(boost::asio::buffer(&byte, 1), ec);
+      if (ec != boost::asio::error::would_block) break;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    closed += ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset;
+  }
+  EXPECT_GE(closed, 1);
+  const std::string metrics = HttpsRequest(port, (*certs)->ca_cert(), "GET", "/metrics").body;
+  EXPECT_TRUE(absl::StrContains(metrics, "healthwire_http_evictions_total{phase=\"header\"} "))
+      << metrics.substr(0, 300);
+  EXPECT_FALSE(absl::StrContains(metrics, "healthwire_http_evictions_total{phase=\"header\"} 0\n"))
+      << metrics;
+}
+
 // hwctl send against the real server with HTTPS on: it verifies the server
 // with --https_ca and refuses a server it cannot verify.
 TEST(HttpsWebhookTest, HwctlSendPostsOverHttpsOnlyToAServerItCanVerify) {
   absl::StatusOr<std::unique_ptr<TestCertificates>> certs = TestCertificates::Create();
   ASSERT_TRUE(certs.ok()) << certs.status();
   TempDir data("https-data");
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(
-      "server/healthwire",
-      {"--data_dir=" + data.path(), "--grpc_port=0", "--http_port=0",
-       absl::StrCat("--signing_secret=", kSecret), "--http_tls_cert=" + (*certs)->server().cert,
-       "--http_tls_key=" + (*certs)->server().key});
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      StartHttpsServer(**certs, data.path(), kSecret);
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string body_file = data.path() + "/../hwctl-body.json";
   std::ofstream(body_file) << simulator::SleepWebhookBuilder("user-hwctl", "s-hwctl").Json();

@@ -11,12 +11,21 @@
 //   2. 50 connections each declaring 60 MB and sending it unsigned (peak RSS);
 //   3. one signed 60 MB webhook (time to 200, peak RSS growth / body);
 //   4. 8 concurrent signed 60 MB webhooks while small webhooks are posted
-//      (small p50/p99, the large ones' answers, whether a 503 was stored).
+//      (small p50/p99, the large ones' answers and their 503 reasons, whether
+//      a 503 was stored);
+//   5. 20,200 idle connections against the machine's fd limit (the server
+//      raises its soft RLIMIT_NOFILE to the hard one), opened from child
+//      processes (one process cannot hold them all), while a webhook and a
+//      gRPC GetStatus are tried.
+// Run row 4 with --work_dir on a tmpfs (/dev/shm/...) to see how much of the
+// small webhooks' wait is the large commits' disk writes.
 // Peak RSS is VmHWM from /proc/<pid>/status.
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,9 +44,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "healthwire/v1/healthwire.grpc.pb.h"
+#include "server/process_util.h"
 #include "tools/bench/bench_lib.h"
 
 ABSL_FLAG(std::string, server, "server/healthwire", "The healthwire binary.");
@@ -47,7 +60,10 @@ ABSL_FLAG(absl::Duration, trickle_for, absl::Seconds(45), "Row 1: how long the t
 ABSL_FLAG(int, unsigned_bodies, 50, "Row 2: connections sending 60 MB unsigned.");
 ABSL_FLAG(int, concurrent_large, 8, "Row 4: concurrent signed 60 MB webhooks.");
 ABSL_FLAG(int64_t, large_mb, 60, "Rows 2-4: the large body size in MB.");
-ABSL_FLAG(std::string, rows, "1,2,3,4", "Which rows to run.");
+ABSL_FLAG(int, idle_connections, 20200, "Row 5: idle connections (the machine's fd limit is "
+          "the server's hard RLIMIT_NOFILE).");
+ABSL_FLAG(int, idle_holders, 3, "Row 5: child processes holding the idle connections.");
+ABSL_FLAG(std::string, rows, "1,2,3,4,5", "Which rows to run.");
 
 namespace healthwire {
 namespace bench {
@@ -61,20 +77,6 @@ struct Row {
   std::string happened;
   std::string figure;
 };
-
-uint64_t PeakRss(pid_t pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (absl::StartsWith(line, "VmHWM:")) {
-      uint64_t kb = 0;
-      (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(absl::StripSuffix(line.substr(6), "kB")),
-                             &kb);
-      return kb << 10;
-    }
-  }
-  return 0;
-}
 
 int RawConnect(int port, absl::Duration timeout) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -161,6 +163,7 @@ class Server {
     if (child_.running()) child_.Kill(SIGTERM);
   }
   int http_port() const { return child_.IntValue("http_port"); }
+  int grpc_port() const { return child_.IntValue("grpc_port"); }
   pid_t pid() const { return child_.pid(); }
   std::string Log() const { return ReadFileOrEmpty(log_); }
 
@@ -189,6 +192,29 @@ double Metric(int port, absl::string_view series) {
   const size_t start = at + series.size() + 2;
   (void)absl::SimpleAtod(text.substr(start, text.find('\n', start) - start), &value);
   return value;
+}
+
+// The series of `text` whose name and labels start with `prefix`, as
+// "labels=value" pairs joined by ", " (e.g. every 503 reason).
+std::string SeriesStartingWith(const std::string& text, absl::string_view prefix) {
+  std::string out;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::StartsWith(line, prefix)) continue;
+    line.remove_prefix(prefix.size());
+    if (!out.empty()) out += ", ";
+    absl::StrAppend(&out, line);
+  }
+  return out;
+}
+
+// gRPC GetStatus on a fresh channel: the store's listener still accepts.
+bool GrpcGetStatusOk(int grpc_port) {
+  auto stub = v1::EventStore::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials()));
+  v1::GetStatusResponse status;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  return stub->GetStatus(&context, {}, &status).ok();
 }
 
 // ---- row 1: tricklers under a 1,024 fd limit ----
@@ -251,15 +277,15 @@ Row Tricklers() {
   }
   const double refused = Metric(port, "healthwire_http_connections_refused_total");
   const double body_timeouts = Metric(port, "healthwire_http_timeouts_total{phase=\"body\"}");
-  // gRPC still accepts: the health service via the gRPC port is not in
-  // bench_lib; a webhook after the flood proves the process still has fds.
+  // gRPC still accepts, and a webhook after the flood.
+  const bool grpc_after = GrpcGetStatusOk(server->grpc_port());
   const int after = PostSigned(port, SleepBody("after", "s-1", 0));
   const LatencySummary legit = Summarize(&legit_nanos);
   row.happened = absl::StrFormat(
       "%d/%d legit webhooks 200; %.0f connections 503 at the cap; %.0f cut by the body rate; "
-      "%d still open after %s; webhook after the flood %d",
+      "%d still open after %s; webhook after the flood %d, gRPC GetStatus %s",
       legit_ok, legit_total, refused, body_timeouts, still_open,
-      absl::FormatDuration(absl::GetFlag(FLAGS_trickle_for)), after);
+      absl::FormatDuration(absl::GetFlag(FLAGS_trickle_for)), after, grpc_after ? "ok" : "FAILED");
   row.figure = absl::StrFormat("legit p50/p99/max %.1f/%.1f/%.1f ms", legit.p50_ms, legit.p99_ms,
                                legit.max_ms);
   (void)refused_at_accept;
@@ -277,7 +303,7 @@ Row UnsignedBodies() {
   std::unique_ptr<Server> server = Server::Start("unsigned", {});
   if (server == nullptr) return {row.what, "server did not start", ""};
   const int port = server->http_port();
-  const uint64_t baseline = PeakRss(server->pid());
+  const uint64_t baseline = PeakRssBytes(server->pid());
   std::atomic<int> unauthorized{0}, busy{0}, other{0};
   const std::string chunk(1 << 20, 'a');
   std::vector<std::thread> attackers;
@@ -308,7 +334,7 @@ Row UnsignedBodies() {
     });
   }
   for (std::thread& t : attackers) t.join();
-  const uint64_t peak = PeakRss(server->pid());
+  const uint64_t peak = PeakRssBytes(server->pid());
   row.happened = absl::StrFormat("%d x 401, %d x 503 + Retry-After, %d other", unauthorized.load(),
                                  busy.load(), other.load());
   row.figure = absl::StrFormat("peak RSS %llu MB (baseline %llu MB; budget + 200 MB = %llu MB)",
@@ -325,13 +351,13 @@ Row OneLargeSigned() {
   if (server == nullptr) return {row.what, "server did not start", ""};
   const int port = server->http_port();
   PostSigned(port, SleepBody("warm", "s-0", 0));
-  const uint64_t baseline = PeakRss(server->pid());
+  const uint64_t baseline = PeakRssBytes(server->pid());
   const std::string body =
       SleepBody("large", "s-1", static_cast<size_t>(absl::GetFlag(FLAGS_large_mb)) * 1000 * 1000);
   const absl::Time start = absl::Now();
   const int status = PostSigned(port, body);
   const absl::Duration took = absl::Now() - start;
-  const uint64_t peak = PeakRss(server->pid());
+  const uint64_t peak = PeakRssBytes(server->pid());
   row.happened = absl::StrFormat("%d in %s", status, absl::FormatDuration(absl::Trunc(took, absl::Milliseconds(10))));
   row.figure = absl::StrFormat("peak RSS %llu MB, growth %llu MB = %.1fx the body",
                                static_cast<unsigned long long>(peak >> 20),
@@ -378,23 +404,119 @@ Row ConcurrentLarge() {
   }
   for (std::thread& t : large) t.join();
   int ok = 0, unavailable = 0;
-  absl::Duration slowest = absl::ZeroDuration();
+  absl::Duration slowest_ok = absl::ZeroDuration();
+  absl::Duration slowest_503 = absl::ZeroDuration();
   for (int i = 0; i < n; ++i) {
     ok += status[i] == 200;
     unavailable += status[i] == 503;
-    slowest = std::max(slowest, took[i]);
+    if (status[i] == 200) slowest_ok = std::max(slowest_ok, took[i]);
+    if (status[i] == 503) slowest_503 = std::max(slowest_503, took[i]);
   }
   // A 503 must not be stored: the revision counts exactly the 200s.
   absl::SleepFor(absl::Seconds(3));
   const double revision = Metric(port, "healthwire_store_revision");
+  const std::string reasons_503 =
+      SeriesStartingWith(Get(port, "/metrics"), "healthwire_http_requests_total{code=\"503\",");
   const int expected = ok + small_ok;
+  const size_t small_over_50ms = static_cast<size_t>(
+      std::count_if(small_nanos.begin(), small_nanos.end(), [](int64_t ns) { return ns > 50'000'000; }));
   const LatencySummary s = Summarize(&small_nanos);
+  auto ms = [](absl::Duration d) { return absl::FormatDuration(absl::Trunc(d, absl::Milliseconds(10))); };
   row.happened = absl::StrFormat(
-      "%d x 200, %d x 503 (slowest answer %s); %d/%zu small 200; revision %.0f for %d 200s (%s)",
-      ok, unavailable, absl::FormatDuration(absl::Trunc(slowest, absl::Milliseconds(10))), small_ok,
-      s.count, revision, expected,
+      "%d x 200 (slowest %s), %d x 503 (slowest %s; %s), times from the first byte sent; "
+      "%d/%zu small 200; revision %.0f for %d 200s (%s)",
+      ok, ms(slowest_ok), unavailable, ms(slowest_503), reasons_503.empty() ? "-" : reasons_503,
+      small_ok, s.count, revision, expected,
       static_cast<int>(revision) == expected ? "no 503 stored" : "MISMATCH");
-  row.figure = absl::StrFormat("small p50/p99/max %.1f/%.1f/%.1f ms", s.p50_ms, s.p99_ms, s.max_ms);
+  row.figure = absl::StrFormat("small p50/p99/max %.1f/%.1f/%.1f ms, %zu of %zu over 50 ms",
+                               s.p50_ms, s.p99_ms, s.max_ms, small_over_50ms, s.count);
+  return row;
+}
+
+// ---- row 5: 20,200 idle connections at the machine's fd limit ----
+
+// In a child process: opens `count` idle connections (raising this
+// process's soft fd limit to the hard one), writes how many it got to
+// `report_fd`, and holds them until `hold_fd` reaches EOF. Never returns.
+[[noreturn]] void HoldIdleConnections(int port, int count, int report_fd, int hold_fd) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  int opened = 0;
+  for (int i = 0; i < count; ++i) opened += RawConnect(port, absl::Seconds(2)) >= 0;
+  (void)!write(report_fd, &opened, sizeof(opened));
+  char byte;
+  while (read(hold_fd, &byte, 1) > 0) {
+  }
+  _exit(0);
+}
+
+Row IdleAtTheFdLimit() {
+  const int total = absl::GetFlag(FLAGS_idle_connections);
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  Row row{absl::StrFormat("%d idle connections, fd limit %llu (the machine's hard limit)", total,
+                          static_cast<unsigned long long>(limit.rlim_max)),
+          "", ""};
+  std::unique_ptr<Server> server = Server::Start("idle", {});
+  if (server == nullptr) return {row.what, "server did not start", ""};
+  const int port = server->http_port();
+  const double cap = Metric(port, "healthwire_http_max_connections");
+  const int holders = std::max(1, absl::GetFlag(FLAGS_idle_holders));
+  int report[2], hold[2];
+  if (pipe(report) != 0 || pipe(hold) != 0) return {row.what, "pipe failed", ""};
+  const absl::Time start = absl::Now();
+  std::vector<pid_t> children;
+  for (int h = 0; h < holders; ++h) {
+    const int share = total / holders + (h < total % holders ? 1 : 0);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      close(report[0]);
+      close(hold[1]);
+      HoldIdleConnections(port, share, report[1], hold[0]);
+    }
+    children.push_back(pid);
+  }
+  close(report[1]);
+  close(hold[0]);
+  int connected = 0;
+  for (int h = 0; h < holders; ++h) {
+    int opened = 0;
+    if (read(report[0], &opened, sizeof(opened)) == sizeof(opened)) connected += opened;
+  }
+  const absl::Duration open_took = absl::Now() - start;
+  absl::SleepFor(absl::Seconds(2));  // every one is older than the eviction age
+  const double open_now = Metric(port, "healthwire_http_connections");
+  // With every slot taken: a webhook (evicting the oldest idle one) and gRPC.
+  std::vector<int64_t> legit_nanos;
+  int legit_ok = 0;
+  for (int i = 0; i < 20; ++i) {
+    const int64_t t0 = NowNanos();
+    legit_ok += PostSigned(port, SleepBody("legit", absl::StrCat("s-", i), 0)) == 200;
+    legit_nanos.push_back(NowNanos() - t0);
+  }
+  const bool grpc_during = GrpcGetStatusOk(server->grpc_port());
+  const std::string metrics = Get(port, "/metrics");
+  const std::string refused =
+      SeriesStartingWith(metrics, "healthwire_http_connections_refused_total ");
+  const std::string evicted = SeriesStartingWith(metrics, "healthwire_http_evictions_total");
+  close(hold[1]);  // the holders close everything and exit
+  for (pid_t pid : children) waitpid(pid, nullptr, 0);
+  close(report[0]);
+  absl::SleepFor(absl::Seconds(1));
+  const bool grpc_after = GrpcGetStatusOk(server->grpc_port());
+  const int after = PostSigned(port, SleepBody("after", "s-1", 0));
+  const LatencySummary legit = Summarize(&legit_nanos);
+  row.happened = absl::StrFormat(
+      "%d connected in %s (cap %.0f; %.0f open after 2 s; refused at accept %s; evicted %s); "
+      "%d/20 webhooks 200 at the cap; gRPC GetStatus at the cap %s, after %s; webhook after %d",
+      connected, absl::FormatDuration(absl::Trunc(open_took, absl::Milliseconds(100))), cap,
+      open_now, refused.empty() ? "?" : refused, evicted.empty() ? "?" : evicted, legit_ok,
+      grpc_during ? "ok" : "FAILED", grpc_after ? "ok" : "FAILED", after);
+  row.figure = absl::StrFormat("webhooks at the cap p50/p99/max %.1f/%.1f/%.1f ms", legit.p50_ms,
+                               legit.p99_ms, legit.max_ms);
   return row;
 }
 
@@ -413,6 +535,7 @@ int main(int argc, char** argv) {
   if (absl::StrContains(rows, "2")) table.push_back(UnsignedBodies());
   if (absl::StrContains(rows, "3")) table.push_back(OneLargeSigned());
   if (absl::StrContains(rows, "4")) table.push_back(ConcurrentLarge());
+  if (absl::StrContains(rows, "5")) table.push_back(IdleAtTheFdLimit());
   std::printf("\nattack_bench, %s UTC, %s total\n\n| what was done | what happened | measured |\n|---|---|---|\n",
               absl::FormatTime("%Y-%m-%d %H:%M", absl::Now(), absl::UTCTimeZone()).c_str(),
               absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Seconds(1))).c_str());

@@ -24,6 +24,7 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -93,7 +94,11 @@ std::vector<std::shared_ptr<grpc::Channel>> MakeChannels(int count) {
 // driving its share of the --callers outstanding calls on its own completion
 // queue through gRPC's generic stub, with requests serialized once before the
 // run and responses kept as bytes (status checked, sizes summed; one in 1,024
-// parsed to check it is the asked-for user's sleep).
+// parsed to check it is the asked-for user's sleep). Each slot's call state
+// is reused (a new ClientContext built in place, no allocation of ours per
+// call), and calls carry no deadline, which would arm and cancel a gRPC timer
+// per call: instead, calls still outstanding 10 s after the run are
+// cancelled, and count as errors.
 int RunGetLatest() {
   const int callers = std::max(1, absl::GetFlag(FLAGS_callers));
   const int users = std::max(1, absl::GetFlag(FLAGS_users));
@@ -114,7 +119,7 @@ int RunGetLatest() {
   const std::string method = "/healthwire.v1.EventStore/GetLatest";
 
   struct Call {
-    grpc::ClientContext context;
+    std::optional<grpc::ClientContext> context;
     grpc::ByteBuffer response;
     grpc::Status status;
     std::unique_ptr<grpc::GenericClientAsyncResponseReader> reader;
@@ -136,27 +141,39 @@ int RunGetLatest() {
       r.latencies.reserve(1 << 20);
       grpc::CompletionQueue cq;
       const int slots = callers / client_threads + (t < callers % client_threads ? 1 : 0);
-      std::vector<std::unique_ptr<Call>> calls(slots);
+      std::vector<Call> calls(slots);
       int64_t next = t, completed = 0;
       auto start_call = [&](int slot) {
-        auto call = std::make_unique<Call>();
-        call->user = static_cast<int>(next++ % users);
-        call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-        call->t0 = NowNanos();
-        call->reader = stubs[(t + slot) % stubs.size()]->PrepareUnaryCall(
-            &call->context, method, requests[call->user], &cq);
-        call->reader->StartCall();
-        call->reader->Finish(&call->response, &call->status,
-                             reinterpret_cast<void*>(static_cast<intptr_t>(slot)));
-        calls[slot] = std::move(call);
+        Call& call = calls[slot];
+        call.user = static_cast<int>(next++ % users);
+        call.response.Clear();
+        call.context.emplace();
+        call.t0 = NowNanos();
+        call.reader = stubs[(t + slot) % stubs.size()]->PrepareUnaryCall(
+            &*call.context, method, requests[call.user], &cq);
+        call.reader->StartCall();
+        call.reader->Finish(&call.response, &call.status,
+                            reinterpret_cast<void*>(static_cast<intptr_t>(slot)));
       };
       for (int slot = 0; slot < slots; ++slot) start_call(slot);
       int outstanding = slots;
+      bool cancelled = false;
+      const auto cancel_at = absl::ToChronoTime(stop_at + absl::Seconds(10));
       void* tag;
       bool ok;
-      while (outstanding > 0 && cq.Next(&tag, &ok)) {
+      while (outstanding > 0) {
+        const grpc::CompletionQueue::NextStatus got = cq.AsyncNext(&tag, &ok, cancel_at);
+        if (got == grpc::CompletionQueue::SHUTDOWN) break;
+        if (got == grpc::CompletionQueue::TIMEOUT) {
+          if (cancelled) break;
+          cancelled = true;  // stuck calls: cancel them; they complete as errors
+          for (Call& call : calls) {
+            if (call.context.has_value()) call.context->TryCancel();
+          }
+          continue;
+        }
         const int slot = static_cast<int>(reinterpret_cast<intptr_t>(tag));
-        Call& call = *calls[slot];
+        Call& call = calls[slot];
         const int64_t t1 = NowNanos();
         if (ok && call.status.ok()) {
           r.latencies.push_back(t1 - call.t0);
@@ -175,10 +192,11 @@ int RunGetLatest() {
         } else if (++r.errors <= 3) {
           std::fprintf(stderr, "GetLatest: %s\n", call.status.error_message().c_str());
         }
+        call.reader.reset();
         if (absl::Now() < stop_at) {
           start_call(slot);
         } else {
-          calls[slot].reset();
+          call.context.reset();
           --outstanding;
         }
       }
@@ -394,14 +412,13 @@ struct Poster {
   }
 };
 
-std::vector<std::unique_ptr<Subscriber>> StartSubscribers(
-    const std::vector<std::unique_ptr<grpc::GenericStub>>& stubs, int count, int stalled) {
+// `count` subscribers, `per_channel` to a gRPC channel; the first `stalled`
+// never read.
+struct SubscriberSet {
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
   std::vector<std::unique_ptr<Subscriber>> subs;
-  for (int i = 0; i < count; ++i) {
-    subs.push_back(std::make_unique<Subscriber>(stubs[i % stubs.size()].get(), i < stalled));
-  }
-  return subs;
-}
+};
 
 // Posts warm-up webhooks until every reading subscriber received one (so all
 // streams are attached before measuring). False after ~30 s.
@@ -420,22 +437,33 @@ bool WarmUp(Poster* poster, const std::vector<std::unique_ptr<Subscriber>>& subs
   return false;
 }
 
+// Starts the set and posts warm-up webhooks until every reading subscriber
+// has received one (all attached, so none misses the measured phase); on
+// failure says so, cancels them and returns false.
+bool AttachSubscribers(int count, int stalled, int per_channel, Poster* poster,
+                       SubscriberSet* set) {
+  set->channels = MakeChannels(std::max(1, count / per_channel));
+  for (auto& ch : set->channels) set->stubs.push_back(std::make_unique<grpc::GenericStub>(ch));
+  for (int i = 0; i < count; ++i) {
+    set->subs.push_back(
+        std::make_unique<Subscriber>(set->stubs[i % set->stubs.size()].get(), i < stalled));
+  }
+  if (WarmUp(poster, set->subs, stalled)) return true;
+  std::fprintf(stderr, "subscribers did not attach\n");
+  for (auto& s : set->subs) s->CancelAndWait();
+  return false;
+}
+
 int RunSubLatency() {
   const int count = absl::GetFlag(FLAGS_subscribers);
   const int rate = absl::GetFlag(FLAGS_rate);
   const int posters = absl::GetFlag(FLAGS_post_connections);
   const absl::Duration duration = absl::GetFlag(FLAGS_duration);
   const int64_t total = static_cast<int64_t>(rate * absl::ToDoubleSeconds(duration));
-  auto channels = MakeChannels(std::max(1, count / 25));
-  std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
-  for (auto& ch : channels) stubs.push_back(std::make_unique<grpc::GenericStub>(ch));
-  auto subs = StartSubscribers(stubs, count, 0);
   Poster poster;
-  if (!WarmUp(&poster, subs, 0)) {
-    std::fprintf(stderr, "subscribers did not attach\n");
-    for (auto& s : subs) s->CancelAndWait();
-    return 1;
-  }
+  SubscriberSet set;
+  if (!AttachSubscribers(count, /*stalled=*/0, /*per_channel=*/25, &poster, &set)) return 1;
+  auto& subs = set.subs;
   std::vector<int64_t> ack_ns(total, 0), send_ns(total, 0);
   const double cpu0 = ProcessCpuSeconds();
   const int64_t start_ns = NowNanos() + 50'000'000;
@@ -507,16 +535,10 @@ int RunSubLatency() {
 int RunSubscribe() {
   const int count = absl::GetFlag(FLAGS_subscribers);
   const absl::Duration duration = absl::GetFlag(FLAGS_duration);
-  auto channels = MakeChannels(std::max(1, count / 25));
-  std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
-  for (auto& ch : channels) stubs.push_back(std::make_unique<grpc::GenericStub>(ch));
-  auto subs = StartSubscribers(stubs, count, 0);
   Poster poster;
-  if (!WarmUp(&poster, subs, 0)) {
-    std::fprintf(stderr, "subscribers did not attach\n");
-    for (auto& s : subs) s->CancelAndWait();
-    return 1;
-  }
+  SubscriberSet set;
+  if (!AttachSubscribers(count, /*stalled=*/0, /*per_channel=*/25, &poster, &set)) return 1;
+  auto& subs = set.subs;
   int64_t received0 = 0;
   for (auto& s : subs) received0 += s->received();
   std::printf("ATTACHED subscribers=%d\n", count);
@@ -577,16 +599,10 @@ int RunMemory() {
     return 2;
   }
   const Rss before = ReadRss(pid);
-  auto channels = MakeChannels(std::max(1, count / 50));
-  std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
-  for (auto& ch : channels) stubs.push_back(std::make_unique<grpc::GenericStub>(ch));
-  auto subs = StartSubscribers(stubs, count, stalled);
   Poster poster;
-  if (!WarmUp(&poster, subs, stalled)) {
-    std::fprintf(stderr, "subscribers did not attach\n");
-    for (auto& s : subs) s->CancelAndWait();
-    return 1;
-  }
+  SubscriberSet set;
+  if (!AttachSubscribers(count, stalled, /*per_channel=*/50, &poster, &set)) return 1;
+  auto& subs = set.subs;
   const Rss attached = ReadRss(pid);
   std::atomic<bool> sampling{true};
   std::atomic<int64_t> peak_kb{attached.rss_kb};
