@@ -84,6 +84,8 @@ ABSL_FLAG(int64_t, requests_per_gateway, 250000,
           "that runs out says EXHAUSTED).");
 ABSL_FLAG(absl::Duration, probe_interval, absl::Milliseconds(20),
           "Time between two latency probes during the ingest run.");
+ABSL_FLAG(bool, probes, true,
+          "Send the latency probes (false: the ingest line's CPU without them; no lag lines).");
 ABSL_FLAG(bool, idle_ceiling, true, "Measure the ceiling with the replicas idle (1a).");
 ABSL_FLAG(bool, applying_ceiling, true,
           "Measure the ceiling with the replicas applying (1b; the ratio's denominator).");
@@ -496,7 +498,9 @@ int Run() {
           std::make_unique<HttpConnection>(gateways[g].IntValue("http_port")));
     }
     absl::SleepFor(absl::Seconds(1));  // past wrk's connection setup
-    for (int64_t n = 0; absl::Now() < stop_at - absl::Milliseconds(500); ++n) {
+    if (!absl::GetFlag(FLAGS_probes)) absl::SleepFor(stop_at - absl::Milliseconds(500) - absl::Now());
+    for (int64_t n = 0; absl::GetFlag(FLAGS_probes) && absl::Now() < stop_at - absl::Milliseconds(500);
+         ++n) {
       const absl::Time next = absl::Now() + absl::GetFlag(FLAGS_probe_interval);
       const std::string key = absl::StrCat(tag, "-probe-", n);
       Webhook webhook = SleepWebhook(kProbeUser, key, 1767225600 + n * 60, body_bytes);
@@ -535,7 +539,7 @@ int Run() {
           ++lag_failures;
         }
       });
-      absl::SleepFor(next - absl::Now());
+      absl::SleepFor(std::min(next, stop_at) - absl::Now());
     }
   }
   // While wrk still runs: the CPU of the measured part of the ingest line.
