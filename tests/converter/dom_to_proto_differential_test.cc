@@ -203,5 +203,43 @@ TEST(DomToProtoDifferentialTest, ProtobufJsonQuirksConvertTheSame) {
   }
 }
 
+// Found by the differential fuzzer (2026-12-03): a member without a name in
+// a message inside a repeated message inside another (planned_workout's
+// steps[].steps[]), with and without a nameless sibling at other levels.
+TEST(DomToProtoDifferentialTest, NamelessMemberInANestedRepeatedMessageConvertsTheSame) {
+  const std::vector<std::string> step_cases = {
+      R"({"order":4,"":{"user_id":"x"}})",
+      R"({"order":4,"":1,"durations":[{"duration_type":0,"seconds":120}]})",
+      R"({"order":4,"name":"Recover","":{"user_id":"x"},"datadurati&ons":[{"secOnds":120}]})",
+      R"({"":null})",
+      R"({"":{}})",
+      R"({"":[]})",
+      R"({"":[1]})",
+      R"({"":[{}]})",
+      R"({"":"s"})",
+      R"({"":true})",
+      R"({"":1.5})",
+      R"({"":{"a":{"":1}}})",
+  };
+  const std::vector<std::string> record_cases = {
+      R"(,"":{})", R"(,"":null)", R"(,"":[])", R"(,"":[1])", R"(,"":"s")", R"(,"":{"a":1})",
+      R"(,"energy_data":{"":{}})", R"(,"energy_data":{"":null})", R"(,"energy_data":{"":[]})",
+      R"(,"energy_data":{"":"s"})",
+  };
+  for (const std::string& members : record_cases) {
+    EXPECT_EQ(DiffFillers(Activity("", members)), "") << members;
+  }
+  for (const std::string& step : step_cases) {
+    const std::string body = absl::StrCat(
+        R"({"type":"planned_workout","user":{"user_id":"u"},"data":[{"planned_workout_id":"p",)",
+        R"("details":{"metadata":{"id":"1"},"steps":[{"order":1,"name":"Warm up"},)",
+        R"({"order":2,"type":1,"steps":[{"order":3,"intensity":3},)", step, "]}]}}]}");
+    EXPECT_EQ(DiffFillers(body), "") << step;
+  }
+  const std::string fuzzer_input =
+      ReadFile("tests/converter/testdata/planned_workout_nameless_nested_member.json");
+  EXPECT_EQ(DiffFillers(fuzzer_input), "");
+}
+
 }  // namespace
 }  // namespace healthwire
