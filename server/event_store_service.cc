@@ -191,23 +191,33 @@ grpc::Status EventStoreService::Audit(AuditEntry entry, std::optional<uint64_t> 
   return ToGrpcStatus(audit_->Record(entry));
 }
 
-// Finishes a unary read with its outcome, once its audit line is queued.
-template <typename Result, typename Response>
-void EventStoreService::FinishRead(grpc::ServerUnaryReactor* reactor, AuditEntry entry,
-                                   absl::StatusOr<Result> result, Response* response) {
+// Finishes a unary read with its outcome, once its audit line (holding
+// `records`, the answer's count) is queued; `fill` writes the answer.
+template <typename Result, typename Fill>
+void EventStoreService::FinishAuditedRead(grpc::ServerUnaryReactor* reactor, AuditEntry entry,
+                                          const absl::StatusOr<Result>& result, uint64_t records,
+                                          Fill fill) {
   if (!result.ok()) {
     const grpc::Status status = ToGrpcStatus(result.status());
     Audit(std::move(entry), std::nullopt, status);
     reactor->Finish(status);
     return;
   }
-  const grpc::Status audited = Audit(std::move(entry), RecordCount(*result), grpc::Status::OK);
+  const grpc::Status audited = Audit(std::move(entry), records, grpc::Status::OK);
   if (!audited.ok()) {
     reactor->Finish(audited);
     return;
   }
-  *response = ResponseOf(*std::move(result));
+  fill();
   reactor->Finish(grpc::Status::OK);
+}
+
+template <typename Result, typename Response>
+void EventStoreService::FinishRead(grpc::ServerUnaryReactor* reactor, AuditEntry entry,
+                                   absl::StatusOr<Result> result, Response* response) {
+  const uint64_t records = result.ok() ? RecordCount(*result) : 0;
+  FinishAuditedRead(reactor, std::move(entry), result, records,
+                    [&] { *response = ResponseOf(*std::move(result)); });
 }
 
 grpc::ServerUnaryReactor* EventStoreService::Ingest(grpc::CallbackServerContext* context,
@@ -492,25 +502,17 @@ grpc::ServerUnaryReactor* EventStoreService::GetBackfill(grpc::CallbackServerCon
     return reactor;
   }
   absl::StatusOr<BackfillResult> result = store_->GetBackfill(request->reference());
-  if (!result.ok()) {
-    const grpc::Status status = ToGrpcStatus(result.status());
-    Audit(std::move(admission.entry), std::nullopt, status);
-    reactor->Finish(status);
-    return reactor;
-  }
-  if (!result->backfills.empty() && !result->backfills.front().user_id().empty()) {
+  if (result.ok() && !result->backfills.empty() && !result->backfills.front().user_id().empty()) {
     admission.entry.subject.emplace().set_user_id(result->backfills.front().user_id());
   }
-  const grpc::Status audited =
-      Audit(std::move(admission.entry), result->backfills.size(), grpc::Status::OK);
-  if (!audited.ok()) {
-    reactor->Finish(audited);
-    return reactor;
-  }
-  if (!result->backfills.empty()) *response->mutable_backfill() = result->backfills.front();
-  response->set_store_revision(result->store_revision);
-  response->set_store_timeline(result->store_timeline);
-  reactor->Finish(grpc::Status::OK);
+  FinishAuditedRead(reactor, std::move(admission.entry), result,
+                    result.ok() ? result->backfills.size() : 0, [&] {
+                      if (!result->backfills.empty()) {
+                        *response->mutable_backfill() = result->backfills.front();
+                      }
+                      response->set_store_revision(result->store_revision);
+                      response->set_store_timeline(result->store_timeline);
+                    });
   return reactor;
 }
 
@@ -524,22 +526,14 @@ grpc::ServerUnaryReactor* EventStoreService::ListBackfills(
     return reactor;
   }
   absl::StatusOr<BackfillResult> result = store_->ListBackfills(SubjectOf(request->subject()));
-  if (!result.ok()) {
-    const grpc::Status status = ToGrpcStatus(result.status());
-    Audit(std::move(admission.entry), std::nullopt, status);
-    reactor->Finish(status);
-    return reactor;
-  }
-  const grpc::Status audited =
-      Audit(std::move(admission.entry), result->backfills.size(), grpc::Status::OK);
-  if (!audited.ok()) {
-    reactor->Finish(audited);
-    return reactor;
-  }
-  for (v1::Backfill& backfill : result->backfills) *response->add_backfills() = std::move(backfill);
-  response->set_store_revision(result->store_revision);
-  response->set_store_timeline(result->store_timeline);
-  reactor->Finish(grpc::Status::OK);
+  FinishAuditedRead(reactor, std::move(admission.entry), result,
+                    result.ok() ? result->backfills.size() : 0, [&] {
+                      for (v1::Backfill& backfill : result->backfills) {
+                        *response->add_backfills() = std::move(backfill);
+                      }
+                      response->set_store_revision(result->store_revision);
+                      response->set_store_timeline(result->store_timeline);
+                    });
   return reactor;
 }
 
@@ -557,22 +551,14 @@ grpc::ServerUnaryReactor* EventStoreService::ListS3Fetches(
   query.after_ping_revision = request->after_ping_revision();
   query.page_size = request->page_size();
   absl::StatusOr<FetchListResult> result = store_->ListS3Fetches(query);
-  if (!result.ok()) {
-    const grpc::Status status = ToGrpcStatus(result.status());
-    Audit(std::move(admission.entry), std::nullopt, status);
-    reactor->Finish(status);
-    return reactor;
-  }
-  const grpc::Status audited =
-      Audit(std::move(admission.entry), result->fetches.size(), grpc::Status::OK);
-  if (!audited.ok()) {
-    reactor->Finish(audited);
-    return reactor;
-  }
-  for (v1::S3Fetch& fetch : result->fetches) *response->add_fetches() = std::move(fetch);
-  response->set_store_revision(result->store_revision);
-  response->set_store_timeline(result->store_timeline);
-  reactor->Finish(grpc::Status::OK);
+  FinishAuditedRead(reactor, std::move(admission.entry), result,
+                    result.ok() ? result->fetches.size() : 0, [&] {
+                      for (v1::S3Fetch& fetch : result->fetches) {
+                        *response->add_fetches() = std::move(fetch);
+                      }
+                      response->set_store_revision(result->store_revision);
+                      response->set_store_timeline(result->store_timeline);
+                    });
   return reactor;
 }
 

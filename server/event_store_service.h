@@ -152,6 +152,9 @@ class EventStoreService final : public EventStoreCallbackBase {
   // cannot take it, in which case a read must not be answered.
   grpc::Status Audit(AuditEntry entry, std::optional<uint64_t> records,
                      const grpc::Status& result);
+  template <typename Result, typename Fill>
+  void FinishAuditedRead(grpc::ServerUnaryReactor* reactor, AuditEntry entry,
+                         const absl::StatusOr<Result>& result, uint64_t records, Fill fill);
   template <typename Result, typename Response>
   void FinishRead(grpc::ServerUnaryReactor* reactor, AuditEntry entry,
                   absl::StatusOr<Result> result, Response* response);
