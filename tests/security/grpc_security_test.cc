@@ -86,6 +86,17 @@ grpc::Status Ingest(v1::EventStore::Stub& stub, const v1::IngestRequest& request
   return stub.Ingest(&context, request, &response);
 }
 
+// Runs hwctl with `args` to its end: its exit code (-1 when it could not be
+// run or did not end in 60 s), stdout and stderr.
+std::tuple<int, std::string, std::string> RunHwctl(const std::vector<std::string>& args) {
+  auto process = ChildProcess::Start(kHwctlBinary, args);
+  EXPECT_TRUE(process.ok()) << process.status();
+  if (!process.ok()) return {-1, "", ""};
+  absl::StatusOr<int> code = (*process)->Wait(absl::Seconds(60));
+  EXPECT_TRUE(code.ok());
+  return {code.value_or(-1), (*process)->Stdout(), (*process)->Stderr()};
+}
+
 class GrpcSecurityTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -325,13 +336,8 @@ TEST_F(GrpcSecurityTest, EraseUserNeedsAdminAndLeavesOneAuditLineWithWhatItRemov
   auto reader = Stub(target, WithToken(kReadToken));
 
   auto hwctl_erase = [&](const char* token) {
-    std::vector<std::string> args = {"erase", "--store=" + target, "--user=user-1", "--yes",
-                                     "--token_file=" + WithToken(token).token_file};
-    auto process = ChildProcess::Start(kHwctlBinary, args);
-    EXPECT_TRUE(process.ok()) << process.status();
-    absl::StatusOr<int> code = (*process)->Wait(absl::Seconds(60));
-    EXPECT_TRUE(code.ok());
-    return std::make_tuple(code.value_or(-1), (*process)->Stdout(), (*process)->Stderr());
+    return RunHwctl({"erase", "--store=" + target, "--user=user-1", "--yes",
+                     "--token_file=" + WithToken(token).token_file});
   };
   // A read token: PERMISSION_DENIED naming the missing role; nothing erased.
   const auto [denied_code, denied_out, denied_err] = hwctl_erase(kReadToken);
@@ -617,13 +623,8 @@ TEST_F(GrpcSecurityTest, BackfillAndFetchReadsNeedReadAndEraseUserRemovesThem) {
   // hwctl backfills passes the token: refused with the ingest token, shown
   // with the read token.
   auto hwctl_backfills = [&](const char* token) {
-    std::vector<std::string> args = {"backfills", "--store=" + target, "ref-secure-1",
-                                     "--token_file=" + WithToken(token).token_file};
-    auto process = ChildProcess::Start(kHwctlBinary, args);
-    EXPECT_TRUE(process.ok()) << process.status();
-    absl::StatusOr<int> code = (*process)->Wait(absl::Seconds(60));
-    EXPECT_TRUE(code.ok());
-    return std::make_tuple(code.value_or(-1), (*process)->Stdout(), (*process)->Stderr());
+    return RunHwctl({"backfills", "--store=" + target, "ref-secure-1",
+                     "--token_file=" + WithToken(token).token_file});
   };
   const auto [denied_code, denied_out, denied_err] = hwctl_backfills(kIngestToken);
   EXPECT_EQ(denied_code, 1) << denied_out << denied_err;
