@@ -43,6 +43,13 @@ std::string StoreMetricsText(EventStore& store, const EventStoreService& service
   Gauge(&text, "healthwire_store_refused_late_total",
         "Commits refused because their caller's deadline passed before they could start.",
         absl::StrCat(stats.refused_late), "counter");
+  Gauge(&text, "healthwire_store_large_values_written_total",
+        "Raw JSON values over --large_value_bytes written once, outside the group commit.",
+        absl::StrCat(stats.large_values_written), "counter");
+  Gauge(&text, "healthwire_store_large_values_collected_total",
+        "Large values removed again: unreferenced (overwrite + retention, erasure) or never "
+        "committed (refused calls; at open, what a crash left).",
+        absl::StrCat(stats.large_values_collected), "counter");
   const ReadGate::Stats gate = service.read_gate_stats();
   Gauge(&text, "healthwire_read_waits", "Reads waiting now for min_log_sequence/min_revision.",
         absl::StrCat(gate.waiting));

@@ -99,6 +99,11 @@ class EventStore {
     // How often a store whose writes stopped after a failed write retries
     // its recovery (RocksDB's DB::Resume) while no commit asks for it.
     absl::Duration write_recovery_interval = absl::Seconds(1);
+    // A record whose raw JSON is larger than this is stored once, outside
+    // the group commit (storage/large_values.h): its bytes never go through
+    // the WAL small commits sync, nor twice into the memtables. 0 = every
+    // record inline.
+    uint64_t large_value_bytes = 1 << 20;
 
     // Cluster mode: this store is a replica of the commit log; its only
     // writer is ApplyLogCalls (storage/replica), and IngestAsync answers
@@ -141,6 +146,11 @@ class EventStore {
     // Calls refused by their CommitGate (their caller's deadline passed
     // while they waited for the writer).
     uint64_t refused_late = 0;
+    // Raw JSON values written on the large-value path, and those removed
+    // again (unreferenced after overwrite + retention or erasure, or never
+    // committed: refused calls, and at open what a crash left).
+    uint64_t large_values_written = 0;
+    uint64_t large_values_collected = 0;
   };
 
   using IngestCallback = std::function<void(absl::StatusOr<v1::IngestResponse>)>;

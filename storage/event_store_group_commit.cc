@@ -23,11 +23,48 @@ void EventStore::Impl::IngestFetchedAsync(std::vector<v1::Event> events, v1::S3F
         "this store is a replica of the commit log: send webhooks to a gateway with --log"));
     return;
   }
+  // Large raw JSON is written now, on the caller's thread, outside the
+  // writer's group: the group's synced write then carries only a reference,
+  // so small calls never wait for these bytes (storage/large_values.h).
+  std::vector<std::optional<LargeValueRef>> large_values;
+  uint64_t large_bytes = 0;
+  if (options_.large_value_bytes > 0) {
+    for (const v1::Event& event : events) {
+      if (event.raw_json().size() > options_.large_value_bytes) large_bytes += event.raw_json().size();
+    }
+  }
+  if (large_bytes > 0) {
+    // The disk reserve and a stopped store refuse here as the writer would,
+    // before any byte is written.
+    absl::Status room = writes_stopped() ? Health() : CheckDiskRoom(large_bytes);
+    if (!room.ok()) {
+      if (!writes_stopped()) {
+        refused_disk_full_.fetch_add(1, std::memory_order_relaxed);
+        refused_bytes_.store(large_bytes, std::memory_order_relaxed);
+      }
+      done(std::move(room));
+      return;
+    }
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (events[i].raw_json().size() <= options_.large_value_bytes) continue;
+      large_values.resize(events.size());
+      absl::StatusOr<LargeValueRef> written = WriteLargeValue(
+          db_.get(), families_, LargeValueIngestDir(options_.path), events[i].raw_json());
+      if (!written.ok()) {
+        DiscardLargeValues(large_values);
+        done(written.status());
+        return;
+      }
+      large_values_written_.fetch_add(1, std::memory_order_relaxed);
+      large_values[i] = *std::move(written);
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
       PendingCall call;
       call.events = std::move(events);
+      call.large_values = std::move(large_values);
       call.done = std::move(done);
       call.may_start = std::move(may_start);
       // ping_revision 0: a plain IngestAsync call.
@@ -37,7 +74,18 @@ void EventStore::Impl::IngestFetchedAsync(std::vector<v1::Event> events, v1::S3F
       return;
     }
   }
+  DiscardLargeValues(large_values);
   done(absl::UnavailableError("the event store is closing"));
+}
+
+void EventStore::Impl::DiscardLargeValues(
+    const std::vector<std::optional<LargeValueRef>>& large_values) {
+  for (const std::optional<LargeValueRef>& ref : large_values) {
+    if (!ref.has_value()) continue;
+    // A failure leaves the pending key: the next open removes the value.
+    absl::StatusOr<bool> removed = DiscardLargeValue(db_.get(), families_, *ref);
+    if (removed.ok() && *removed) large_values_collected_.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 void EventStore::Impl::WriterLoop() {
@@ -71,9 +119,15 @@ namespace {
 // small webhook queued behind several of them would otherwise wait for all.
 constexpr size_t kLargeCallBytes = 1 << 20;
 
-size_t CallBytes(const std::vector<v1::Event>& events) {
+// The raw JSON the call's batch will carry (not what the large-value path
+// wrote already).
+size_t InlineBytes(const std::vector<v1::Event>& events,
+                   const std::vector<std::optional<LargeValueRef>>& large_values) {
   size_t bytes = 0;
-  for (const v1::Event& event : events) bytes += event.raw_json().size();
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i < large_values.size() && large_values[i].has_value()) continue;
+    bytes += events[i].raw_json().size();
+  }
   return bytes;
 }
 
@@ -99,7 +153,7 @@ std::vector<EventStore::Impl::PendingCall> EventStore::Impl::TakeGroup() {
         if (*user == event.user().user_id()) blocked = true;
       }
     }
-    const bool large = CallBytes(call.events) > kLargeCallBytes;
+    const bool large = InlineBytes(call.events, call.large_values) > kLargeCallBytes;
     if (blocked || (large && has_large)) {
       for (const v1::Event& event : call.events) waiting_users.push_back(&event.user().user_id());
       erasure_waiting = erasure_waiting || call.erasure.has_value();
@@ -119,7 +173,7 @@ void EventStore::Impl::CommitGroup(std::vector<PendingCall> calls) {
   // A large call's record goes into the batch twice (record and change-log
   // entry): reserve that up front instead of regrowing the batch.
   size_t call_bytes = 0;
-  for (const PendingCall& call : calls) call_bytes += CallBytes(call.events);
+  for (const PendingCall& call : calls) call_bytes += InlineBytes(call.events, call.large_values);
   ApplyBatch group = NewApplyBatch(call_bytes > kLargeCallBytes ? 2 * call_bytes + (64 << 10) : 0);
   std::vector<absl::StatusOr<v1::IngestResponse>> results;
   std::vector<absl::StatusOr<ApplyBatch::ErasureOutcome>> erasures;
@@ -142,8 +196,9 @@ void EventStore::Impl::CommitGroup(std::vector<PendingCall> calls) {
         continue;
       }
     }
-    results.push_back(group.ApplyCall(
-        call.events, call.fetch_outcome.has_value() ? &*call.fetch_outcome : nullptr));
+    results.push_back(group.ApplyCall(call.events,
+                                      call.fetch_outcome.has_value() ? &*call.fetch_outcome : nullptr,
+                                      &call.large_values));
   }
 
   const absl::StatusOr<uint64_t> committed = CommitApplied(group);
@@ -168,6 +223,9 @@ void EventStore::Impl::CommitGroup(std::vector<PendingCall> calls) {
         results[i] = committed.status();
       }
     }
+    // Large values no commit key claims go now: the call was answered "not
+    // stored", or its record was an identical re-delivery or stale.
+    DiscardLargeValues(calls[i].large_values);
     if (calls[i].done) calls[i].done(std::move(results[i]));
   }
 }

@@ -96,6 +96,15 @@ class EventStore::Impl {
  private:
   using EraseCallback = std::function<void(absl::StatusOr<ApplyBatch::ErasureOutcome>)>;
   // One IngestAsync call (or one EraseUser) waiting for the writer.
+  // Scratch folder for the SST files of large values being written.
+  static std::string LargeValueIngestDir(const std::string& path) {
+    return path + "/large_value_ingest";
+  }
+
+  struct PendingCall;
+  // Removes large values written for a call that will not be committed.
+  void DiscardLargeValues(const std::vector<std::optional<LargeValueRef>>& large_values);
+
   struct PendingCall {
     std::vector<v1::Event> events;
     IngestCallback done;
@@ -105,6 +114,9 @@ class EventStore::Impl {
     CommitGate may_start;
     // IngestFetchedAsync: the fetch state recorded with the events.
     std::optional<v1::S3Fetch> fetch_outcome;
+    // Parallel to `events`: raw JSON written on the large-value path before
+    // the call was queued (storage/large_values.h).
+    std::vector<std::optional<LargeValueRef>> large_values;
   };
 
   // Erasures committed by a feeder whose compaction nobody waits for
@@ -205,6 +217,8 @@ class EventStore::Impl {
   std::atomic<uint64_t> refused_disk_full_{0};
   std::atomic<uint64_t> write_failures_{0};
   std::atomic<uint64_t> refused_late_{0};
+  std::atomic<uint64_t> large_values_written_{0};
+  std::atomic<uint64_t> large_values_collected_{0};
 
   // Set by the feeder when a RocksDB write failed, cleared when it recovered.
   std::atomic<bool> writes_stopped_{false};
@@ -226,6 +240,7 @@ class EventStore::Impl {
   // Background compactions of erased ranges (guarded by mu_).
   std::vector<ApplyBatch::ErasureOutcome> compact_queue_;
   bool compact_everything_ = false;
+  bool collect_large_values_ = false;  // the change log was trimmed
   std::condition_variable compact_wake_;  // with mu_
   std::thread compactor_;
   std::atomic<uint64_t> erasures_{0};
