@@ -73,11 +73,12 @@ for pid in "${pids[@]}"; do wait "$pid"; done
 pids=()
 # The converter's sources (server/BUILD: terra_converter and its deps).
 # (Paths without .cc; their objects are named by the file's base name.)
-CONVERTER_SRCS=(server/terra_converter server/json_body_parser server/raw_json_slices
-                server/lenient_json_to_proto server/dom_to_proto server/record_key
+CONVERTER_SRCS=(server/convert/terra_converter server/convert/json_body_parser
+                server/convert/raw_json_slices server/convert/lenient_json_to_proto
+                server/convert/dom_to_proto server/convert/record_key
                 storage/id_limits)
 CONVERTER_OBJS=()
-for src in "${CONVERTER_SRCS[@]}" server/signature_verifier; do
+for src in "${CONVERTER_SRCS[@]}" server/webhook/signature_verifier; do
   compile "$SAN" "$src.cc" "$WORK/obj/$(basename "$src").o" & pids+=($!)
   if [ "${#pids[@]}" -ge 2 ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
 done
