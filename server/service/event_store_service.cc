@@ -220,6 +220,16 @@ void EventStoreService::FinishRead(grpc::ServerUnaryReactor* reactor, AuditEntry
                     [&] { *response = ResponseOf(*std::move(result)); });
 }
 
+void EventStoreService::ReadWhenReached(grpc::ServerUnaryReactor* reactor, const AuditEntry& entry,
+                                        uint64_t min_log_sequence, uint64_t min_revision,
+                                        std::function<void()> read) {
+  read_gate_->Run(min_log_sequence, min_revision, std::move(read),
+                  [this, reactor, entry](grpc::Status refusal) {
+                    Audit(entry, std::nullopt, refusal);
+                    reactor->Finish(refusal);
+                  });
+}
+
 grpc::ServerUnaryReactor* EventStoreService::Ingest(grpc::CallbackServerContext* context,
                                                     const v1::IngestRequest* request,
                                                     v1::IngestResponse* response) {
@@ -296,18 +306,14 @@ grpc::ServerUnaryReactor* EventStoreService::GetLatest(grpc::CallbackServerConte
     reactor->Finish(admission.status);
     return reactor;
   }
-  read_gate_->Run(
-      request->min_log_sequence(), request->min_revision(),
+  ReadWhenReached(
+      reactor, admission.entry, request->min_log_sequence(), request->min_revision(),
       [this, reactor, request, response, entry = admission.entry] {
         LatestQuery query;
         query.subject = SubjectOf(request->subject());
         query.type = request->type();
         query.omit_raw_json = request->omit_raw_json();
         FinishRead(reactor, entry, store_->GetLatest(query), response);
-      },
-      [this, reactor, entry = admission.entry](grpc::Status refusal) {
-        Audit(entry, std::nullopt, refusal);
-        reactor->Finish(refusal);
       });
   return reactor;
 }
@@ -327,14 +333,10 @@ grpc::ServerUnaryReactor* EventStoreService::ListRecords(grpc::CallbackServerCon
     reactor->Finish(ToGrpcStatus(query.status()));
     return reactor;
   }
-  read_gate_->Run(
-      request->min_log_sequence(), request->min_revision(),
+  ReadWhenReached(
+      reactor, admission.entry, request->min_log_sequence(), request->min_revision(),
       [this, reactor, query = *std::move(query), response, entry = admission.entry] {
         FinishRead(reactor, entry, store_->ListRecords(query), response);
-      },
-      [this, reactor, entry = admission.entry](grpc::Status refusal) {
-        Audit(entry, std::nullopt, refusal);
-        reactor->Finish(refusal);
       });
   return reactor;
 }
@@ -348,14 +350,10 @@ grpc::ServerUnaryReactor* EventStoreService::GetUser(grpc::CallbackServerContext
     reactor->Finish(admission.status);
     return reactor;
   }
-  read_gate_->Run(
-      request->min_log_sequence(), request->min_revision(),
+  ReadWhenReached(
+      reactor, admission.entry, request->min_log_sequence(), request->min_revision(),
       [this, reactor, request, response, entry = admission.entry] {
         FinishRead(reactor, entry, store_->GetUser(SubjectOf(request->subject())), response);
-      },
-      [this, reactor, entry = admission.entry](grpc::Status refusal) {
-        Audit(entry, std::nullopt, refusal);
-        reactor->Finish(refusal);
       });
   return reactor;
 }

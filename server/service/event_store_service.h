@@ -158,6 +158,12 @@ class EventStoreService final : public EventStoreCallbackBase {
   template <typename Result, typename Response>
   void FinishRead(grpc::ServerUnaryReactor* reactor, AuditEntry entry,
                   absl::StatusOr<Result> result, Response* response);
+  // Runs `read` once this store has reached the call's min_log_sequence and
+  // min_revision (ReadGate); a call refused by the gate's bound is audited and
+  // finished with that refusal.
+  void ReadWhenReached(grpc::ServerUnaryReactor* reactor, const AuditEntry& entry,
+                       uint64_t min_log_sequence, uint64_t min_revision,
+                       std::function<void()> read);
 
   EventStore* const store_;
   const StoreReplica* const replica_;
