@@ -25,6 +25,7 @@ PACKAGES=(
   libspdlog-dev                # timestamped, levelled logs (text or JSON)
   python3-grpcio python3-protobuf  # the Python consumer example and test
   wrk                          # light HTTP load generator for tools/bench
+  nghttp2-client               # h2load: the GetLatest line's light HTTP/2 (gRPC) generator
   prometheus                   # promtool checks the /metrics exposition
   openssl                      # throwaway CAs and certificates in TLS tests
 )

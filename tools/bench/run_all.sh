@@ -14,8 +14,9 @@
 # - ingest lines: wrk (one thread, 64 connections) sends requests that
 #   presign_webhooks wrote and signed before the run (all distinct, more than
 #   the run can send; a run that runs out says EXHAUSTED), via wrk_presigned.lua;
-# - gRPC lines: grpc_load (GetLatest: one thread, async generic calls with
-#   pre-serialized requests);
+# - GetLatest: h2load (C, nghttp2; one connection, 32 calls in flight) sending
+#   the gRPC-framed request getlatest_frame wrote and checked;
+# - the streaming gRPC lines: grpc_load;
 # - the 10 MB line: webhook_load with its bodies built and signed beforehand.
 # "load" is the 1-minute load average when the line finished.
 # Everything is bounded in time; all servers started here are stopped on exit.
@@ -33,12 +34,13 @@ BIG_BYTES=$((10 * 1024 * 1024))
 
 command -v db_bench >/dev/null || { echo "db_bench missing: apt-get install rocksdb-tools (tools/setup.sh)" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install wrk (tools/setup.sh)" >&2; exit 1; }
+command -v h2load >/dev/null || { echo "h2load missing: apt-get install nghttp2-client (tools/setup.sh)" >&2; exit 1; }
 CLK_TCK="$(getconf CLK_TCK)"
 LUA="$PWD/tools/bench/wrk_presigned.lua"
 
 echo "== building (-c opt)" >&2
 bazel build -c opt //server:healthwire //tools/bench:webhook_load //tools/bench:grpc_load \
-  //tools/bench:presign_webhooks >&2
+  //tools/bench:presign_webhooks //tools/bench:getlatest_frame >&2
 BIN="$(bazel info -c opt bazel-bin 2>/dev/null)"
 WORK="$(mktemp -d /tmp/healthwire-bench.XXXXXX)"
 SECRET="bench-secret-$$-$RANDOM"
@@ -118,6 +120,40 @@ wrk_ingest() {
     "http://127.0.0.1:$HTTP_PORT" -- "$WORK/$1.req" "$1" "$avg" "$CLK_TCK"
   rm -f "$WORK/$1.req"
 }
+# h2load_getlatest SECONDS: GetLatest for bench-user-0's sleep, one HTTP/2
+# connection, 32 calls in flight, sent by h2load (C, nghttp2) with the framed
+# request getlatest_frame wrote (after one checked call through gRPC C++).
+# h2load cannot read grpc-status (a trailer): every OK answer has exactly the
+# checked answer's bytes and a non-OK one has no DATA, so all_ok=1 only if
+# h2load's DATA bytes == succeeded x that size. p50/p99 from h2load's
+# per-request log; generator CPU = h2load's utime+stime (bash `times`).
+h2load_getlatest() {
+  local frame="$WORK/getlatest.frame" log="$WORK/getlatest.h2log" out="$WORK/getlatest.h2load"
+  "$BIN/tools/bench/getlatest_frame" --grpc_port="$GRPC_PORT" --user=bench-user-0 \
+    --out="$frame" >"$WORK/getlatest.frame.txt" || return 1
+  local want
+  want="$(result "$WORK/getlatest.frame.txt" response_frame_bytes)"
+  local cpu
+  cpu="$( (timeout $(($1 + 60)) h2load -c1 -m32 -D "$1" -d "$frame" --log-file="$log" \
+            -H 'content-type: application/grpc' -H 'te: trailers' \
+            "http://127.0.0.1:$GRPC_PORT/healthwire.v1.EventStore/GetLatest" >"$out"; times) |
+          tail -1 | awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/); print u[1] * 60 + u[2] + s[1] * 60 + s[2] }')"
+  cat "$out"
+  local succeeded data rps
+  succeeded="$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$out")"
+  data="$(sed -n 's/^traffic: .* (\([0-9]*\)) data$/\1/p' "$out")"
+  rps="$(awk -v n="$succeeded" -v d="$1" 'BEGIN { printf "%.1f", n / d }')"
+  local all_ok=0
+  [ -n "$succeeded" ] && [ "$succeeded" -gt 0 ] && [ "$data" = "$((succeeded * want))" ] && all_ok=1
+  sort -n -k3,3 "$log" | awk -v rps="$rps" -v cpu="$cpu" -v d="$1" -v ok="$all_ok" \
+      -v n="$succeeded" -v fails="$(sed -n 's/^requests: .* \([0-9]*\) failed.*/\1/p' "$out")" '
+    { a[NR] = $3 / 1000 }
+    END { printf "RESULT label=getlatest req_per_s=%s succeeded=%s failed=%s all_ok=%s " \
+                 "p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f gen_cpu_pct=%.1f\n", rps, n, fails, ok,
+                 a[int(NR * 0.5) + 1], a[int(NR * 0.9) + 1], a[int(NR * 0.99) + 1], a[NR], cpu / d * 100 }'
+  rm -f "$log"
+}
+
 # More requests than the run can send: 1.25x the db_bench ceiling's rate.
 count_for() { awk -v r="$1" -v f="$2" -v d="$3" 'BEGIN { printf "%d", r * f * (d + 2) + 10000 }'; }
 
@@ -142,8 +178,7 @@ grep -v '^RESULT' "$WORK/subscribe.txt" >&2 || true
 
 run replay timeout 200 "$BIN/tools/bench/grpc_load" --mode=replay --grpc_port="$GRPC_PORT" \
   --duration=180s --max_events=3000000
-run getlatest timeout 120 "$BIN/tools/bench/grpc_load" --mode=getlatest --grpc_port="$GRPC_PORT" \
-  --callers=32 --client_threads=1 --duration=15s
+run getlatest h2load_getlatest 15
 
 presign activity_ingest activity "$ACTIVITY_BYTES" "$(count_for "$CEIL_ACT" 0.8 "$ACTIVITY_DURATION")"
 run activity_ingest wrk_ingest activity_ingest "$ACTIVITY_DURATION"
@@ -202,7 +237,7 @@ ingest_detail() {
   echo "durable ingest, ${ACTIVITY_BYTES} B activity+samples, ${CONNECTIONS} conns, ${ACTIVITY_DURATION}s|${A_RPS} events/s, ${A_MB} MB/s|${CEIL_ACT} ops/s, ${CEIL_ACT_MB} MB/s (db_bench ${ACTIVITY_BYTES} B)|${A_RATIO}|>= 0.50|$(ge "$A_RATIO" 0.50)|wrk $(gen "$R/activity_ingest.txt")|$(load activity_ingest)|$(ingest_detail "$R/activity_ingest.txt")"
   echo "ingest while 100 subscribers stream (${SLEEP_BYTES} B, ${CONNECTIONS} conns, ${DURATION}s)|${W_RPS} req/s|${S_RPS} req/s (ingest alone, same run)|${W_RATIO}|>= 0.70|$(ge "$W_RATIO" 0.70)|wrk $(gen "$R/ingest_with_subs.txt"), subscribers ${SUB_CPU:-n/a}% of a core|$(load ingest_with_subs)|$(ingest_detail "$R/ingest_with_subs.txt"); subscribers received $(result "$R/subscribe.txt" updates_per_s) updates/s in all, fewest $(result "$R/subscribe.txt" min_received), ended early $(result "$R/subscribe.txt" ended)"
   echo "one 10 MB activity webhook (2xx time, median of 5)|${B_P50} ms|300 ms|$(ratio "$B_P50" 300)|< 300 ms|$(lt "$B_P50" 300)|webhook_load $(gen "$R/big_webhook.txt")|$(load big_webhook)|$(lat "$R/big_webhook.txt")"
-  echo "GetLatest, 32 calls in flight, 15s|${G_RPS} req/s, p99 ${G_P99} ms|25000 req/s, p99 2 ms, generator < 25%|$(ratio "$G_RPS" 25000)|>= 25000/s, p99 < 2 ms, gen < 25%|$(both "$(both "$(ge "$G_RPS" 25000)" "$(lt "$G_P99" 2)")" "$(lt "$G_CPU" 25)")|grpc_load $(gen "$R/getlatest.txt")|$(load getlatest)|$(lat "$R/getlatest.txt"); errors=$(result "$R/getlatest.txt" errors) not_found=$(result "$R/getlatest.txt" not_found)"
+  echo "GetLatest, 32 calls in flight, 15s|${G_RPS} req/s, p99 ${G_P99} ms|25000 req/s, p99 2 ms, generator < 25%|$(ratio "$G_RPS" 25000)|>= 25000/s, p99 < 2 ms, gen < 25%|$(both "$(both "$(ge "$G_RPS" 25000)" "$(lt "$G_P99" 2)")" "$(both "$(lt "$G_CPU" 25)" "$([ "$(result "$R/getlatest.txt" all_ok)" = 1 ] && echo yes || echo NO)")")|h2load $(gen "$R/getlatest.txt")|$(load getlatest)|$(lat "$R/getlatest.txt"); h2load succeeded=$(result "$R/getlatest.txt" succeeded) failed=$(result "$R/getlatest.txt" failed), every answer OK (DATA bytes = succeeded x checked answer)=$(result "$R/getlatest.txt" all_ok)"
   echo "webhook 2xx -> subscriber, 100 subs, 1000 ev/s|p99 ${L_P99} ms|5 ms|$(ratio "$L_P99" 5)|p99 < 5 ms|$(lt "$L_P99" 5)|grpc_load (100 subscribers + posters) $(gen "$R/sublatency.txt")|$(load sublatency)|$(lat "$R/sublatency.txt"); send->recv p50/p99/max $(result "$R/sublatency.txt" send_p50_ms)/$(result "$R/sublatency.txt" send_p99_ms)/$(result "$R/sublatency.txt" send_max_ms) ms; achieved $(result "$R/sublatency.txt" rate)/s; missing=$(result "$R/sublatency.txt" missing)"
   echo "replay from revision 1, ${SLEEP_BYTES} B events|${P_EPS} events/s|150000 events/s|$(ratio "$P_EPS" 150000)|>= 150000/s|$(ge "$P_EPS" 150000)|grpc_load $(gen "$R/replay.txt")|$(load replay)|$(result "$R/replay.txt" events) events, $(result "$R/replay.txt" mb_per_s) MB/s raw_json, dense=$(result "$R/replay.txt" dense)"
   echo "memory, 1000 subs (10 stalled), 10000 events|peak RSS ${M_PEAK} MB|300 MB|$(ratio "$M_PEAK" 300)|< 300 MB|$(lt "$M_PEAK" 300)|grpc_load $(gen "$R/memory.txt")|$(load memory)|fresh server: before $(result "$R/memory.txt" before_mb) MB, subs attached $(result "$R/memory.txt" attached_mb) MB, after delivery $(result "$R/memory.txt" after_mb) MB, VmHWM $(result "$R/memory.txt" hwm_mb) MB"
