@@ -3,10 +3,10 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "server/log_flags.h"
+#include "server/flags/log_flags.h"
+#include "server/flags/server_flags.h"
 #include "server/process_util.h"
 #include "server/run_server.h"
-#include "server/server_flags.h"
 
 ABSL_FLAG(std::string, store, "127.0.0.1:50051", "host:port of the healthwire_store to commit to.");
 ABSL_FLAG(std::string, store_tls_ca, "",

@@ -2,8 +2,8 @@
 // the store, with RocksDB in a local folder.
 //
 //   bazel run //server:healthwire -- --data_dir=./healthwire-data
+#include "server/flags/server_flags.h"
 #include "server/run_server.h"
-#include "server/server_flags.h"
 
 int main(int argc, char** argv) {
   return healthwire::RunServer(

@@ -1,8 +1,8 @@
 // healthwire_store: the store alone (RocksDB + gRPC EventStore service), for
 // split deployments where healthwire_gateway processes commit through Ingest.
-#include "server/log_flags.h"
+#include "server/flags/log_flags.h"
+#include "server/flags/server_flags.h"
 #include "server/run_server.h"
-#include "server/server_flags.h"
 
 int main(int argc, char** argv) {
   return healthwire::RunServer(

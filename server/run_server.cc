@@ -5,11 +5,11 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/logging.h"
-#include "server/logging_flags.h"
+#include "server/flags/logging_flags.h"
 #include "server/process_util.h"
 #include "tools/build_defs/version.h"
 

@@ -12,8 +12,8 @@
 
 #include <string>
 
-#include "server/event_store_service.h"
-#include "server/s3_fetcher.h"
+#include "server/fetch/s3_fetcher.h"
+#include "server/service/event_store_service.h"
 #include "storage/event_store.h"
 
 namespace healthwire {

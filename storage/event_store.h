@@ -176,7 +176,7 @@ class EventStore {
   // Blocking form of IngestAsync. Not from inside an IngestAsync callback.
   absl::StatusOr<v1::IngestResponse> Ingest(std::vector<v1::Event> events);
 
-  // ---- s3_payload fetches (issue 13; the fetcher is server/s3_fetcher.h) ----
+  // ---- s3_payload fetches (issue 13; the fetcher is server/fetch/s3_fetcher.h) ----
 
   // Like IngestAsync, and records `outcome` (the new state of the fetch of
   // ping outcome.ping_revision) in the same commit: FETCHED with the fetched

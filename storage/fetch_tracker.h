@@ -5,7 +5,7 @@
 // Pure functions (no I/O, no clock): ApplyBatch calls them inside the
 // commit, so a ping and its PENDING fetch are durable together, and a fetched
 // body's records and the FETCHED state are durable together. The fetching
-// itself (network, retries) is server/s3_fetcher.h's.
+// itself (network, retries) is server/fetch/s3_fetcher.h's.
 //
 // Stateless; safe from any thread.
 #ifndef HEALTHWIRE_STORAGE_FETCH_TRACKER_H_

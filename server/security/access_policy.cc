@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "server/record_key.h"
+#include "server/convert/record_key.h"
 
 namespace healthwire {
 namespace {

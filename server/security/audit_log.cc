@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/logging.h"
-#include "server/record_key.h"
+#include "server/convert/record_key.h"
 
 namespace healthwire {
 namespace {

@@ -9,7 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "grpcpp/security/auth_context.h"
-#include "server/record_key.h"
+#include "server/convert/record_key.h"
 #include "server/security/delegated_call.h"
 
 namespace healthwire {

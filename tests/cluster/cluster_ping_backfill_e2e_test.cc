@@ -18,7 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "server/terra_converter.h"
+#include "server/convert/terra_converter.h"
 #include "storage/commit_log/commit_log.h"
 #include "storage/commit_log/delivery_id.h"
 #include "storage/commit_log/log_publisher.h"

@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "server/terra_converter.h"
+#include "server/convert/terra_converter.h"
 
 namespace healthwire {
 namespace {

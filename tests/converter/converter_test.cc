@@ -1,5 +1,5 @@
-// Specification of ConvertTerraWebhook (server/terra_converter.h) and of the
-// record-key rules (server/record_key.h). Realistic payloads live in
+// Specification of ConvertTerraWebhook (server/convert/terra_converter.h) and of the
+// record-key rules (server/convert/record_key.h). Realistic payloads live in
 // tests/testdata/<type>.json; edge cases are written inline.
 #include <fstream>
 #include <sstream>
@@ -11,8 +11,8 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/record_key.h"
-#include "server/terra_converter.h"
+#include "server/convert/record_key.h"
+#include "server/convert/terra_converter.h"
 #include "tests/util/test_files.h"
 
 namespace healthwire {

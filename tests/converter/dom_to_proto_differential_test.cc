@@ -1,6 +1,6 @@
-// Proof that the one-pass DOM walker (server/dom_to_proto.h) converts exactly
+// Proof that the one-pass DOM walker (server/convert/dom_to_proto.h) converts exactly
 // as protobuf's JsonStringToMessage with the per-field fallback
-// (server/lenient_json_to_proto.h) does: the same events, the same typed
+// (server/convert/lenient_json_to_proto.h) does: the same events, the same typed
 // messages (MessageDifferencer) and the same conversion-problem paths, over
 // every fixture (tests/testdata: Terra's documented examples), every hostile
 // body (tests/hostile), the simulator's output for every type, and the

@@ -10,7 +10,7 @@
 #include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/terra_converter.h"
+#include "server/convert/terra_converter.h"
 
 namespace healthwire {
 namespace {

@@ -36,7 +36,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "healthwire/v1/healthwire.grpc.pb.h"
-#include "server/signature_verifier.h"
+#include "server/webhook/signature_verifier.h"
 #include "tests/util/deployment.h"
 #include "tests/util/http_test_client.h"
 #include "tests/util/loopback.h"
@@ -825,7 +825,7 @@ TEST_F(SplitDeploymentE2eTest, StoreSigkillGives503RetryAfterAndNothingAcknowled
   EXPECT_EQ(StoreRevision(), stored.size());
 }
 
-// BUG (server/remote_ingestor.cc): the gateway's channel to the store is
+// BUG (server/ingest/remote_ingestor.cc): the gateway's channel to the store is
 // created with GRPC_ARG_MIN_RECONNECT_BACKOFF_MS = 200, which gRPC core also
 // uses as the minimum connect timeout, so a connection attempt gets ~200 ms.
 // CheckReady's GetState(/*try_to_connect=*/true) starts such an attempt while

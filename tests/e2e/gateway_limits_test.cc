@@ -49,7 +49,7 @@
 #include "gtest/gtest.h"
 #include "healthwire/v1/healthwire.grpc.pb.h"
 #include "server/process_util.h"
-#include "server/signature_verifier.h"
+#include "server/webhook/signature_verifier.h"
 #include "storage/id_limits.h"
 #include "tests/util/server_process.h"
 #include "tests/util/temp_dir.h"
@@ -723,7 +723,7 @@ TEST(GatewayLimitsTest, IdsOverTheStoreLimitAre400InSplitMode) {
 // A store may take the Ingest RPC long after the gateway gave up on it
 // (stopped, swapping, a stalled disk): the gateway answered 503, so the store
 // must not store it then. It refuses a commit that would start after the
-// absolute commit-start deadline the RPC carries (server/commit_deadline.h).
+// absolute commit-start deadline the RPC carries (server/ingest/commit_deadline.h).
 TEST(GatewayLimitsTest, SplitStoreThatWasStoppedDoesNotStoreAWebhookThatWasAnswered503) {
   SplitDeployment split = StartSplit({"--ingest_deadline=1s"});
   ASSERT_NE(split.gateway, nullptr);

@@ -16,7 +16,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "healthwire/v1/healthwire.grpc.pb.h"
-#include "server/terra_converter.h"
+#include "server/convert/terra_converter.h"
 #include "tests/util/deployment.h"
 #include "tests/util/server_process.h"
 #include "tests/util/temp_dir.h"

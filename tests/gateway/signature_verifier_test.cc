@@ -1,4 +1,4 @@
-#include "server/signature_verifier.h"
+#include "server/webhook/signature_verifier.h"
 
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "server/signing_secrets.h"
+#include "server/webhook/signing_secrets.h"
 
 #include <dirent.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 // temp folder), LocalIngestor and WebhookGateway on 127.0.0.1, driven by real
 // HTTP requests from a Beast client. One test per row of the status table;
 // store failures use fake ingestors.
-#include "server/webhook_gateway.h"
+#include "server/webhook/webhook_gateway.h"
 
 #include <atomic>
 #include <memory>
@@ -19,8 +19,8 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/local_ingestor.h"
-#include "server/signature_verifier.h"
+#include "server/ingest/local_ingestor.h"
+#include "server/webhook/signature_verifier.h"
 #include "storage/event_store.h"
 #include "tests/util/http_test_client.h"
 #include "tests/util/status_table_bodies.h"

@@ -4,7 +4,7 @@
 // RemoteIngestor pointed at a closed port, and stores whose RocksDB file
 // system fails or stalls WAL writes. The HTTP wiring is proven by
 // webhook_gateway_test and the end-to-end tests.
-#include "server/webhook_handler.h"
+#include "server/webhook/webhook_handler.h"
 
 #include <atomic>
 #include <memory>
@@ -22,9 +22,9 @@
 #include "gtest/gtest.h"
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
-#include "server/local_ingestor.h"
-#include "server/remote_ingestor.h"
-#include "server/signature_verifier.h"
+#include "server/ingest/local_ingestor.h"
+#include "server/ingest/remote_ingestor.h"
+#include "server/webhook/signature_verifier.h"
 #include "storage/event_store.h"
 #include "tests/util/faulty_wal_file_system.h"
 #include "tests/util/loopback.h"

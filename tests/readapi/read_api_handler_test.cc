@@ -3,7 +3,7 @@
 // by the handler over real parts: a real EventStore in a temp folder behind
 // the real EventStoreService, reached through gRPC's in-process channel (no
 // port). The HTTP listener is proven by //tests/readapi:read_api_e2e_test.
-#include "server/read_api_handler.h"
+#include "server/readapi/read_api_handler.h"
 
 #include <memory>
 #include <string>
@@ -20,8 +20,8 @@
 #include "gtest/gtest.h"
 #include "healthwire/v1/healthwire.grpc.pb.h"
 #include "proto/message_limits.h"
-#include "server/event_store_service.h"
-#include "server/terra_converter.h"
+#include "server/convert/terra_converter.h"
+#include "server/service/event_store_service.h"
 #include "storage/event_store.h"
 #include "tests/util/status_table_bodies.h"
 #include "tests/util/temp_dir.h"

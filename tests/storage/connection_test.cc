@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
-#include "server/terra_converter.h"
+#include "server/convert/terra_converter.h"
 #include "storage/connection_tracker.h"
 #include "storage/event_store.h"
 #include "tests/util/temp_dir.h"

@@ -15,9 +15,9 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "healthwire/v1/healthwire.pb.h"
-#include "server/record_key.h"
-#include "server/signature_verifier.h"
-#include "server/terra_converter.h"
+#include "server/convert/record_key.h"
+#include "server/convert/terra_converter.h"
+#include "server/webhook/signature_verifier.h"
 #include "tools/simulator/terra_payloads.h"
 
 namespace healthwire {

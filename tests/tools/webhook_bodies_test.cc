@@ -8,7 +8,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "healthwire/v1/healthwire.pb.h"
-#include "server/terra_converter.h"
+#include "server/convert/terra_converter.h"
 
 namespace healthwire {
 namespace {

@@ -9,7 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "server/signature_verifier.h"
+#include "server/webhook/signature_verifier.h"
 
 namespace healthwire {
 namespace testing {

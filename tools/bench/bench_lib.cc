@@ -23,7 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "server/signature_verifier.h"
+#include "server/webhook/signature_verifier.h"
 
 namespace healthwire {
 namespace bench {

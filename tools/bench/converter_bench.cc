@@ -19,7 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "server/terra_converter.h"
+#include "server/convert/terra_converter.h"
 #include "tools/bench/bench_lib.h"
 #include "tools/simulator/terra_payloads.h"
 

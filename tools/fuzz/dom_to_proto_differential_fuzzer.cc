@@ -1,6 +1,6 @@
-// libFuzzer target: the one-pass DOM walker (server/dom_to_proto.h) against
+// libFuzzer target: the one-pass DOM walker (server/convert/dom_to_proto.h) against
 // protobuf's JsonStringToMessage with the per-field fallback
-// (server/lenient_json_to_proto.h) on arbitrary bytes.
+// (server/convert/lenient_json_to_proto.h) on arbitrary bytes.
 //
 // Property (any violation aborts, which libFuzzer reports as a crash): both
 // give the same status, the same events, the same typed messages

@@ -13,7 +13,8 @@
 #
 # Environment: FUZZ_WORK_DIR (default: $TEST_TMPDIR or a fresh mktemp folder)
 # keeps the binaries and the grown corpus; CXX (default clang++-14);
-# FUZZ_JOBS (default 1) parallel fuzzing processes per target.
+# FUZZ_JOBS (default 1) parallel fuzzing processes per target; FUZZ_AT_ONCE (default:
+# all) targets fuzzed at the same time.
 # Works from the source tree and from Bazel runfiles (//tools/fuzz:fuzz_test).
 set -euo pipefail
 
@@ -73,11 +74,12 @@ for pid in "${pids[@]}"; do wait "$pid"; done
 pids=()
 # The converter's sources (server/BUILD: terra_converter and its deps).
 # (Paths without .cc; their objects are named by the file's base name.)
-CONVERTER_SRCS=(server/terra_converter server/json_body_parser server/raw_json_slices
-                server/lenient_json_to_proto server/dom_to_proto server/record_key
+CONVERTER_SRCS=(server/convert/terra_converter server/convert/json_body_parser
+                server/convert/raw_json_slices server/convert/lenient_json_to_proto
+                server/convert/dom_to_proto server/convert/record_key
                 storage/id_limits)
 CONVERTER_OBJS=()
-for src in "${CONVERTER_SRCS[@]}" server/signature_verifier; do
+for src in "${CONVERTER_SRCS[@]}" server/webhook/signature_verifier; do
   compile "$SAN" "$src.cc" "$WORK/obj/$(basename "$src").o" & pids+=($!)
   if [ "${#pids[@]}" -ge 2 ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
 done
@@ -131,16 +133,18 @@ done
 # --- fuzz ---
 DICT_DIR="$ROOT/tools/fuzz"
 cd "$WORK"  # libFuzzer writes fuzz-<n>.log files here when -jobs > 1
-failed=()
-for target in "${TARGETS[@]}"; do
-  extra=()
+# Targets run at once (FUZZ_AT_ONCE, default all of them): CI's wall time is the
+# longest target's, not their sum, and CPU time per target is seconds x cores / targets.
+FUZZ_AT_ONCE="${FUZZ_AT_ONCE:-${#TARGETS[@]}}"
+run_target() {
+  local target="$1" dict status
+  local extra=()
   dict="$DICT_DIR/$target.dict"
   # Both converter targets read Terra bodies: one dictionary.
   if [ "$target" = dom_to_proto_differential_fuzzer ]; then dict="$DICT_DIR/terra_converter_fuzzer.dict"; fi
   if [ -f "$dict" ]; then extra+=(-dict="$dict"); fi
   if [ "$FUZZ_JOBS" -gt 1 ]; then extra+=(-jobs="$FUZZ_JOBS" -workers="$FUZZ_JOBS"); fi
   mkdir -p "$WORK/grown/$target"
-  echo "run_fuzzers: $target for ${SECONDS_PER_TARGET}s"
   set +e
   ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" UBSAN_OPTIONS="print_stacktrace=1" \
     "$WORK/bin/$target" "${extra[@]}" -max_total_time="$SECONDS_PER_TARGET" -timeout=25 \
@@ -149,6 +153,19 @@ for target in "${TARGETS[@]}"; do
     "$WORK/grown/$target" "$WORK/corpus/$target" > "$WORK/$target.log" 2>&1
   status=$?
   set -e
+  echo "$status" > "$WORK/$target.status"
+}
+running=()
+for target in "${TARGETS[@]}"; do
+  echo "run_fuzzers: $target for ${SECONDS_PER_TARGET}s"
+  run_target "$target" & running+=($!)
+  if [ "${#running[@]}" -ge "$FUZZ_AT_ONCE" ]; then wait "${running[0]}"; running=("${running[@]:1}"); fi
+done
+for pid in "${running[@]}"; do wait "$pid"; done
+failed=()
+for target in "${TARGETS[@]}"; do
+  status="$(cat "$WORK/$target.status")"
+  echo "run_fuzzers: $target:"
   grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|stat::(number_of_executed_units|peak_rss_mb|new_units_added)|SUMMARY)' \
     "$WORK/$target.log" || true
   if [ "$status" -ne 0 ]; then

@@ -30,7 +30,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "server/signature_verifier.h"
+#include "server/webhook/signature_verifier.h"
 
 namespace {
 

@@ -17,7 +17,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "server/terra_converter.h"
+#include "server/convert/terra_converter.h"
 
 namespace {
 

@@ -14,7 +14,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "server/process_util.h"
-#include "server/signing_secrets.h"
+#include "server/webhook/signing_secrets.h"
 
 ABSL_FLAG(std::string, store, "127.0.0.1:50051", "the healthwire store's gRPC address, host:port");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
@@ -46,7 +46,7 @@ namespace hwctl {
 
 absl::StatusOr<std::string> SigningSecret() {
   if (!absl::GetFlag(FLAGS_secret).empty()) return absl::GetFlag(FLAGS_secret);
-  // The file and its format are healthwire's own (server/signing_secrets.h).
+  // The file and its format are healthwire's own (server/webhook/signing_secrets.h).
   const std::string path =
       absl::StrCat(ResolveUserPath(absl::GetFlag(FLAGS_data_dir)), "/", kGeneratedSecretFileName);
   absl::StatusOr<std::vector<std::string>> secrets = LoadSecretsFromFile(path);

@@ -6,7 +6,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "server/process_util.h"
-#include "server/signature_verifier.h"
+#include "server/webhook/signature_verifier.h"
 #include "tools/hwctl/subcommand.h"
 
 ABSL_FLAG(std::string, https_ca, "",
