@@ -239,10 +239,15 @@ int RunGetLatest() {
 
 // ---- replay ----
 
-// What the replay reader needs of a serialized StreamUpdatesResponse, read
-// without decoding the event: its update's revision and raw_json size (false
-// for a progress message, which has no update, or bytes that do not parse).
-bool UpdateRevision(grpc::ByteBuffer* bytes, uint64_t* revision, int64_t* raw_json_bytes) {
+// What the light readers need of a serialized StreamUpdatesResponse, read
+// without decoding the event (the typed payload is skipped as bytes): its
+// update's revision, raw_json size and, when `record_key` is given, record_key.
+// False for a progress message (it has no update) or bytes that do not parse.
+struct ScannedUpdate {
+  uint64_t revision = 0;
+  int64_t raw_json_bytes = 0;
+};
+bool ScanUpdate(grpc::ByteBuffer* bytes, ScannedUpdate* update, std::string* record_key) {
   using google::protobuf::internal::WireFormatLite;
   grpc::ProtoBufferReader reader(bytes);
   google::protobuf::io::CodedInputStream input(&reader);
@@ -255,19 +260,20 @@ bool UpdateRevision(grpc::ByteBuffer* bytes, uint64_t* revision, int64_t* raw_js
     uint32_t length = 0;
     if (!input.ReadVarint32(&length)) return false;
     const auto limit = input.PushLimit(static_cast<int>(length));
-    *revision = 0;
-    *raw_json_bytes = 0;
+    *update = ScannedUpdate();
     while (const uint32_t field = input.ReadTag()) {
       const int number = WireFormatLite::GetTagFieldNumber(field);
+      const bool delimited =
+          WireFormatLite::GetTagWireType(field) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
       if (number == v1::Event::kRevisionFieldNumber &&
           WireFormatLite::GetTagWireType(field) == WireFormatLite::WIRETYPE_VARINT) {
-        if (!input.ReadVarint64(revision)) return false;
-      } else if (number == v1::Event::kRawJsonFieldNumber &&
-                 WireFormatLite::GetTagWireType(field) ==
-                     WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+        if (!input.ReadVarint64(&update->revision)) return false;
+      } else if (number == v1::Event::kRawJsonFieldNumber && delimited) {
         uint32_t size = 0;
         if (!input.ReadVarint32(&size) || !input.Skip(static_cast<int>(size))) return false;
-        *raw_json_bytes = size;
+        update->raw_json_bytes = size;
+      } else if (number == v1::Event::kRecordKeyFieldNumber && delimited && record_key != nullptr) {
+        if (!WireFormatLite::ReadString(&input, record_key)) return false;
       } else if (!WireFormatLite::SkipField(&input, field)) {
         return false;
       }
@@ -302,17 +308,17 @@ class ReplayReader : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::Byte
     StartCall();
   }
   void OnReadDone(bool ok) override {
-    uint64_t revision = 0;
-    int64_t raw = 0;
-    if (!ok || !UpdateRevision(&response_, &revision, &raw)) {
+    ScannedUpdate update;
+    if (!ok || !ScanUpdate(&response_, &update, /*record_key=*/nullptr)) {
       Stop();  // caught up (a progress message), or the call ended
       return;
     }
+    const uint64_t revision = update.revision;
     if (first_ == 0) first_ = revision;
     if (revision != expected_) dense_ = false;
     expected_ = revision + 1;
     last_ = revision;
-    bytes_ += raw;
+    bytes_ += update.raw_json_bytes;
     last_update_ns_ = NowNanos();
     if (++events_ >= max_events_) {
       Stop();
@@ -391,36 +397,6 @@ int RunReplay() {
 
 // ---- subscribers ----
 
-// The record_key of a serialized StreamUpdatesResponse's `update` (false if
-// it is a progress message or does not parse), read without decoding the
-// rest: raw_json and the typed payload are skipped as bytes.
-bool UpdateRecordKey(grpc::ByteBuffer* bytes, std::string* record_key) {
-  using google::protobuf::internal::WireFormatLite;
-  grpc::ProtoBufferReader reader(bytes);
-  google::protobuf::io::CodedInputStream input(&reader);
-  while (const uint32_t tag = input.ReadTag()) {
-    if (WireFormatLite::GetTagFieldNumber(tag) != v1::StreamUpdatesResponse::kUpdateFieldNumber ||
-        WireFormatLite::GetTagWireType(tag) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
-      if (!WireFormatLite::SkipField(&input, tag)) return false;
-      continue;
-    }
-    uint32_t length = 0;
-    if (!input.ReadVarint32(&length)) return false;
-    const auto limit = input.PushLimit(static_cast<int>(length));
-    while (const uint32_t field = input.ReadTag()) {
-      if (WireFormatLite::GetTagFieldNumber(field) == v1::Event::kRecordKeyFieldNumber &&
-          WireFormatLite::GetTagWireType(field) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
-        if (!WireFormatLite::ReadString(&input, record_key)) return false;
-      } else if (!WireFormatLite::SkipField(&input, field)) {
-        return false;
-      }
-    }
-    input.PopLimit(limit);
-    return true;
-  }
-  return false;
-}
-
 // One StreamUpdates call on gRPC's callback API, kept light because the
 // subscribers share the machine with the server: the call is generic (bytes
 // in and out; StreamUpdates is server-streaming, so one request and a
@@ -443,7 +419,8 @@ class Subscriber : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBu
   }
   void OnReadDone(bool ok) override {
     if (!ok) return;
-    if (UpdateRecordKey(&response_, &key_)) {
+    ScannedUpdate update;
+    if (ScanUpdate(&response_, &update, &key_)) {
       const int64_t now = NowNanos();
       received_.fetch_add(1, std::memory_order_relaxed);
       const size_t dash = key_.rfind('-');
