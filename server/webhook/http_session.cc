@@ -33,6 +33,15 @@ constexpr uint64_t kChunkedReserveStep = 1 << 20;
 // The most one read can add to a body (Beast reads at most 64 KiB at once).
 constexpr uint64_t kMaxReadBytes = 64 << 10;
 
+// Beast reads min(64 KiB, max(512, free capacity of the read buffer)) at a
+// time, and the buffer only grows to what the header needed: a 10 MB body
+// was read 512 bytes at a time (20,481 recvmsg + timer re-arms + epoll
+// round trips per request, 2026-12-03). So when more than this is still to
+// come, the buffer gets room for up to kMaxReadBytes of it before a body
+// read; a buffer grown past this is shrunk after its request, so an idle
+// keep-alive connection holds little. Small bodies are read as before.
+constexpr uint64_t kIdleReadBufferBytes = 4 << 10;
+
 // simdjson's SIMDJSON_PADDING (64 in simdjson 3): spare capacity after a body
 // above kPaddedBodyFromBytes (json_body_parser.h's kReusableBodyBytes) lets
 // the converter parse it in place. Only an optimisation: with less room the
@@ -282,11 +291,6 @@ void BasicHttpSession<Stream>::OnHeader(beast::error_code ec, std::size_t /*byte
   uint64_t declared = 0;
   if (parser_->content_length().has_value()) {
     declared = *parser_->content_length();
-    if (declared > kPaddedBodyFromBytes && declared <= context_->limits.max_body_bytes) {
-      // Room for the JSON parser's padding past the body: the converter
-      // then parses a large body in this buffer instead of a padded copy.
-      parser_->get().body().reserve(declared + kJsonParserPaddingBytes);
-    }
   } else if (parser_->chunked()) {
     declared = kChunkedReserveStep;
   }
@@ -323,6 +327,18 @@ void BasicHttpSession<Stream>::ReserveBody(uint64_t bytes, void (BasicHttpSessio
 template <class Stream>
 void BasicHttpSession<Stream>::ContinueOrReadBody() {
   body_started_ = absl::Now();
+  // Only now, with the body's budget granted: a request still waiting for
+  // budget holds no body memory. (Reserved at the header, each of 30 waiting
+  // 16 MB bodies had its own allocation; once bodies were read quickly, every
+  // one was filled in turn and the freed ones were not reused: 524 MB peak
+  // RSS under a 64 MB budget in GatewayLimitsTest.BufferBudgetBoundsPeak...)
+  if (const auto length = parser_->content_length();
+      length.has_value() && *length > kPaddedBodyFromBytes &&
+      *length <= context_->limits.max_body_bytes) {
+    // Room for the JSON parser's padding past the body: the converter
+    // then parses a large body in this buffer instead of a padded copy.
+    parser_->get().body().reserve(*length + kJsonParserPaddingBytes);
+  }
   const auto& request = parser_->get();
   // curl and some HTTP clients wait for "100 Continue" before sending a
   // large body.
@@ -366,6 +382,13 @@ void BasicHttpSession<Stream>::ReadBody() {
                                                     static_cast<double>(limits.body_min_rate)));
   }
   lowest().expires_after(ToChrono(std::max(deadline - absl::Now(), absl::ZeroDuration())));
+  // Room for the next read: what the body still needs (already budgeted by
+  // ReserveBody), at most kMaxReadBytes.
+  const uint64_t wanted = std::min<uint64_t>(
+      kMaxReadBytes, parser_->content_length_remaining().value_or(kMaxReadBytes));
+  if (wanted > kIdleReadBufferBytes && buffer_.capacity() - buffer_.size() < wanted) {
+    buffer_.reserve(buffer_.size() + static_cast<std::size_t>(wanted));
+  }
   http::async_read_some(stream_, buffer_, *parser_,
                         [self = self()](beast::error_code ec, std::size_t bytes) {
                           self->body_bytes_read_ += bytes;
@@ -430,6 +453,9 @@ void BasicHttpSession<Stream>::Process() {
   version_ = message.version();
   keep_alive_requested_ = message.keep_alive();
   request_bytes_ = message.body().size();
+  if (buffer_.capacity() > kIdleReadBufferBytes && buffer_.size() <= kIdleReadBufferBytes) {
+    buffer_.shrink_to_fit();  // keeps what a pipelining client already sent
+  }
 
   WebhookRequest request;
   request.method = ToString(message.method_string());

@@ -615,7 +615,9 @@ TEST(GatewayLimitsTest, SmallWebhooksAre200PromptlyWhileSixLargeOnesAreInFlight)
     const absl::Time start = absl::Now();
     small_ok += Post(port, SleepBody("small", absl::StrCat("s-", small_took.size()))) == 200;
     small_took.push_back(absl::Now() - start);
-    absl::SleepFor(absl::Milliseconds(20));
+    // Short pauses: since large bodies are read 64 KiB at a time, the six
+    // large ones take ~1 s in all, and 20 ms pauses left fewer than 10 samples.
+    absl::SleepFor(absl::Milliseconds(5));
   }
   for (std::thread& thread : large) thread.join();
   ASSERT_GE(small_took.size(), 10u) << "the large webhooks finished before small ones could run";

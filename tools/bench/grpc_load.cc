@@ -239,60 +239,15 @@ int RunGetLatest() {
 
 // ---- replay ----
 
-int RunReplay() {
-  auto channels = MakeChannels(1);
-  auto stub = v1::EventStore::NewStub(channels[0]);
-  v1::StreamUpdatesRequest request;
-  request.set_start_revision(1);
-  request.set_include_raw_json(true);
-  request.set_progress_interval_ms(300);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       absl::ToChronoSeconds(absl::GetFlag(FLAGS_duration)));
-  const int64_t max_events = absl::GetFlag(FLAGS_max_events);
-  const double cpu0 = ProcessCpuSeconds();
-  const int64_t t0 = NowNanos();
-  auto reader = stub->StreamUpdates(&context, request);
-  v1::StreamUpdatesResponse response;
-  int64_t events = 0, bytes = 0, last_update_ns = t0;
-  uint64_t expected = 1, first = 0, last = 0;
-  bool dense = true;
-  while (reader->Read(&response)) {
-    if (!response.has_update()) break;  // caught up: nothing more to replay
-    const v1::Event& e = response.update();
-    if (first == 0) first = e.revision();
-    if (e.revision() != expected) dense = false;
-    expected = e.revision() + 1;
-    last = e.revision();
-    ++events;
-    bytes += static_cast<int64_t>(e.raw_json().size());
-    last_update_ns = NowNanos();
-    if (events >= max_events) break;
-  }
-  const double cpu_seconds = ProcessCpuSeconds() - cpu0;
-  context.TryCancel();
-  (void)reader->Finish();
-  const double seconds = (last_update_ns - t0) / 1e9;
-  const double cpu_pct = seconds > 0 ? cpu_seconds / seconds * 100 : 0;
-  const double eps = seconds > 0 ? events / seconds : 0;
-  std::printf("replay: revisions %llu..%llu (%lld events, dense=%s, raw_json %.1f MB) in %.3fs: "
-              "%.0f events/s, %.1f MB/s; generator CPU %.1f%% of a core\n",
-              static_cast<unsigned long long>(first), static_cast<unsigned long long>(last),
-              static_cast<long long>(events), dense ? "yes" : "NO", bytes / 1e6, seconds, eps,
-              bytes / 1e6 / seconds, cpu_pct);
-  std::printf("RESULT label=replay events=%lld seconds=%.3f events_per_s=%.1f mb_per_s=%.3f "
-              "dense=%d gen_cpu_pct=%.1f\n",
-              static_cast<long long>(events), seconds, eps, bytes / 1e6 / seconds, dense ? 1 : 0,
-              cpu_pct);
-  return events > 0 && dense ? 0 : 1;
-}
-
-// ---- subscribers ----
-
-// The record_key of a serialized StreamUpdatesResponse's `update` (false if
-// it is a progress message or does not parse), read without decoding the
-// rest: raw_json and the typed payload are skipped as bytes.
-bool UpdateRecordKey(grpc::ByteBuffer* bytes, std::string* record_key) {
+// What the light readers need of a serialized StreamUpdatesResponse, read
+// without decoding the event (the typed payload is skipped as bytes): its
+// update's revision, raw_json size and, when `record_key` is given, record_key.
+// False for a progress message (it has no update) or bytes that do not parse.
+struct ScannedUpdate {
+  uint64_t revision = 0;
+  int64_t raw_json_bytes = 0;
+};
+bool ScanUpdate(grpc::ByteBuffer* bytes, ScannedUpdate* update, std::string* record_key) {
   using google::protobuf::internal::WireFormatLite;
   grpc::ProtoBufferReader reader(bytes);
   google::protobuf::io::CodedInputStream input(&reader);
@@ -305,9 +260,19 @@ bool UpdateRecordKey(grpc::ByteBuffer* bytes, std::string* record_key) {
     uint32_t length = 0;
     if (!input.ReadVarint32(&length)) return false;
     const auto limit = input.PushLimit(static_cast<int>(length));
+    *update = ScannedUpdate();
     while (const uint32_t field = input.ReadTag()) {
-      if (WireFormatLite::GetTagFieldNumber(field) == v1::Event::kRecordKeyFieldNumber &&
-          WireFormatLite::GetTagWireType(field) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      const int number = WireFormatLite::GetTagFieldNumber(field);
+      const bool delimited =
+          WireFormatLite::GetTagWireType(field) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+      if (number == v1::Event::kRevisionFieldNumber &&
+          WireFormatLite::GetTagWireType(field) == WireFormatLite::WIRETYPE_VARINT) {
+        if (!input.ReadVarint64(&update->revision)) return false;
+      } else if (number == v1::Event::kRawJsonFieldNumber && delimited) {
+        uint32_t size = 0;
+        if (!input.ReadVarint32(&size) || !input.Skip(static_cast<int>(size))) return false;
+        update->raw_json_bytes = size;
+      } else if (number == v1::Event::kRecordKeyFieldNumber && delimited && record_key != nullptr) {
         if (!WireFormatLite::ReadString(&input, record_key)) return false;
       } else if (!WireFormatLite::SkipField(&input, field)) {
         return false;
@@ -318,6 +283,119 @@ bool UpdateRecordKey(grpc::ByteBuffer* bytes, std::string* record_key) {
   }
   return false;
 }
+
+// The replay client is light, like the subscribers: one generic
+// StreamUpdates call on gRPC's callback API (bytes in and out, reads started
+// from gRPC's own thread as each one completes), each response scanned for
+// its revision and raw_json size only. (Before 2026-12-03 16:00 it was a
+// synchronous typed reader decoding every event in full: ~45% of a core.)
+class ReplayReader : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  ReplayReader(grpc::GenericStub* stub, int64_t max_events, absl::Duration limit)
+      : max_events_(max_events) {
+    v1::StreamUpdatesRequest request;
+    request.set_start_revision(1);
+    request.set_include_raw_json(true);
+    request.set_progress_interval_ms(300);
+    grpc::Slice slice(request.SerializeAsString());
+    grpc::ByteBuffer bytes(&slice, 1);
+    request_.Swap(&bytes);
+    context_.set_deadline(absl::ToChronoTime(absl::Now() + limit));
+    stub->PrepareBidiStreamingCall(&context_, "/healthwire.v1.EventStore/StreamUpdates",
+                                   grpc::StubOptions(), this);
+    StartWriteLast(&request_, grpc::WriteOptions());
+    StartRead(&response_);
+    StartCall();
+  }
+  void OnReadDone(bool ok) override {
+    ScannedUpdate update;
+    if (!ok || !ScanUpdate(&response_, &update, /*record_key=*/nullptr)) {
+      Stop();  // caught up (a progress message), or the call ended
+      return;
+    }
+    const uint64_t revision = update.revision;
+    if (first_ == 0) first_ = revision;
+    if (revision != expected_) dense_ = false;
+    expected_ = revision + 1;
+    last_ = revision;
+    bytes_ += update.raw_json_bytes;
+    last_update_ns_ = NowNanos();
+    if (++events_ >= max_events_) {
+      Stop();
+      return;
+    }
+    response_.Clear();
+    StartRead(&response_);
+  }
+  void OnDone(const grpc::Status& /*status*/) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+    cv_.notify_all();
+  }
+  // Blocks until the replay caught up (or ended); the counters are then final.
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return stopped_; });
+  }
+  void CancelAndWait() {
+    context_.TryCancel();
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return done_; });
+  }
+  int64_t events() const { return events_; }
+  int64_t bytes() const { return bytes_; }
+  int64_t last_update_ns() const { return last_update_ns_; }
+  uint64_t first() const { return first_; }
+  uint64_t last() const { return last_; }
+  bool dense() const { return dense_; }
+
+ private:
+  void Stop() {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopped_ = true;
+    cv_.notify_all();
+  }
+
+  const int64_t max_events_;
+  grpc::ClientContext context_;
+  grpc::ByteBuffer request_, response_;
+  // Written by gRPC's thread before Stop(), read after Wait().
+  int64_t events_ = 0, bytes_ = 0, last_update_ns_ = 0;
+  uint64_t expected_ = 1, first_ = 0, last_ = 0;
+  bool dense_ = true;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopped_ = false, done_ = false;
+};
+
+int RunReplay() {
+  auto channels = MakeChannels(1);
+  grpc::GenericStub stub(channels[0]);
+  const double cpu0 = ProcessCpuSeconds();
+  const int64_t t0 = NowNanos();
+  ReplayReader reader(&stub, absl::GetFlag(FLAGS_max_events), absl::GetFlag(FLAGS_duration));
+  reader.Wait();
+  const double cpu_seconds = ProcessCpuSeconds() - cpu0;
+  reader.CancelAndWait();
+  const int64_t events = reader.events(), bytes = reader.bytes();
+  const bool dense = reader.dense();
+  const double seconds = events > 0 ? (reader.last_update_ns() - t0) / 1e9 : 0;
+  const double cpu_pct = seconds > 0 ? cpu_seconds / seconds * 100 : 0;
+  const double eps = seconds > 0 ? events / seconds : 0;
+  std::printf("replay: revisions %llu..%llu (%lld events, dense=%s, raw_json %.1f MB) in %.3fs: "
+              "%.0f events/s, %.1f MB/s; generator CPU %.1f%% of a core\n",
+              static_cast<unsigned long long>(reader.first()),
+              static_cast<unsigned long long>(reader.last()), static_cast<long long>(events),
+              dense ? "yes" : "NO", bytes / 1e6, seconds, eps,
+              seconds > 0 ? bytes / 1e6 / seconds : 0, cpu_pct);
+  std::printf("RESULT label=replay events=%lld seconds=%.3f events_per_s=%.1f mb_per_s=%.3f "
+              "dense=%d gen_cpu_pct=%.1f\n",
+              static_cast<long long>(events), seconds, eps,
+              seconds > 0 ? bytes / 1e6 / seconds : 0, dense ? 1 : 0, cpu_pct);
+  return events > 0 && dense ? 0 : 1;
+}
+
+// ---- subscribers ----
 
 // One StreamUpdates call on gRPC's callback API, kept light because the
 // subscribers share the machine with the server: the call is generic (bytes
@@ -341,7 +419,8 @@ class Subscriber : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBu
   }
   void OnReadDone(bool ok) override {
     if (!ok) return;
-    if (UpdateRecordKey(&response_, &key_)) {
+    ScannedUpdate update;
+    if (ScanUpdate(&response_, &update, &key_)) {
       const int64_t now = NowNanos();
       received_.fetch_add(1, std::memory_order_relaxed);
       const size_t dash = key_.rfind('-');

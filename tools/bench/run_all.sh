@@ -134,6 +134,7 @@ h2load_getlatest() {
   local want
   want="$(result "$WORK/getlatest.frame.txt" response_frame_bytes)"
   local cpu
+  rm -f "$log"  # h2load appends to its log
   cpu="$( (timeout $(($1 + 60)) h2load -c1 -m32 -D "$1" -d "$frame" --log-file="$log" \
             -H 'content-type: application/grpc' -H 'te: trailers' \
             "http://127.0.0.1:$GRPC_PORT/healthwire.v1.EventStore/GetLatest" >"$out"; times) |
