@@ -50,6 +50,13 @@ std::string StoreMetricsText(EventStore& store, const EventStoreService& service
         "Large values removed again: unreferenced (overwrite + retention, erasure) or never "
         "committed (refused calls; at open, what a crash left).",
         absl::StrCat(stats.large_values_collected), "counter");
+  Gauge(&text, "healthwire_store_large_writes_waiting",
+        "Calls with a large record waiting for or in the large-value writer threads.",
+        absl::StrCat(stats.large_writes_waiting));
+  Gauge(&text, "healthwire_store_large_writes_refused_total",
+        "Calls refused at once because --large_write_max_queued calls waited for the "
+        "large-value writer.",
+        absl::StrCat(stats.large_writes_refused), "counter");
   const ReadGate::Stats gate = service.read_gate_stats();
   Gauge(&text, "healthwire_read_waits", "Reads waiting now for min_log_sequence/min_revision.",
         absl::StrCat(gate.waiting));

@@ -23,10 +23,10 @@ void EventStore::Impl::IngestFetchedAsync(std::vector<v1::Event> events, v1::S3F
         "this store is a replica of the commit log: send webhooks to a gateway with --log"));
     return;
   }
-  // Large raw JSON is written now, on the caller's thread, outside the
-  // writer's group: the group's synced write then carries only a reference,
-  // so small calls never wait for these bytes (storage/large_values.h).
-  std::vector<std::optional<LargeValueRef>> large_values;
+  // Large raw JSON is written by the large-value writer threads, outside the
+  // writer's group and off this (the caller's) thread: the group's synced
+  // write then carries only a reference, so small calls never wait for these
+  // bytes (storage/large_values.h, event_store_large_write.cc).
   uint64_t large_bytes = 0;
   if (options_.large_value_bytes > 0) {
     for (const v1::Event& event : events) {
@@ -45,47 +45,25 @@ void EventStore::Impl::IngestFetchedAsync(std::vector<v1::Event> events, v1::S3F
       done(std::move(room));
       return;
     }
-    for (size_t i = 0; i < events.size(); ++i) {
-      if (events[i].raw_json().size() <= options_.large_value_bytes) continue;
-      large_values.resize(events.size());
-      absl::StatusOr<LargeValueRef> written = WriteLargeValue(
-          db_.get(), families_, LargeValueIngestDir(options_.path), events[i].raw_json());
-      if (!written.ok()) {
-        DiscardLargeValues(large_values);
-        done(written.status());
-        return;
-      }
-      large_values_written_.fetch_add(1, std::memory_order_relaxed);
-      large_values[i] = *std::move(written);
-    }
+    QueueLargeWrite(std::move(events), std::move(outcome), std::move(done), std::move(may_start));
+    return;
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
       PendingCall call;
       call.events = std::move(events);
-      call.large_values = std::move(large_values);
       call.done = std::move(done);
       call.may_start = std::move(may_start);
       // ping_revision 0: a plain IngestAsync call.
       if (outcome.ping_revision() != 0) call.fetch_outcome = std::move(outcome);
       queue_.push_back(std::move(call));
+      queue_changed_flag_ = true;
       queue_changed_.notify_one();
       return;
     }
   }
-  DiscardLargeValues(large_values);
   done(absl::UnavailableError("the event store is closing"));
-}
-
-void EventStore::Impl::DiscardLargeValues(
-    const std::vector<std::optional<LargeValueRef>>& large_values) {
-  for (const std::optional<LargeValueRef>& ref : large_values) {
-    if (!ref.has_value()) continue;
-    // A failure leaves the pending key: the next open removes the value.
-    absl::StatusOr<bool> removed = DiscardLargeValue(db_.get(), families_, *ref);
-    if (removed.ok() && *removed) large_values_collected_.fetch_add(1, std::memory_order_relaxed);
-  }
 }
 
 void EventStore::Impl::WriterLoop() {
@@ -93,7 +71,9 @@ void EventStore::Impl::WriterLoop() {
     std::vector<PendingCall> calls;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      const auto ready = [this] { return !queue_.empty() || stopping_; };
+      // Not "the queue is not empty": every queued call may be waiting for
+      // its large values (then the writer sleeps until one is written).
+      const auto ready = [this] { return queue_changed_flag_ || stopping_; };
       if (writes_stopped()) {
         // Recover by itself, not only when the next commit asks.
         queue_changed_.wait_for(lock, absl::ToChronoMilliseconds(options_.write_recovery_interval),
@@ -102,7 +82,11 @@ void EventStore::Impl::WriterLoop() {
         queue_changed_.wait(lock, ready);
       }
       if (queue_.empty() && stopping_) return;  // everything queued is done
+      queue_changed_flag_ = false;
       calls = TakeGroup();
+      // Calls left behind (a second large call, a later call of a user
+      // whose call waits) are looked at again after this group.
+      if (!calls.empty() && !queue_.empty()) queue_changed_flag_ = true;
     }
     if (calls.empty()) {
       TryRecoverWrites().IgnoreError();
@@ -147,6 +131,11 @@ std::vector<EventStore::Impl::PendingCall> EventStore::Impl::TakeGroup() {
   bool has_large = false;
   bool erasure_waiting = false;
   for (PendingCall& call : queue_) {
+    if (call.large_write != 0) {  // its large values are being written
+      for (const std::string& user : call.writing_users) waiting_users.push_back(&user);
+      waiting.push_back(std::move(call));
+      continue;
+    }
     bool blocked = erasure_waiting || (call.erasure.has_value() && !waiting.empty());
     for (const v1::Event& event : call.events) {
       for (const std::string* user : waiting_users) {
@@ -163,8 +152,8 @@ std::vector<EventStore::Impl::PendingCall> EventStore::Impl::TakeGroup() {
     has_large = has_large || large;
     group.push_back(std::move(call));
   }
-  // (waiting_users stay valid: moving a call moves its events' buffer, not
-  // the events.)
+  // (waiting_users stay valid: moving a call moves its events' and its
+  // writing_users' buffers, not the elements.)
   queue_ = std::move(waiting);
   return group;
 }

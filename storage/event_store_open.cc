@@ -127,6 +127,16 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
         ")"));
   }
   db_options.max_open_files = options.max_open_files;
+  if (options.large_value_bytes > 0 &&
+      (options.large_write_threads < 1 || options.large_write_threads > 64)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "EventStore::Options.large_write_threads must be 1..64 (got ",
+        options.large_write_threads, ")"));
+  }
+  if (options.large_value_bytes > 0 && options.large_write_max_queued < 1) {
+    return absl::InvalidArgumentError(
+        "EventStore::Options.large_write_max_queued must be at least 1");
+  }
 
   const std::shared_ptr<rocksdb::Cache> block_cache =
       rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -253,6 +263,11 @@ EventStore::Impl::Impl(const Options& options, std::unique_ptr<rocksdb::DB> db,
       hub_(SubscriptionHub::Options{options.max_buffered_updates_per_subscriber}, last_revision),
       durable_revision_(last_revision) {
   writer_ = std::thread([this] { WriterLoop(); });
+  if (options_.large_value_bytes > 0) {
+    for (int i = 0; i < options_.large_write_threads; ++i) {
+      large_writers_.emplace_back([this] { LargeWriteLoop(); });
+    }
+  }
   if (options_.changelog_max_age > absl::ZeroDuration()) {
     retention_ = std::thread([this] { RetentionLoop(); });
   }
@@ -260,6 +275,14 @@ EventStore::Impl::Impl(const Options& options, std::unique_ptr<rocksdb::DB> db,
 }
 
 EventStore::Impl::~Impl() {
+  // The large-value writers first: they finish the calls queued for them and
+  // hand them to the commit writer, which then drains the queue.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    large_writers_stopping_ = true;
+  }
+  large_write_wake_.notify_all();
+  for (std::thread& thread : large_writers_) thread.join();
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
@@ -293,6 +316,8 @@ EventStore::Stats EventStore::Impl::GetStats() const {
   stats.refused_late = refused_late_.load(std::memory_order_relaxed);
   stats.large_values_written = large_values_written_.load(std::memory_order_relaxed);
   stats.large_values_collected = large_values_collected_.load(std::memory_order_relaxed);
+  stats.large_writes_waiting = large_writes_waiting_.load(std::memory_order_relaxed);
+  stats.large_writes_refused = large_writes_refused_.load(std::memory_order_relaxed);
   return stats;
 }
 

@@ -88,6 +88,20 @@ bool References(absl::string_view stored, absl::string_view id) {
          stored.substr(kMagicBytes, kIdBytes) == id;
 }
 
+// One SST file holding only `key` -> `value`, synced (SstFileWriter::Finish),
+// for `family`'s options (large_values: uncompressed, so writing it needs no
+// second buffer of the value's size).
+rocksdb::Status WriteOneKeyFile(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
+                                const std::string& file, absl::string_view key,
+                                absl::string_view value) {
+  const rocksdb::Options options = db->GetOptions(family);
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(options), options, family);
+  rocksdb::Status status = writer.Open(file);
+  if (status.ok()) status = writer.Put(ToSlice(key), ToSlice(value));
+  if (status.ok()) status = writer.Finish();
+  return status;
+}
+
 }  // namespace
 
 bool IsLargeValueReference(absl::string_view stored) {
@@ -118,38 +132,43 @@ absl::StatusOr<LargeValueRef> WriteLargeValue(rocksdb::DB* db, const StoreFamili
   ref.size = bytes.size();
   ref.sha256 = Sha256(bytes);
 
-  // Pending first: once the value is in, a crash before the commit leaves a
-  // key the next open finds.
-  rocksdb::WriteOptions synced;
-  synced.sync = true;
-  rocksdb::Status status = db->Put(synced, families.large_refs, PendingKey(ref.id), rocksdb::Slice());
-  if (!status.ok()) return FromRocksDb(status, "cannot mark a large value pending");
-
+  // The value and its pending key are ingested together, one SST file per
+  // family recorded atomically in the MANIFEST (IngestExternalFiles): after a
+  // crash either both are there (the next open finds the pending key and
+  // removes the value) or neither. So the pending key needs no synced WAL
+  // write of its own (it used to be one, and that write queued behind every
+  // small commit's WAL sync), and the only syncs are the two files' and the
+  // MANIFEST's.
   std::error_code error;
   std::filesystem::create_directories(ingest_dir, error);
   if (error) {
-    DiscardLargeValue(db, families, ref).IgnoreError();
     return absl::UnavailableError(absl::StrCat("cannot create the large-value folder \"", ingest_dir,
                                                "\": ", error.message()));
   }
-  const std::string file =
-      absl::StrCat(ingest_dir, "/", absl::BytesToHexString(ref.id), ".sst");
-  rocksdb::Options options = db->GetOptions(families.large_values);
-  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(options), options, families.large_values);
-  status = writer.Open(file);
-  if (status.ok()) status = writer.Put(ToSlice(ref.id), ToSlice(bytes));
-  if (status.ok()) status = writer.Finish();  // syncs the file
+  const std::string name = absl::BytesToHexString(ref.id);
+  const std::string value_file = absl::StrCat(ingest_dir, "/", name, ".value.sst");
+  const std::string pending_file = absl::StrCat(ingest_dir, "/", name, ".pending.sst");
+  rocksdb::Status status = WriteOneKeyFile(db, families.large_values, value_file, ref.id, bytes);
+  if (status.ok()) {
+    status = WriteOneKeyFile(db, families.large_refs, pending_file, PendingKey(ref.id), "");
+  }
   if (status.ok()) {
     rocksdb::IngestExternalFileOptions ingest;
-    ingest.move_files = true;
+    ingest.move_files = true;  // a hard link: the bytes are not copied again
     ingest.write_global_seqno = false;
-    status = db->IngestExternalFile(families.large_values, {file}, ingest);
+    std::vector<rocksdb::IngestExternalFileArg> args(2);
+    args[0].column_family = families.large_values;
+    args[0].external_files = {value_file};
+    args[0].options = ingest;
+    args[1].column_family = families.large_refs;
+    args[1].external_files = {pending_file};
+    args[1].options = ingest;
+    status = db->IngestExternalFiles(args);
   }
-  std::filesystem::remove(file, error);  // moved (hard link) or failed: the copy here goes
-  if (!status.ok()) {
-    DiscardLargeValue(db, families, ref).IgnoreError();
-    return FromRocksDb(status, "cannot write a large value");
-  }
+  // Moved (hard-linked) or failed: the names here go either way.
+  std::filesystem::remove(value_file, error);
+  std::filesystem::remove(pending_file, error);
+  if (!status.ok()) return FromRocksDb(status, "cannot write a large value");
   return ref;
 }
 

@@ -12,9 +12,11 @@
 // every answer is the same bytes as an inline record.
 //
 // Bookkeeping in the small `large_refs` family:
-//   "p" + id  pending: written (synced) before the value; a value whose id
-//             still has a pending key and no commit key at open was never
-//             committed (crash or 503) and is removed (RemoveUncommitted).
+//   "p" + id  pending: ingested in the same atomic ingest as the value (so a
+//             value never exists without it, and it costs no WAL sync); a
+//             value whose id still has a pending key and no commit key at
+//             open was never committed (crash or 503) and is removed
+//             (RemoveUncommitted). The commit's batch deletes it.
 //   "c" + id  committed: 8-byte big-endian revision + record key, written in
 //             the commit's batch; lets CollectUnreferenced check with two
 //             point reads whether the record or its change-log entry still
@@ -54,11 +56,13 @@ bool IsLargeValueReference(absl::string_view stored);
 // swapped out and back (no copy of the large bytes).
 absl::StatusOr<std::string> EncodeWithReference(const LargeValueRef& ref, v1::Event& event);
 
-// Writes `bytes` as a new large value: the pending key (synced), then an SST
-// file holding only the value, ingested into `large_values`. `ingest_dir` is
-// a scratch folder for that file (created when missing). Unavailable for I/O
-// failures (a full disk: nothing of the value is left behind but the pending
-// key, which the next open or DiscardLargeValue removes).
+// Writes `bytes` as a new large value: two one-key SST files (the value for
+// `large_values`, its pending key for `large_refs`) ingested atomically.
+// `ingest_dir` is a scratch folder for those files (created when missing).
+// Blocks for the files' writes and syncs and the ingest (which waits for the
+// commit writer's current write): call it off any thread that must stay
+// responsive (EventStore's large-value writer threads). Unavailable for I/O
+// failures (a full disk): then nothing of the value is in the store.
 absl::StatusOr<LargeValueRef> WriteLargeValue(rocksdb::DB* db, const StoreFamilies& families,
                                               const std::string& ingest_dir,
                                               absl::string_view bytes);

@@ -39,6 +39,12 @@ ABSL_FLAG(uint64_t, large_value_bytes, 1 << 20,
           "family, written before and outside the group commit (no WAL), so small webhooks "
           "never wait for its bytes and it is not held twice in memory. 0 = every record "
           "inline.");
+ABSL_FLAG(int, large_write_threads, 2,
+          "Threads writing --large_value_bytes values (hash, SST file, sync, ingest) off the "
+          "webhook workers; the call keeps its place in the commit queue meanwhile. 1..64.");
+ABSL_FLAG(uint64_t, large_write_max_queued, 16,
+          "Calls with a large record waiting for (or in) those threads; beyond this a webhook "
+          "gets a fast 503 + Retry-After with nothing stored.");
 ABSL_FLAG(bool, erase_on_deauth, false,
           "A deauth or access_revoked webhook also erases that user_id's data (records, "
           "connection record, change-log entries; a tombstone is streamed), as EraseUser "
@@ -106,6 +112,8 @@ void ApplyStoreFlags(HealthwireServer::Options* options) {
   options->store.min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_mb) << 20;
   options->store.erase_on_deauth = absl::GetFlag(FLAGS_erase_on_deauth);
   options->store.large_value_bytes = absl::GetFlag(FLAGS_large_value_bytes);
+  options->store.large_write_threads = absl::GetFlag(FLAGS_large_write_threads);
+  options->store.large_write_max_queued = absl::GetFlag(FLAGS_large_write_max_queued);
   options->max_queued_erasures = absl::GetFlag(FLAGS_erase_max_queued);
   options->metrics_address = absl::GetFlag(FLAGS_metrics_address);
   options->metrics_port = absl::GetFlag(FLAGS_metrics_port);
