@@ -76,8 +76,7 @@ absl::StatusOr<EventStore::EraseResult> EventStore::Impl::EraseUser(const StoreS
     call.erase_done = [&committed](absl::StatusOr<ApplyBatch::ErasureOutcome> outcome) {
       committed.set_value(std::move(outcome));
     };
-    queue_.push_back(std::move(call));
-    queue_changed_.notify_one();
+    QueueCallLocked(std::move(call));
   }
   absl::StatusOr<ApplyBatch::ErasureOutcome> outcome = result.get();
   if (!outcome.ok()) return outcome.status();

@@ -57,13 +57,19 @@ void EventStore::Impl::IngestFetchedAsync(std::vector<v1::Event> events, v1::S3F
       call.may_start = std::move(may_start);
       // ping_revision 0: a plain IngestAsync call.
       if (outcome.ping_revision() != 0) call.fetch_outcome = std::move(outcome);
-      queue_.push_back(std::move(call));
-      queue_changed_flag_ = true;
-      queue_changed_.notify_one();
+      QueueCallLocked(std::move(call));
       return;
     }
   }
   done(absl::UnavailableError("the event store is closing"));
+}
+
+void EventStore::Impl::QueueCallLocked(PendingCall call) {
+  const bool takeable = call.large_write == 0;
+  queue_.push_back(std::move(call));
+  if (!takeable) return;
+  queue_changed_flag_ = true;
+  queue_changed_.notify_one();
 }
 
 void EventStore::Impl::WriterLoop() {

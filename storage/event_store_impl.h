@@ -196,6 +196,10 @@ class EventStore::Impl {
   bool writes_stopped() const { return writes_stopped_.load(std::memory_order_acquire); }
 
   // ---- group commit: feeder 1 (event_store_group_commit.cc) ----
+  // Appends `call` to queue_ and wakes the writer when it may take it (not a
+  // call whose large values are being written). mu_ held. Every append goes
+  // through here: the writer sleeps until queue_changed_flag_ is set.
+  void QueueCallLocked(PendingCall call);
   void WriterLoop();
   // The next group to commit, taken from queue_ (mu_ held).
   std::vector<PendingCall> TakeGroup();

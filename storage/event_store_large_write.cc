@@ -44,7 +44,7 @@ void EventStore::Impl::QueueLargeWrite(std::vector<v1::Event> events, v1::S3Fetc
       job.id = call.large_write;
       job.events = std::move(events);
       job.may_start = std::move(may_start);
-      queue_.push_back(std::move(call));
+      QueueCallLocked(std::move(call));  // its place; not taken yet
       large_writes_.push_back(std::move(job));
       large_writes_waiting_.fetch_add(1, std::memory_order_relaxed);
       large_write_wake_.notify_one();

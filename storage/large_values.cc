@@ -11,6 +11,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/escaping.h"
+#include "rocksdb/convenience.h"
 #include "rocksdb/options.h"
 #include "rocksdb/sst_file_writer.h"
 #include "storage/keys.h"
@@ -100,6 +101,16 @@ rocksdb::Status WriteOneKeyFile(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* fa
   if (status.ok()) status = writer.Put(ToSlice(key), ToSlice(value));
   if (status.ok()) status = writer.Finish();
   return status;
+}
+
+// Drops the SST files that hold nothing but value `id` (a written value's
+// own ingested file, while no compaction merged it): its bytes leave the disk
+// now, without a compaction. Files holding other keys too are left to the
+// tombstone and RocksDB's compactions.
+rocksdb::Status DropValueFiles(rocksdb::DB* db, const StoreFamilies& families,
+                               absl::string_view id) {
+  const rocksdb::Slice key = ToSlice(id);
+  return rocksdb::DeleteFilesInRange(db, families.large_values, &key, &key);
 }
 
 }  // namespace
@@ -194,6 +205,7 @@ absl::StatusOr<bool> DiscardLargeValue(rocksdb::DB* db, const StoreFamilies& fam
   status = batch.Delete(families.large_values, ref.id);
   if (status.ok()) status = batch.Delete(families.large_refs, PendingKey(ref.id));
   if (status.ok()) status = db->Write(rocksdb::WriteOptions(), &batch);
+  if (status.ok()) status = DropValueFiles(db, families, ref.id);
   if (!status.ok()) return FromRocksDb(status, "cannot remove an uncommitted large value");
   return true;
 }
@@ -270,6 +282,15 @@ absl::StatusOr<uint64_t> RemoveUncommittedLargeValues(rocksdb::DB* db,
     rocksdb::WriteOptions synced;
     synced.sync = true;
     if (status.ok()) status = db->Write(synced, &batch);
+    if (status.ok() && committed.IsNotFound()) {
+      // The bytes leave the disk now (at open, rare): the value's own file,
+      // else a compaction of its key.
+      status = DropValueFiles(db, families, id);
+      const rocksdb::Slice key(id);
+      rocksdb::CompactRangeOptions compact;
+      compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+      if (status.ok()) status = db->CompactRange(compact, families.large_values, &key, &key);
+    }
     if (!status.ok()) return FromRocksDb(status, "cannot remove an uncommitted large value");
   }
   return removed;

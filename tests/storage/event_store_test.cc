@@ -792,6 +792,30 @@ TEST_F(EventStoreTest, ALargeRecordIsStoredByReferenceAndReadBackByteIdentical) 
   EXPECT_EQ(store_->GetStats().large_values_collected, 1u);
 }
 
+// Retention: once neither the record (overwritten) nor its change-log entry
+// (trimmed by count retention) references a large value, the value and its
+// commit key go, and its bytes leave the disk.
+TEST_F(EventStoreTest, ALargeValueIsRemovedOnceRetentionTrimmedItsLastReference) {
+  ReopenWith([](EventStore::Options& options) { options.changelog_max_entries = 1; });
+  const std::string marker = "RETAINED-LARGE-VALUE-MARKER";
+  const std::string large_json =
+      absl::StrCat("{\"note\":\"", marker, "\",\"padding\":\"", std::string(2 << 20, 'r'), "\"}");
+  MustIngest({Sleep("big", "large-1", Night(1), large_json)});
+  EXPECT_EQ(store_->GetStats().large_values_written, 1u);
+  EXPECT_EQ(store_->GetStats().large_values_collected, 0u);
+  // A new version of the record (inline): the old entry is trimmed (at most
+  // one entry kept), so nothing references the value any more.
+  MustIngest({Sleep("big", "large-1", Night(1), "{\"v\":2}")});
+  EXPECT_TRUE(PollUntil([&] { return store_->GetStats().large_values_collected == 1; },
+                        absl::Seconds(10)))
+      << "collected " << store_->GetStats().large_values_collected;
+  EXPECT_EQ(MustGetLatest(LatestFor("big")).raw_json(), "{\"v\":2}");
+  store_.reset();
+  absl::StatusOr<testing::DatabaseBytes> bytes = testing::ScanDatabase(path_);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_FALSE(bytes->Contains(marker)) << bytes->WhereIs(marker);
+}
+
 // Large-value path (the default): the caller of IngestAsync never waits for
 // a large value's write (it runs on the store's large-value writer threads),
 // a small call of another user commits while large values are still being
