@@ -3,7 +3,9 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <memory>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -26,6 +28,12 @@ constexpr size_t kMagicBytes = sizeof(kMagic);
 constexpr size_t kIdBytes = 16;
 constexpr size_t kShaBytes = 32;
 constexpr size_t kHeaderBytes = kMagicBytes + kIdBytes + 8 + kShaBytes;
+
+// A value is stored in chunks of this size under id + 4-byte big-endian
+// chunk number: the SST writer buffers one block (about one chunk), not a
+// second copy of the whole value (that copy made one 40-60 MB webhook peak at
+// 3-4x its body), and a read goes through the block cache a chunk at a time.
+constexpr size_t kChunkBytes = 1 << 20;
 
 constexpr char kPendingPrefix = 'p';
 constexpr char kCommittedPrefix = 'c';
@@ -65,17 +73,44 @@ absl::Status DecodeReference(absl::string_view stored, LargeValueRef* ref,
   return absl::OkStatus();
 }
 
-// The reference's raw JSON, checked against its size and digest.
+// The key of chunk `index` of value `id`.
+std::string ChunkKey(absl::string_view id, uint32_t index) {
+  std::string key(id);
+  for (int shift = 24; shift >= 0; shift -= 8) key.push_back(static_cast<char>(index >> shift));
+  return key;
+}
+// The first and last possible chunk keys of value `id` (both inclusive), and
+// a key just past them (for exclusive upper bounds).
+std::string FirstChunkKey(absl::string_view id) { return ChunkKey(id, 0); }
+std::string LastChunkKey(absl::string_view id) { return ChunkKey(id, 0xFFFFFFFFu); }
+std::string PastChunkKeys(absl::string_view id) { return absl::StrCat(LastChunkKey(id), "\xff"); }
+
+// The reference's raw JSON (its chunks in order), checked against its size
+// and digest.
 absl::StatusOr<std::string> ReadLargeValue(rocksdb::DB* db, const StoreFamilies& families,
                                            const rocksdb::ReadOptions& read,
                                            const LargeValueRef& ref) {
   std::string bytes;
-  const rocksdb::Status status = db->Get(read, families.large_values, ref.id, &bytes);
-  if (status.IsNotFound()) {
+  bytes.reserve(ref.size);
+  const std::string past = PastChunkKeys(ref.id);
+  const rocksdb::Slice past_slice(past);
+  // The caller's snapshot and checksum settings, not its iteration bounds
+  // (a reader scanning another family passes its own).
+  rocksdb::ReadOptions chunks = read;
+  chunks.iterate_lower_bound = nullptr;
+  chunks.iterate_upper_bound = &past_slice;
+  chunks.prefix_same_as_start = false;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(chunks, families.large_values));
+    for (it->Seek(FirstChunkKey(ref.id)); it->Valid() && bytes.size() <= ref.size; it->Next()) {
+      bytes.append(it->value().data(), it->value().size());
+    }
+    if (!it->status().ok()) return FromRocksDb(it->status(), "cannot read a large value");
+  }
+  if (bytes.empty() && ref.size > 0) {
     return absl::DataLossError(absl::StrCat("the large value ", absl::BytesToHexString(ref.id),
                                             " a record references is missing"));
   }
-  if (!status.ok()) return FromRocksDb(status, "cannot read a large value");
   if (bytes.size() != ref.size || Sha256(bytes) != ref.sha256) {
     return absl::DataLossError(absl::StrCat("the large value ", absl::BytesToHexString(ref.id),
                                             " does not match its size and SHA-256"));
@@ -89,18 +124,26 @@ bool References(absl::string_view stored, absl::string_view id) {
          stored.substr(kMagicBytes, kIdBytes) == id;
 }
 
-// One SST file holding only `key` -> `value`, synced (SstFileWriter::Finish),
-// for `family`'s options (large_values: uncompressed, so writing it needs no
-// second buffer of the value's size).
-rocksdb::Status WriteOneKeyFile(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
-                                const std::string& file, absl::string_view key,
-                                absl::string_view value) {
+// One SST file, synced (SstFileWriter::Finish), for `family`'s options
+// (large_values: uncompressed, so writing needs no compression buffer), with
+// `entries` (sorted) in it.
+rocksdb::Status WriteSstFile(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
+                             const std::string& file,
+                             const std::vector<std::pair<std::string, absl::string_view>>& entries) {
   const rocksdb::Options options = db->GetOptions(family);
   rocksdb::SstFileWriter writer(rocksdb::EnvOptions(options), options, family);
   rocksdb::Status status = writer.Open(file);
-  if (status.ok()) status = writer.Put(ToSlice(key), ToSlice(value));
+  for (size_t i = 0; status.ok() && i < entries.size(); ++i) {
+    status = writer.Put(entries[i].first, ToSlice(entries[i].second));
+  }
   if (status.ok()) status = writer.Finish();
   return status;
+}
+
+// Removes value `id`'s chunks (one range tombstone) in `batch`.
+rocksdb::Status DeleteValue(const StoreFamilies& families, absl::string_view id,
+                            rocksdb::WriteBatch* batch) {
+  return batch->DeleteRange(families.large_values, FirstChunkKey(id), PastChunkKeys(id));
 }
 
 // Drops the SST files that hold nothing but value `id` (a written value's
@@ -109,8 +152,24 @@ rocksdb::Status WriteOneKeyFile(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* fa
 // tombstone and RocksDB's compactions.
 rocksdb::Status DropValueFiles(rocksdb::DB* db, const StoreFamilies& families,
                                absl::string_view id) {
-  const rocksdb::Slice key = ToSlice(id);
-  return rocksdb::DeleteFilesInRange(db, families.large_values, &key, &key);
+  const std::string first = FirstChunkKey(id);
+  const std::string last = LastChunkKey(id);
+  const rocksdb::Slice begin(first);
+  const rocksdb::Slice end(last);
+  return rocksdb::DeleteFilesInRange(db, families.large_values, &begin, &end);
+}
+
+// Compacts value `id`'s key range (bottommost level included), so removed
+// chunks leave the files.
+rocksdb::Status CompactValue(rocksdb::DB* db, const StoreFamilies& families,
+                             absl::string_view id) {
+  const std::string first = FirstChunkKey(id);
+  const std::string past = PastChunkKeys(id);
+  const rocksdb::Slice begin(first);
+  const rocksdb::Slice end(past);
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  return db->CompactRange(compact, families.large_values, &begin, &end);
 }
 
 }  // namespace
@@ -159,9 +218,14 @@ absl::StatusOr<LargeValueRef> WriteLargeValue(rocksdb::DB* db, const StoreFamili
   const std::string name = absl::BytesToHexString(ref.id);
   const std::string value_file = absl::StrCat(ingest_dir, "/", name, ".value.sst");
   const std::string pending_file = absl::StrCat(ingest_dir, "/", name, ".pending.sst");
-  rocksdb::Status status = WriteOneKeyFile(db, families.large_values, value_file, ref.id, bytes);
+  std::vector<std::pair<std::string, absl::string_view>> chunks;
+  for (size_t offset = 0; offset < bytes.size() || chunks.empty(); offset += kChunkBytes) {
+    chunks.emplace_back(ChunkKey(ref.id, static_cast<uint32_t>(offset / kChunkBytes)),
+                        bytes.substr(std::min(offset, bytes.size()), kChunkBytes));
+  }
+  rocksdb::Status status = WriteSstFile(db, families.large_values, value_file, chunks);
   if (status.ok()) {
-    status = WriteOneKeyFile(db, families.large_refs, pending_file, PendingKey(ref.id), "");
+    status = WriteSstFile(db, families.large_refs, pending_file, {{PendingKey(ref.id), ""}});
   }
   if (status.ok()) {
     rocksdb::IngestExternalFileOptions ingest;
@@ -202,7 +266,7 @@ absl::StatusOr<bool> DiscardLargeValue(rocksdb::DB* db, const StoreFamilies& fam
   if (status.ok()) return false;  // committed: not ours to remove
   if (!status.IsNotFound()) return FromRocksDb(status, "cannot check a large value");
   rocksdb::WriteBatch batch;
-  status = batch.Delete(families.large_values, ref.id);
+  status = DeleteValue(families, ref.id, &batch);
   if (status.ok()) status = batch.Delete(families.large_refs, PendingKey(ref.id));
   if (status.ok()) status = db->Write(rocksdb::WriteOptions(), &batch);
   if (status.ok()) status = DropValueFiles(db, families, ref.id);
@@ -276,7 +340,7 @@ absl::StatusOr<uint64_t> RemoveUncommittedLargeValues(rocksdb::DB* db,
     rocksdb::WriteBatch batch;
     rocksdb::Status status = batch.Delete(families.large_refs, PendingKey(id));
     if (committed.IsNotFound()) {
-      if (status.ok()) status = batch.Delete(families.large_values, id);
+      if (status.ok()) status = DeleteValue(families, id, &batch);
       ++removed;
     }
     rocksdb::WriteOptions synced;
@@ -286,10 +350,7 @@ absl::StatusOr<uint64_t> RemoveUncommittedLargeValues(rocksdb::DB* db,
       // The bytes leave the disk now (at open, rare): the value's own file,
       // else a compaction of its key.
       status = DropValueFiles(db, families, id);
-      const rocksdb::Slice key(id);
-      rocksdb::CompactRangeOptions compact;
-      compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-      if (status.ok()) status = db->CompactRange(compact, families.large_values, &key, &key);
+      if (status.ok()) status = CompactValue(db, families, id);
     }
     if (!status.ok()) return FromRocksDb(status, "cannot remove an uncommitted large value");
   }
@@ -331,15 +392,13 @@ absl::StatusOr<uint64_t> CollectUnreferencedLargeValues(rocksdb::DB* db,
   }
   for (const std::string& id : unreferenced) {
     rocksdb::WriteBatch batch;
-    rocksdb::Status status = batch.Delete(families.large_values, id);
+    rocksdb::Status status = DeleteValue(families, id, &batch);
     if (status.ok()) status = batch.Delete(families.large_refs, CommittedKey(id));
     if (status.ok()) status = db->Write(rocksdb::WriteOptions(), &batch);
     if (!status.ok()) return FromRocksDb(status, "cannot remove an unreferenced large value");
     // The bytes leave the disk now, not at some later compaction (erasure).
-    const rocksdb::Slice key(id);
-    rocksdb::CompactRangeOptions compact;
-    compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-    status = db->CompactRange(compact, families.large_values, &key, &key);
+    status = DropValueFiles(db, families, id);
+    if (status.ok()) status = CompactValue(db, families, id);
     if (!status.ok()) return FromRocksDb(status, "cannot compact a removed large value away");
   }
   if (!unreferenced.empty()) {

@@ -288,6 +288,13 @@ TEST(ErasureTest, AFullDatabaseScanAfterCompactionFindsNoByteOfThePersonsLargeRe
     ASSERT_TRUE(erased.ok()) << erased.status();
     EXPECT_TRUE(erased->response.compacted()) << erased->response.compaction_error();
     EXPECT_EQ(store->GetStats().large_values_collected, 3u);
+    // The kept person's large record is whole.
+    LatestQuery kept;
+    kept.subject = StoreSubject::UserId(kKeptUser);
+    kept.type = v1::EVENT_TYPE_SLEEP;
+    absl::StatusOr<LatestResult> latest = store->GetLatest(kept);
+    ASSERT_TRUE(latest.ok()) << latest.status();
+    EXPECT_EQ(latest->event.raw_json(), large(kKeptUser, "", 1, kKeptPayload).raw_json());
   }
   const DatabaseBytes bytes = Scan(dir.path());
   EXPECT_TRUE(std::find(bytes.family_names.begin(), bytes.family_names.end(), "large_values") !=
@@ -295,8 +302,6 @@ TEST(ErasureTest, AFullDatabaseScanAfterCompactionFindsNoByteOfThePersonsLargeRe
   EXPECT_TRUE(std::find(bytes.family_names.begin(), bytes.family_names.end(), "large_refs") !=
               bytes.family_names.end());
   EXPECT_TRUE(absl::StrContains(bytes.keys_and_values, kKeptPayload));
-  EXPECT_TRUE(absl::StrContains(bytes.keys_and_values,
-                                absl::StrCat(kKeptPayload, "\",\"pad\":\"", padding, "\"}")));
   for (const char* needle :
        {kErasedUser, kErasedReference, kErasedPayload, kSecondConnection, kSecondPayload}) {
     EXPECT_FALSE(absl::StrContains(bytes.keys_and_values, needle)) << needle;
