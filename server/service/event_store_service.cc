@@ -183,6 +183,18 @@ EventStoreService::Admission EventStoreService::Admit(const grpc::CallbackServer
   return admission;
 }
 
+std::optional<AuditEntry> EventStoreService::AdmitOrFinish(
+    const grpc::CallbackServerContext& context, grpc::ServerUnaryReactor* reactor, Role role,
+    const std::string& rpc, std::optional<v1::Subject> subject,
+    std::vector<v1::EventType> types) {
+  Admission admission = Admit(context, role, rpc, std::move(subject), std::move(types));
+  if (!admission.status.ok()) {
+    reactor->Finish(admission.status);
+    return std::nullopt;
+  }
+  return std::move(admission.entry);
+}
+
 grpc::Status EventStoreService::Audit(AuditEntry entry, std::optional<uint64_t> records,
                                       const grpc::Status& result) {
   if (audit_ == nullptr) return grpc::Status::OK;
@@ -249,12 +261,10 @@ grpc::ServerUnaryReactor* EventStoreService::Ingest(grpc::CallbackServerContext*
     }
   }
   // Ingest is not limited by type: the types are for the line only.
-  Admission admission = Admit(*context, Role::kIngest, "Ingest", subject, {});
-  if (!admission.status.ok()) {
-    reactor->Finish(admission.status);
-    return reactor;
-  }
-  admission.entry.types = std::move(types);
+  std::optional<AuditEntry> admitted =
+      AdmitOrFinish(*context, reactor, Role::kIngest, "Ingest", subject, {});
+  if (!admitted.has_value()) return reactor;
+  admitted->types = std::move(types);
   std::vector<v1::Event> events(request->events().begin(), request->events().end());
   const uint64_t count = events.size();
   // The commit must start before the caller gives up: the gateway's
@@ -271,7 +281,7 @@ grpc::ServerUnaryReactor* EventStoreService::Ingest(grpc::CallbackServerContext*
   }
   store_->IngestAsync(
       std::move(events),
-      [this, reactor, response, count, entry = std::move(admission.entry)](
+      [this, reactor, response, count, entry = *std::move(admitted)](
           absl::StatusOr<v1::IngestResponse> result) mutable {
         // Committed already (or refused): the line cannot refuse anything,
         // so a full audit buffer is counted as a drop.
@@ -300,15 +310,13 @@ grpc::ServerUnaryReactor* EventStoreService::GetLatest(grpc::CallbackServerConte
                                                        const v1::GetLatestRequest* request,
                                                        v1::GetLatestResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Admission admission =
-      Admit(*context, Role::kRead, "GetLatest", request->subject(), {request->type()});
-  if (!admission.status.ok()) {
-    reactor->Finish(admission.status);
-    return reactor;
-  }
+  std::optional<AuditEntry> admitted =
+      AdmitOrFinish(*context, reactor, Role::kRead, "GetLatest", request->subject(),
+                    {request->type()});
+  if (!admitted.has_value()) return reactor;
   ReadWhenReached(
-      reactor, admission.entry, request->min_log_sequence(), request->min_revision(),
-      [this, reactor, request, response, entry = admission.entry] {
+      reactor, *admitted, request->min_log_sequence(), request->min_revision(),
+      [this, reactor, request, response, entry = *admitted] {
         LatestQuery query;
         query.subject = SubjectOf(request->subject());
         query.type = request->type();
@@ -322,20 +330,18 @@ grpc::ServerUnaryReactor* EventStoreService::ListRecords(grpc::CallbackServerCon
                                                          const v1::ListRecordsRequest* request,
                                                          v1::ListRecordsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Admission admission =
-      Admit(*context, Role::kRead, "ListRecords", request->subject(), {request->type()});
-  if (!admission.status.ok()) {
-    reactor->Finish(admission.status);
-    return reactor;
-  }
+  std::optional<AuditEntry> admitted =
+      AdmitOrFinish(*context, reactor, Role::kRead, "ListRecords", request->subject(),
+                    {request->type()});
+  if (!admitted.has_value()) return reactor;
   absl::StatusOr<ListQuery> query = ListQueryOf(*request);
   if (!query.ok()) {
     reactor->Finish(ToGrpcStatus(query.status()));
     return reactor;
   }
   ReadWhenReached(
-      reactor, admission.entry, request->min_log_sequence(), request->min_revision(),
-      [this, reactor, query = *std::move(query), response, entry = admission.entry] {
+      reactor, *admitted, request->min_log_sequence(), request->min_revision(),
+      [this, reactor, query = *std::move(query), response, entry = *admitted] {
         FinishRead(reactor, entry, store_->ListRecords(query), response);
       });
   return reactor;
@@ -345,14 +351,12 @@ grpc::ServerUnaryReactor* EventStoreService::GetUser(grpc::CallbackServerContext
                                                      const v1::GetUserRequest* request,
                                                      v1::GetUserResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Admission admission = Admit(*context, Role::kRead, "GetUser", request->subject(), {});
-  if (!admission.status.ok()) {
-    reactor->Finish(admission.status);
-    return reactor;
-  }
+  std::optional<AuditEntry> admitted =
+      AdmitOrFinish(*context, reactor, Role::kRead, "GetUser", request->subject(), {});
+  if (!admitted.has_value()) return reactor;
   ReadWhenReached(
-      reactor, admission.entry, request->min_log_sequence(), request->min_revision(),
-      [this, reactor, request, response, entry = admission.entry] {
+      reactor, *admitted, request->min_log_sequence(), request->min_revision(),
+      [this, reactor, request, response, entry = *admitted] {
         FinishRead(reactor, entry, store_->GetUser(SubjectOf(request->subject())), response);
       });
   return reactor;
@@ -363,12 +367,10 @@ grpc::ServerUnaryReactor* EventStoreService::CreateCheckpoint(
     v1::CreateCheckpointResponse* response) {
   // Hard links and a flush: rare and short, so it runs inline.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Admission admission = Admit(*context, Role::kAdmin, "CreateCheckpoint", std::nullopt, {});
-  if (!admission.status.ok()) {
-    reactor->Finish(admission.status);
-    return reactor;
-  }
-  FinishRead(reactor, std::move(admission.entry), store_->CreateCheckpoint(request->name()),
+  std::optional<AuditEntry> admitted =
+      AdmitOrFinish(*context, reactor, Role::kAdmin, "CreateCheckpoint", std::nullopt, {});
+  if (!admitted.has_value()) return reactor;
+  FinishRead(reactor, *std::move(admitted), store_->CreateCheckpoint(request->name()),
              response);
   return reactor;
 }
@@ -377,18 +379,16 @@ grpc::ServerUnaryReactor* EventStoreService::EraseUser(grpc::CallbackServerConte
                                                        const v1::EraseUserRequest* request,
                                                        v1::EraseUserResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Admission admission = Admit(*context, Role::kAdmin, "EraseUser", request->subject(), {});
-  if (!admission.status.ok()) {
-    reactor->Finish(admission.status);
-    return reactor;
-  }
+  std::optional<AuditEntry> admitted =
+      AdmitOrFinish(*context, reactor, Role::kAdmin, "EraseUser", request->subject(), {});
+  if (!admitted.has_value()) return reactor;
   // An erasure cannot be taken back once committed, so its line is written
   // after it (as a drop when the log fills meanwhile); an audit log that is
   // already failing refuses the erasure before anything is erased.
   if (audit_ != nullptr) {
     if (absl::Status writable = audit_->CheckWritable(); !writable.ok()) {
       const grpc::Status refusal = ToGrpcStatus(writable);
-      AuditEntry refused = admission.entry;
+      AuditEntry refused = *admitted;
       refused.result = CodeName(refusal);
       audit_->RecordOrCountDrop(refused);
       reactor->Finish(refusal);
@@ -401,14 +401,14 @@ grpc::ServerUnaryReactor* EventStoreService::EraseUser(grpc::CallbackServerConte
                             absl::StrCat(max_queued_erasures_,
                                          " erasures are already waiting (--erase_max_queued); "
                                          "retry later"));
-    Audit(std::move(admission.entry), std::nullopt, busy);
+    Audit(*std::move(admitted), std::nullopt, busy);
     reactor->Finish(busy);
     return reactor;
   }
   // Commit + compaction can take seconds: not on a gRPC thread.
   const StoreSubject subject = SubjectOf(request->subject());
   erase_executor_.Schedule([this, reactor, response, subject,
-                            entry = std::move(admission.entry)]() mutable {
+                            entry = *std::move(admitted)]() mutable {
     absl::StatusOr<v1::EraseUserResponse> erased = eraser_(subject);
     queued_erasures_.fetch_sub(1);
     if (audit_ != nullptr) {
@@ -476,11 +476,9 @@ grpc::ServerUnaryReactor* EventStoreService::GetStatus(grpc::CallbackServerConte
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // `read`: positions and health only, no person's data; readers need the
   // revision, timeline and replica lag to resume and to pick a replica.
-  Admission admission = Admit(*context, Role::kRead, "GetStatus", std::nullopt, {});
-  if (!admission.status.ok()) {
-    reactor->Finish(admission.status);
-    return reactor;
-  }
+  std::optional<AuditEntry> admitted =
+      AdmitOrFinish(*context, reactor, Role::kRead, "GetStatus", std::nullopt, {});
+  if (!admitted.has_value()) return reactor;
   *response = Status();
   reactor->Finish(grpc::Status::OK);
   return reactor;
@@ -494,16 +492,14 @@ grpc::ServerUnaryReactor* EventStoreService::GetBackfill(grpc::CallbackServerCon
                                                          const v1::GetBackfillRequest* request,
                                                          v1::GetBackfillResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Admission admission = Admit(*context, Role::kRead, "GetBackfill", std::nullopt, {});
-  if (!admission.status.ok()) {
-    reactor->Finish(admission.status);
-    return reactor;
-  }
+  std::optional<AuditEntry> admitted =
+      AdmitOrFinish(*context, reactor, Role::kRead, "GetBackfill", std::nullopt, {});
+  if (!admitted.has_value()) return reactor;
   absl::StatusOr<BackfillResult> result = store_->GetBackfill(request->reference());
   if (result.ok() && !result->backfills.empty() && !result->backfills.front().user_id().empty()) {
-    admission.entry.subject.emplace().set_user_id(result->backfills.front().user_id());
+    admitted->subject.emplace().set_user_id(result->backfills.front().user_id());
   }
-  FinishAuditedRead(reactor, std::move(admission.entry), result,
+  FinishAuditedRead(reactor, *std::move(admitted), result,
                     result.ok() ? result->backfills.size() : 0, [&] {
                       if (!result->backfills.empty()) {
                         *response->mutable_backfill() = result->backfills.front();
@@ -518,13 +514,11 @@ grpc::ServerUnaryReactor* EventStoreService::ListBackfills(
     grpc::CallbackServerContext* context, const v1::ListBackfillsRequest* request,
     v1::ListBackfillsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Admission admission = Admit(*context, Role::kRead, "ListBackfills", request->subject(), {});
-  if (!admission.status.ok()) {
-    reactor->Finish(admission.status);
-    return reactor;
-  }
+  std::optional<AuditEntry> admitted =
+      AdmitOrFinish(*context, reactor, Role::kRead, "ListBackfills", request->subject(), {});
+  if (!admitted.has_value()) return reactor;
   absl::StatusOr<BackfillResult> result = store_->ListBackfills(SubjectOf(request->subject()));
-  FinishAuditedRead(reactor, std::move(admission.entry), result,
+  FinishAuditedRead(reactor, *std::move(admitted), result,
                     result.ok() ? result->backfills.size() : 0, [&] {
                       for (v1::Backfill& backfill : result->backfills) {
                         *response->add_backfills() = std::move(backfill);
@@ -539,17 +533,15 @@ grpc::ServerUnaryReactor* EventStoreService::ListS3Fetches(
     grpc::CallbackServerContext* context, const v1::ListS3FetchesRequest* request,
     v1::ListS3FetchesResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Admission admission = Admit(*context, Role::kRead, "ListS3Fetches", std::nullopt, {});
-  if (!admission.status.ok()) {
-    reactor->Finish(admission.status);
-    return reactor;
-  }
+  std::optional<AuditEntry> admitted =
+      AdmitOrFinish(*context, reactor, Role::kRead, "ListS3Fetches", std::nullopt, {});
+  if (!admitted.has_value()) return reactor;
   FetchListQuery query;
   query.state = request->state();
   query.after_ping_revision = request->after_ping_revision();
   query.page_size = request->page_size();
   absl::StatusOr<FetchListResult> result = store_->ListS3Fetches(query);
-  FinishAuditedRead(reactor, std::move(admission.entry), result,
+  FinishAuditedRead(reactor, *std::move(admitted), result,
                     result.ok() ? result->fetches.size() : 0, [&] {
                       for (v1::S3Fetch& fetch : result->fetches) {
                         *response->add_fetches() = std::move(fetch);

@@ -148,6 +148,13 @@ class EventStoreService final : public EventStoreCallbackBase {
   };
   Admission Admit(const grpc::CallbackServerContext& context, Role role, const std::string& rpc,
                   std::optional<v1::Subject> subject, std::vector<v1::EventType> types);
+  // Admit for a unary call: a refused call is finished with its refusal
+  // (nullopt); an admitted one returns its audit line so far.
+  std::optional<AuditEntry> AdmitOrFinish(const grpc::CallbackServerContext& context,
+                                          grpc::ServerUnaryReactor* reactor, Role role,
+                                          const std::string& rpc,
+                                          std::optional<v1::Subject> subject,
+                                          std::vector<v1::EventType> types);
   // Queues the finished call's line; not OK (UNAVAILABLE) when the audit log
   // cannot take it, in which case a read must not be answered.
   grpc::Status Audit(AuditEntry entry, std::optional<uint64_t> records,

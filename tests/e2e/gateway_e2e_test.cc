@@ -39,6 +39,7 @@
 #include "server/webhook/signature_verifier.h"
 #include "tests/util/deployment.h"
 #include "tests/util/http_test_client.h"
+#include "tests/util/large_bodies.h"
 #include "tests/util/loopback.h"
 #include "tests/util/polling.h"
 #include "tests/util/store_reads.h"
@@ -99,41 +100,6 @@ std::string DriftedActivityBody() {
       kDriftedRecord, "]}");
 }
 
-// One activity record of about `target_bytes`: long heart-rate and distance
-// sample arrays, as a day-long recording produces.
-std::string LargeActivityRecord(size_t target_bytes, int* hr_samples, int* distance_samples) {
-  std::string record =
-      R"({"metadata":{"summary_id":"big-activity-1","name":"Ultra","type":8,"upload_type":1,)"
-      R"("start_time":"2026-07-01T05:00:00.000000+01:00",)"
-      R"("end_time":"2026-07-02T05:00:00.000000+01:00","timestamp_localization":0},)"
-      R"("heart_rate_data":{"summary":{"avg_hr_bpm":131,"max_hr_bpm":181},)"
-      R"("detailed":{"hr_samples":[)";
-  record.reserve(target_bytes + 4096);
-  const size_t hr_until = target_bytes / 2;
-  int n = 0;
-  while (record.size() < hr_until) {
-    absl::StrAppend(&record, n == 0 ? "" : ",",
-                    absl::StrFormat(R"({"timestamp":"2026-07-01T%02d:%02d:%02d.%06d+01:00",)"
-                                    R"("bpm":%d,"timer_duration_seconds":%d,"context":1})",
-                                    (n / 3600) % 24, (n / 60) % 60, n % 60, n % 1000000,
-                                    90 + n % 90, n));
-    ++n;
-  }
-  *hr_samples = n;
-  absl::StrAppend(&record, R"(]}},"distance_data":{"summary":{"distance_meters":80000.5},)",
-                  R"("detailed":{"distance_samples":[)");
-  int m = 0;
-  while (record.size() + 64 < target_bytes) {
-    absl::StrAppend(&record, m == 0 ? "" : ",",
-                    absl::StrFormat(R"({"timestamp":"2026-07-01T%02d:%02d:%02d.%06d+01:00",)"
-                                    R"("distance_meters":%d.5,"timer_duration_seconds":%d})",
-                                    (m / 3600) % 24, (m / 60) % 60, m % 60, m % 1000000, m, m));
-    ++m;
-  }
-  *distance_samples = m;
-  record += "]}}}";
-  return record;
-}
 
 void ExpectJsonError(const HttpResponse& result, const std::string& reason) {
   EXPECT_EQ(result.header("content-type"), "application/json") << result;
@@ -511,12 +477,9 @@ TEST_P(GatewayE2eTest, ThirtyMegabyteActivityIsStoredWithItsExactBytes) {
   // is the deadline working, not this behaviour failing).
   ASSERT_NO_FATAL_FAILURE(StartDeployment(
       GetParam(), {absl::StrCat("--signing_secret=", kSecret), "--ingest_deadline=60s"}));
-  int hr_samples = 0, distance_samples = 0;
-  const std::string record = LargeActivityRecord(30 << 20, &hr_samples, &distance_samples);
-  const std::string body = absl::StrCat(
-      R"({"type":"activity","version":"2022-03-16",)",
-      R"("user":{"user_id":"big-user","provider":"GARMIN","reference_id":"big-ref"},"data":[)",
-      record, "]}");
+  const testing::LargeActivity activity = testing::LargeActivityRecord(30 << 20);
+  const std::string& record = activity.json;
+  const std::string body = testing::ActivityWebhook("big-user", "big-ref", {record});
   ASSERT_GE(body.size(), 30u << 20);
 
   const absl::Time start = absl::Now();
@@ -537,9 +500,9 @@ TEST_P(GatewayE2eTest, ThirtyMegabyteActivityIsStoredWithItsExactBytes) {
   EXPECT_EQ(event.raw_json().size(), record.size());
   EXPECT_TRUE(event.raw_json() == record) << "raw_json differs from the record's bytes";
   EXPECT_EQ(event.conversion_problems_size(), 0);
-  EXPECT_EQ(event.activity().heart_rate_data().detailed().hr_samples_size(), hr_samples);
+  EXPECT_EQ(event.activity().heart_rate_data().detailed().hr_samples_size(), activity.hr_samples);
   EXPECT_EQ(event.activity().distance_data().detailed().distance_samples_size(),
-            distance_samples);
+            activity.distance_samples);
 }
 
 TEST_P(GatewayE2eTest, TwoHundredConcurrentKeepAliveDeliveriesAreAllStoredWithDenseRevisions) {

@@ -51,8 +51,6 @@
 #include <nats/nats.h>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -66,7 +64,7 @@
 #include "storage/commit_log/log_publisher.h"
 #include "tests/cluster/nats_cluster.h"
 #include "tools/bench/bench_lib.h"
-#include "tools/build_defs/version.h"
+#include "tools/build_defs/parse_flags.h"
 
 ABSL_FLAG(std::string, bin_dir, "bazel-bin/server",
           "Folder with healthwire_store and healthwire_gateway.");
@@ -726,9 +724,6 @@ int Run() {
 }  // namespace healthwire
 
 int main(int argc, char** argv) {
-  absl::FlagsUsageConfig usage_config;
-  usage_config.version_string = [] { return healthwire::VersionLine("cluster_bench"); };
-  absl::SetFlagsUsageConfig(usage_config);
-  absl::ParseCommandLine(argc, argv);
+  healthwire::ParseFlagsWithVersion(argc, argv, "cluster_bench");
   return healthwire::bench::Run();
 }

@@ -21,8 +21,6 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -30,7 +28,7 @@
 #include "grpcpp/support/proto_buffer_reader.h"
 #include "healthwire/v1/healthwire.grpc.pb.h"
 #include "proto/message_limits.h"
-#include "tools/build_defs/version.h"
+#include "tools/build_defs/parse_flags.h"
 
 ABSL_FLAG(int, grpc_port, 0, "healthwire's gRPC port (127.0.0.1) for the check call.");
 ABSL_FLAG(std::string, user, "bench-user-0", "The user_id asked for (its latest sleep).");
@@ -117,9 +115,6 @@ int Run() {
 }  // namespace healthwire
 
 int main(int argc, char** argv) {
-  absl::FlagsUsageConfig usage_config;
-  usage_config.version_string = [] { return healthwire::VersionLine("getlatest_frame"); };
-  absl::SetFlagsUsageConfig(usage_config);
-  absl::ParseCommandLine(argc, argv);
+  healthwire::ParseFlagsWithVersion(argc, argv, "getlatest_frame");
   return healthwire::bench::Run();
 }

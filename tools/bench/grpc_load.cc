@@ -30,8 +30,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -47,7 +45,7 @@
 #include "healthwire/v1/healthwire.grpc.pb.h"
 #include "proto/message_limits.h"
 #include "tools/bench/bench_lib.h"
-#include "tools/build_defs/version.h"
+#include "tools/build_defs/parse_flags.h"
 
 ABSL_FLAG(std::string, mode, "getlatest",
           "getlatest | replay | sublatency | memory | subscribe");
@@ -745,10 +743,7 @@ int RunMemory() {
 }  // namespace healthwire
 
 int main(int argc, char** argv) {
-  absl::FlagsUsageConfig usage_config;
-  usage_config.version_string = [] { return healthwire::VersionLine("grpc_load"); };
-  absl::SetFlagsUsageConfig(usage_config);
-  absl::ParseCommandLine(argc, argv);
+  healthwire::ParseFlagsWithVersion(argc, argv, "grpc_load");
   // Debian's abseil is built without NDEBUG, so every absl::Mutex (gRPC's
   // included) keeps a deadlock graph: GraphCycles was ~3% of this client's CPU.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

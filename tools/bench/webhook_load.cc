@@ -25,14 +25,12 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "tools/bench/bench_lib.h"
-#include "tools/build_defs/version.h"
+#include "tools/build_defs/parse_flags.h"
 
 ABSL_FLAG(int, port, 8080, "healthwire's webhook HTTP port (127.0.0.1).");
 ABSL_FLAG(std::string, path, "/webhooks/terra", "Webhook path.");
@@ -178,9 +176,6 @@ int Run() {
 }  // namespace healthwire
 
 int main(int argc, char** argv) {
-  absl::FlagsUsageConfig usage_config;
-  usage_config.version_string = [] { return healthwire::VersionLine("webhook_load"); };
-  absl::SetFlagsUsageConfig(usage_config);
-  absl::ParseCommandLine(argc, argv);
+  healthwire::ParseFlagsWithVersion(argc, argv, "webhook_load");
   return healthwire::bench::Run();
 }

@@ -37,8 +37,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage_config.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -47,7 +45,7 @@
 #include "healthwire/v1/healthwire.grpc.pb.h"
 #include "proto/message_limits.h"
 #include "tools/bench/bench_lib.h"
-#include "tools/build_defs/version.h"
+#include "tools/build_defs/parse_flags.h"
 #include "tools/crash_test/cluster_crash.h"
 
 ABSL_FLAG(int, rounds, 20, "Kill/restart rounds.");
@@ -551,9 +549,6 @@ int Run(const char* argv0) {
 }  // namespace healthwire
 
 int main(int argc, char** argv) {
-  absl::FlagsUsageConfig usage_config;
-  usage_config.version_string = [] { return healthwire::VersionLine("crash_test"); };
-  absl::SetFlagsUsageConfig(usage_config);
-  absl::ParseCommandLine(argc, argv);
+  healthwire::ParseFlagsWithVersion(argc, argv, "crash_test");
   return healthwire::bench::Run(argv[0]);
 }

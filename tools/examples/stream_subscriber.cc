@@ -31,8 +31,6 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage_config.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -43,7 +41,7 @@
 #include "healthwire/v1/healthwire.grpc.pb.h"
 #include "proto/message_limits.h"
 #include "server/security/grpc_client_channel.h"
-#include "tools/build_defs/version.h"
+#include "tools/build_defs/parse_flags.h"
 
 ABSL_FLAG(std::string, store, "127.0.0.1:50051", "healthwire's gRPC address");
 ABSL_FLAG(std::string, user, "", "Terra user_id to follow");
@@ -168,10 +166,7 @@ int main(int argc, char** argv) {
       "Follows one user's records of one type: GetLatest, then StreamUpdates from its "
       "revision + 1, resuming after disconnects.\n"
       "Usage: stream_subscriber --user=ID [--type=sleep] [--store=host:port] [--from_revision=N]");
-  absl::FlagsUsageConfig usage_config;
-  usage_config.version_string = [] { return healthwire::VersionLine("stream_subscriber"); };
-  absl::SetFlagsUsageConfig(usage_config);
-  absl::ParseCommandLine(argc, argv);
+  healthwire::ParseFlagsWithVersion(argc, argv, "stream_subscriber");
   EventType type;
   if (absl::GetFlag(FLAGS_user).empty() ||
       !healthwire::v1::EventType_Parse(
