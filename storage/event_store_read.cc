@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "storage/event_store_impl.h"
+#include "storage/large_values.h"
 #include "storage/id_limits.h"
 #include "storage/keys.h"
 
@@ -110,10 +111,10 @@ absl::StatusOr<v1::Event> EventStore::Impl::LoadIndexedRecord(
   }
   if (!status.ok()) return FromRocksDb(status, "cannot read a record");
   v1::Event event;
-  if (!event.ParseFromString(value)) {
-    return absl::DataLossError("a stored record does not parse as healthwire.v1.Event");
+  if (absl::Status parsed = ParseStoredEvent(db_.get(), families_, read, value, !omit_raw_json, &event);
+      !parsed.ok()) {
+    return parsed;
   }
-  if (omit_raw_json) event.clear_raw_json();
   return event;
 }
 
@@ -275,6 +276,12 @@ absl::Status EventStore::Impl::ReadChangeLogBytes(uint64_t from_revision, size_t
   for (it->Seek(keys::RevisionKey(std::max<uint64_t>(from_revision, 1)));
        it->Valid() && out->size() < max_events; it->Next()) {
     out->emplace_back(it->value().data(), it->value().size());
+    // A large record's entry is a reference: readers get the bytes an
+    // inline entry would have held.
+    if (absl::Status resolved = ResolveStoredValue(db_.get(), families_, read, &out->back());
+        !resolved.ok()) {
+      return resolved;
+    }
   }
   return FromRocksDb(it->status(), "cannot read the change log");
 }
