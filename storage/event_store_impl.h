@@ -64,6 +64,7 @@ class EventStore::Impl {
 
   // ---- reads (event_store_read.cc) ----
   absl::StatusOr<LatestResult> GetLatest(const LatestQuery& query) const;
+  absl::StatusOr<SerializedLatestResult> GetLatestSerialized(const LatestQuery& query) const;
   absl::StatusOr<ListResult> ListRecords(const ListQuery& query) const;
   absl::StatusOr<UserResult> GetUser(const StoreSubject& subject) const;
   absl::Status ReadChangeLog(uint64_t from_revision, size_t max_events,
@@ -174,10 +175,15 @@ class EventStore::Impl {
 
   // ---- read helpers (event_store_read.cc) ----
   absl::StatusOr<uint64_t> ReadLastRevision(const rocksdb::ReadOptions& read) const;
-  // Loads the record an index entry points at.
+  // The serialized record an index entry points at, as stored.
+  absl::StatusOr<std::string> LoadIndexedRecordBytes(const rocksdb::ReadOptions& read,
+                                                     absl::string_view index_key) const;
+  // The same record parsed.
   absl::StatusOr<v1::Event> LoadIndexedRecord(const rocksdb::ReadOptions& read,
                                               absl::string_view index_key,
                                               bool omit_raw_json) const;
+  // GetLatest's read, the record left as stored (raw_json included).
+  absl::StatusOr<SerializedLatestResult> ReadLatestStored(const LatestQuery& query) const;
 
   const Options options_;
   std::unique_ptr<rocksdb::DB> db_;

@@ -91,9 +91,8 @@ absl::StatusOr<uint64_t> EventStore::Impl::ReadLastRevision(
   return revision;
 }
 
-absl::StatusOr<v1::Event> EventStore::Impl::LoadIndexedRecord(
-    const rocksdb::ReadOptions& read, absl::string_view index_key,
-    bool omit_raw_json) const {
+absl::StatusOr<std::string> EventStore::Impl::LoadIndexedRecordBytes(
+    const rocksdb::ReadOptions& read, absl::string_view index_key) const {
   keys::DecodedStartIndexKey entry;
   if (!keys::DecodeStartIndexKey(index_key, &entry)) {
     return absl::DataLossError("a start-time index entry does not decode");
@@ -109,15 +108,32 @@ absl::StatusOr<v1::Event> EventStore::Impl::LoadIndexedRecord(
         ", record_key ", QuoteId(entry.record_key), ")"));
   }
   if (!status.ok()) return FromRocksDb(status, "cannot read a record");
+  return value;
+}
+
+namespace {
+
+absl::StatusOr<v1::Event> ParseStoredRecord(const std::string& bytes, bool omit_raw_json) {
   v1::Event event;
-  if (!event.ParseFromString(value)) {
+  if (!event.ParseFromString(bytes)) {
     return absl::DataLossError("a stored record does not parse as healthwire.v1.Event");
   }
   if (omit_raw_json) event.clear_raw_json();
   return event;
 }
 
-absl::StatusOr<LatestResult> EventStore::Impl::GetLatest(const LatestQuery& query) const {
+}  // namespace
+
+absl::StatusOr<v1::Event> EventStore::Impl::LoadIndexedRecord(
+    const rocksdb::ReadOptions& read, absl::string_view index_key,
+    bool omit_raw_json) const {
+  absl::StatusOr<std::string> bytes = LoadIndexedRecordBytes(read, index_key);
+  if (!bytes.ok()) return bytes.status();
+  return ParseStoredRecord(*bytes, omit_raw_json);
+}
+
+absl::StatusOr<SerializedLatestResult> EventStore::Impl::ReadLatestStored(
+    const LatestQuery& query) const {
   absl::StatusOr<QuerySubject> subject = ResolveSubject(query.subject);
   if (!subject.ok()) return subject.status();
   if (absl::Status valid = ValidateDataType(query.type); !valid.ok()) return valid;
@@ -143,15 +159,37 @@ absl::StatusOr<LatestResult> EventStore::Impl::GetLatest(const LatestQuery& quer
     return absl::NotFoundError(absl::StrCat("no ", TypeName(query.type), " record for ",
                                             subject->description));
   }
-  absl::StatusOr<v1::Event> event =
-      LoadIndexedRecord(read, ToView(it->key()), query.omit_raw_json);
-  if (!event.ok()) return event.status();
+  absl::StatusOr<std::string> bytes = LoadIndexedRecordBytes(read, ToView(it->key()));
+  if (!bytes.ok()) return bytes.status();
 
-  LatestResult result;
-  result.event = *std::move(event);
+  SerializedLatestResult result;
+  result.serialized_event = *std::move(bytes);
   result.store_revision = *revision;
   result.store_timeline = timeline_id_;
   return result;
+}
+
+absl::StatusOr<LatestResult> EventStore::Impl::GetLatest(const LatestQuery& query) const {
+  absl::StatusOr<SerializedLatestResult> stored = ReadLatestStored(query);
+  if (!stored.ok()) return stored.status();
+  absl::StatusOr<v1::Event> event = ParseStoredRecord(stored->serialized_event, query.omit_raw_json);
+  if (!event.ok()) return event.status();
+  LatestResult result;
+  result.event = *std::move(event);
+  result.store_revision = stored->store_revision;
+  result.store_timeline = std::move(stored->store_timeline);
+  return result;
+}
+
+absl::StatusOr<SerializedLatestResult> EventStore::Impl::GetLatestSerialized(
+    const LatestQuery& query) const {
+  absl::StatusOr<SerializedLatestResult> stored = ReadLatestStored(query);
+  if (!stored.ok() || !query.omit_raw_json) return stored;
+  // Only leaving raw_json out needs the record decoded.
+  absl::StatusOr<v1::Event> event = ParseStoredRecord(stored->serialized_event, true);
+  if (!event.ok()) return event.status();
+  stored->serialized_event = event->SerializeAsString();
+  return stored;
 }
 
 absl::StatusOr<ListResult> EventStore::Impl::ListRecords(const ListQuery& query) const {
