@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
+#include "common/metrics_text.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -439,12 +440,9 @@ absl::Status HealthwireServer::StartGateway() {
                            : std::string();
     if (read_api != nullptr) absl::StrAppend(&text, read_api->MetricsText());
     if (audit != nullptr) absl::StrAppend(&text, audit->RenderPrometheusText());
-    absl::StrAppend(
-        &text,
-        "# HELP healthwire_log_dropped_lines_total Log lines dropped because the log queue "
-        "(--log_queue_lines) was full.\n"
-        "# TYPE healthwire_log_dropped_lines_total counter\n"
-        "healthwire_log_dropped_lines_total ", logging::DroppedLines(), "\n");
+    AppendCounter(&text, "healthwire_log_dropped_lines_total",
+                  "Log lines dropped because the log queue (--log_queue_lines) was full.",
+                  logging::DroppedLines());
     return text;
   };
   if (store_ != nullptr) {

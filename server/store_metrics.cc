@@ -1,14 +1,15 @@
 #include "server/store_metrics.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/metrics_text.h"
 
 namespace healthwire {
 namespace {
 
 void Gauge(std::string* text, const char* name, const char* help, const std::string& value,
            const char* type = "gauge") {
-  absl::StrAppend(text, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n", name, " ",
-                  value, "\n");
+  AppendMetricHeader(text, name, type, help);
+  AppendSample(text, name, "", value);
 }
 
 }  // namespace
@@ -43,17 +44,29 @@ std::string StoreMetricsText(EventStore& store, const EventStoreService& service
   Gauge(&text, "healthwire_store_refused_late_total",
         "Commits refused because their caller's deadline passed before they could start.",
         absl::StrCat(stats.refused_late), "counter");
+  Gauge(&text, "healthwire_store_large_values_written_total",
+        "Raw JSON values over --large_value_bytes written once, outside the group commit.",
+        absl::StrCat(stats.large_values_written), "counter");
+  Gauge(&text, "healthwire_store_large_values_collected_total",
+        "Large values removed again: unreferenced (overwrite + retention, erasure) or never "
+        "committed (refused calls; at open, what a crash left).",
+        absl::StrCat(stats.large_values_collected), "counter");
+  Gauge(&text, "healthwire_store_large_writes_waiting",
+        "Calls with a large record waiting for or in the large-value writer threads.",
+        absl::StrCat(stats.large_writes_waiting));
+  Gauge(&text, "healthwire_store_large_writes_refused_total",
+        "Calls refused at once because --large_write_max_queued calls waited for the "
+        "large-value writer.",
+        absl::StrCat(stats.large_writes_refused), "counter");
   const ReadGate::Stats gate = service.read_gate_stats();
   Gauge(&text, "healthwire_read_waits", "Reads waiting now for min_log_sequence/min_revision.",
         absl::StrCat(gate.waiting));
-  absl::StrAppend(&text,
-                  "# HELP healthwire_read_waits_total Reads that waited for min_log_sequence/"
-                  "min_revision, by outcome.\n"
-                  "# TYPE healthwire_read_waits_total counter\n",
-                  "healthwire_read_waits_total{outcome=\"reached\"} ", gate.waited, "\n",
-                  "healthwire_read_waits_total{outcome=\"timed_out\"} ", gate.timed_out, "\n",
-                  "healthwire_read_waits_total{outcome=\"refused_full\"} ", gate.refused_full,
-                  "\n");
+  AppendMetricHeader(&text, "healthwire_read_waits_total", "counter",
+                     "Reads that waited for min_log_sequence/min_revision, by outcome.");
+  AppendSample(&text, "healthwire_read_waits_total", "outcome=\"reached\"", gate.waited);
+  AppendSample(&text, "healthwire_read_waits_total", "outcome=\"timed_out\"", gate.timed_out);
+  AppendSample(&text, "healthwire_read_waits_total", "outcome=\"refused_full\"",
+               gate.refused_full);
   // Backfills: at most this many open ones are counted per scrape.
   constexpr size_t kMaxOpenBackfillsCounted = 100000;
   if (absl::StatusOr<OpenBackfillCounts> backfills =
@@ -93,13 +106,13 @@ std::string StoreMetricsText(EventStore& store, const EventStoreService& service
         absl::StrCat(replica.deliveries_applied()), "counter");
   Gauge(&text, "healthwire_replica_apply_errors_total", "Failed applies since start (retried).",
         absl::StrCat(replica.apply_errors()), "counter");
-  absl::StrAppend(&text,
-                  "# HELP healthwire_replica_digest_info The running digest of what was applied, "
-                  "at the applied sequence (equal on replicas in step).\n"
-                  "# TYPE healthwire_replica_digest_info gauge\n"
-                  "healthwire_replica_digest_info{digest=\"",
-                  replica.digest(), "\",applied_sequence=\"", replica.applied_sequence(),
-                  "\"} 1\n");
+  AppendMetricHeader(&text, "healthwire_replica_digest_info", "gauge",
+                     "The running digest of what was applied, at the applied sequence (equal on "
+                     "replicas in step).");
+  AppendSample(&text, "healthwire_replica_digest_info",
+               absl::StrCat("digest=\"", replica.digest(), "\",applied_sequence=\"",
+                            replica.applied_sequence(), "\""),
+               1);
   return text;
 }
 

@@ -192,7 +192,7 @@ absl::Status ApplyBatch::PutBackfills(BackfillOverlay& call_backfills, Overlay& 
       complete.set_revision(backfill.complete_revision());
       const std::string record_key = keys::RecordKey(
           complete.user().user_id(), TypeNumber(complete.type()), complete.record_key());
-      if (absl::Status put = PutVersion(complete, record_key, nullptr); !put.ok()) return put;
+      if (absl::Status put = PutVersion(complete, record_key, nullptr, nullptr); !put.ok()) return put;
       if (collect_committed_) committed_.push_back(complete);
       // Seen by an erasure later in this batch like any stored record.
       call_overlay.insert_or_assign(record_key, std::move(complete));
@@ -241,20 +241,33 @@ absl::StatusOr<std::optional<v1::Event>> ApplyBatch::Lookup(const Overlay& call_
   if (read.IsNotFound()) return std::nullopt;
   if (!read.ok()) return FromRocksDb(read, "cannot read the stored version of a record");
   v1::Event stored;
-  if (!stored.ParseFromString(value)) {
-    return absl::DataLossError("a stored record does not parse as healthwire.v1.Event");
+  if (absl::Status parsed =
+          ParseStoredEvent(db_, families_, rocksdb::ReadOptions(), value, true, &stored);
+      !parsed.ok()) {
+    return parsed;
   }
   return stored;
 }
 
-absl::Status ApplyBatch::PutVersion(const v1::Event& event, const std::string& record_key,
-                                    const v1::Event* previous) {
+absl::Status ApplyBatch::PutVersion(v1::Event& event, const std::string& record_key,
+                                    const v1::Event* previous, const LargeValueRef* large_value) {
   std::string value;
-  if (!event.SerializeToString(&value)) {
+  // (COALESCE may have changed the raw JSON since it was written: then it is
+  // stored inline, and the written value is collected as unreferenced.)
+  const bool by_reference =
+      large_value != nullptr && event.raw_json().size() == large_value->size;
+  if (by_reference) {
+    absl::StatusOr<std::string> encoded = EncodeWithReference(*large_value, event);
+    if (!encoded.ok()) return encoded.status();
+    value = *std::move(encoded);
+  } else if (!event.SerializeToString(&value)) {
     return absl::InternalError(
         absl::StrCat("cannot serialize the event for record ", QuoteId(event.record_key())));
   }
   rocksdb::Status status = batch_.Put(families_.records, record_key, value);
+  if (status.ok() && by_reference) {
+    status = MarkLargeValueCommitted(families_, *large_value, event.revision(), record_key, &batch_);
+  }
 
   // Index entries move when the start instant or the reference_id changed.
   const std::vector<std::string> new_index_keys = StartIndexKeysOf(event);
@@ -289,8 +302,9 @@ absl::Status ApplyBatch::PutVersion(const v1::Event& event, const std::string& r
   return FromRocksDb(status, "cannot add the record to the write batch");
 }
 
-absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>& events,
-                                                         const v1::S3Fetch* fetch_outcome) {
+absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(
+    std::vector<v1::Event>& events, const v1::S3Fetch* fetch_outcome,
+    const std::vector<std::optional<LargeValueRef>>* large_values) {
   if (!poisoned_.ok()) return poisoned_;
   // Validate everything first: an invalid event anywhere rejects the call.
   for (size_t i = 0; i < events.size(); ++i) {
@@ -337,6 +351,11 @@ absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>&
     return absl::OkStatus();
   };
   for (v1::Event& event : events) {
+    const size_t index = static_cast<size_t>(&event - events.data());
+    const LargeValueRef* large_value =
+        large_values != nullptr && index < large_values->size() && (*large_values)[index].has_value()
+            ? &*(*large_values)[index]
+            : nullptr;
     const std::string record_key = keys::RecordKey(
         event.user().user_id(), TypeNumber(event.type()), event.record_key());
     absl::StatusOr<std::optional<v1::Event>> stored = Lookup(call_overlay, record_key);
@@ -368,7 +387,7 @@ absl::StatusOr<v1::IngestResponse> ApplyBatch::ApplyCall(std::vector<v1::Event>&
     if (previous.has_value()) CoalesceDataEnrichment(*previous, &event);
     event.set_revision(++last_revision_);
     if (absl::Status put = PutVersion(event, record_key,
-                                      previous.has_value() ? &*previous : nullptr);
+                                      previous.has_value() ? &*previous : nullptr, large_value);
         !put.ok()) {
       failure = put;
       break;

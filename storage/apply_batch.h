@@ -59,6 +59,7 @@
 #include "healthwire/v1/healthwire.pb.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
+#include "storage/large_values.h"
 #include "storage/store_db.h"
 
 namespace healthwire {
@@ -124,8 +125,13 @@ class ApplyBatch {
   // the fetch of ping fetch_outcome->ping_revision, recorded in the same
   // batch as `events` (the fetched body's; empty for a failed attempt). When
   // FETCHED, its events/first_revision/last_revision are filled in here.
-  absl::StatusOr<v1::IngestResponse> ApplyCall(std::vector<v1::Event>& events,
-                                               const v1::S3Fetch* fetch_outcome = nullptr);
+  //
+  // `large_values` (the group-commit writer only; parallel to `events`): the
+  // raw JSON of events[i] already written by WriteLargeValue; the record and
+  // its change-log entry then hold a reference to it (storage/large_values.h).
+  absl::StatusOr<v1::IngestResponse> ApplyCall(
+      std::vector<v1::Event>& events, const v1::S3Fetch* fetch_outcome = nullptr,
+      const std::vector<std::optional<LargeValueRef>>* large_values = nullptr);
 
   // Applies an erasure on top of the prior state and every call applied
   // before it. Nothing found: all counts zero, no tombstone, nothing
@@ -175,8 +181,10 @@ class ApplyBatch {
                                                   const std::string& record_key) const;
   // Puts `event` (revision assigned) as the latest version of its record:
   // the record, its index entries and its change-log entry.
-  absl::Status PutVersion(const v1::Event& event, const std::string& record_key,
-                          const v1::Event* previous);
+  // With `large_value` (its raw JSON written already) the record and the
+  // entry hold a reference instead of the raw JSON.
+  absl::Status PutVersion(v1::Event& event, const std::string& record_key,
+                          const v1::Event* previous, const LargeValueRef* large_value);
 
   // The connection record of `user_id` as this batch sees it; nullopt when
   // the user has none.

@@ -163,8 +163,10 @@ absl::Status ApplyBatch::EraseRecords(const std::string& user_id, Overlay& call_
         const std::string record_key(key);
         if (erased_records_.contains(record_key)) return absl::OkStatus();
         v1::Event stored;
-        if (!stored.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          return absl::DataLossError("a stored record does not parse as healthwire.v1.Event");
+        if (absl::Status parsed =
+                ParseStoredEvent(db_, families_, rocksdb::ReadOptions(), value, false, &stored);
+            !parsed.ok()) {
+          return parsed;
         }
         found[record_key].push_back(std::move(stored));
         return absl::OkStatus();
@@ -239,9 +241,11 @@ absl::Status ApplyBatch::EraseChanges(const std::string& user_id, uint64_t tombs
                                             keys::RevisionKey(revision), &value);
       if (read.IsNotFound()) continue;  // trimmed by retention already
       if (!read.ok()) return FromRocksDb(read, "cannot read a change-log entry to erase");
-      v1::Event stored;
-      if (!stored.ParseFromString(value)) {
-        return absl::DataLossError("a change-log entry does not parse as healthwire.v1.Event");
+      v1::Event stored;  // (its raw JSON is not needed: a reference is not followed)
+      if (absl::Status parsed =
+              ParseStoredEvent(db_, families_, rocksdb::ReadOptions(), value, false, &stored);
+          !parsed.ok()) {
+        return parsed;
       }
       if (stored.type() == v1::EVENT_TYPE_ERASED) continue;  // erased before
       if (stored.s3_ping_revision() != 0) pings->insert(stored.s3_ping_revision());

@@ -99,6 +99,23 @@ class EventStore {
     // How often a store whose writes stopped after a failed write retries
     // its recovery (RocksDB's DB::Resume) while no commit asks for it.
     absl::Duration write_recovery_interval = absl::Seconds(1);
+    // A record whose raw JSON is larger than this is stored once, outside
+    // the group commit (storage/large_values.h): its bytes never go through
+    // the WAL small commits sync, nor twice into the memtables. 0 = every
+    // record inline.
+    uint64_t large_value_bytes = 1 << 20;
+    // Threads that write those values (the large-value writer): the caller
+    // of IngestAsync never blocks on them, and the call keeps its place in
+    // the commit queue meanwhile. Two: a 60 MB value takes ~0.3-0.5 s to
+    // hash, write and sync, and on a small machine two writes in parallel
+    // overlap one's fsync with the other's hashing.
+    int large_write_threads = 2;
+    // Calls waiting for (or in) the large-value writer; beyond this a call is
+    // refused at once (Unavailable, nothing written), so a burst of large
+    // webhooks gets a fast 503 rather than a 503 after its deadline. Each
+    // waiting call holds its body in memory (bounded before this by the
+    // webhook port's body budget).
+    size_t large_write_max_queued = 16;
 
     // Cluster mode: this store is a replica of the commit log; its only
     // writer is ApplyLogCalls (storage/replica), and IngestAsync answers
@@ -141,11 +158,22 @@ class EventStore {
     // Calls refused by their CommitGate (their caller's deadline passed
     // while they waited for the writer).
     uint64_t refused_late = 0;
+    // Raw JSON values written on the large-value path, and those removed
+    // again (unreferenced after overwrite + retention or erasure, or never
+    // committed: refused calls, and at open what a crash left).
+    uint64_t large_values_written = 0;
+    uint64_t large_values_collected = 0;
+    // Calls waiting for or in the large-value writer now, and calls refused
+    // because large_write_max_queued were waiting.
+    uint64_t large_writes_waiting = 0;
+    uint64_t large_writes_refused = 0;
   };
 
   using IngestCallback = std::function<void(absl::StatusOr<v1::IngestResponse>)>;
   // Asked on the writer thread right before a call's commit starts (after it
-  // waited behind other commits): a non-OK answer is the call's result and
+  // waited behind other commits), and for a call with large values also on a
+  // large-value writer thread before they are written (so a caller that gave
+  // up costs no 60 MB write): a non-OK answer is the call's result and
   // nothing of it is written. Callers whose client gives up at a deadline
   // refuse there, so a caller answered "not stored" is never stored later.
   // Must be quick and must not call into the store.
@@ -162,7 +190,10 @@ class EventStore {
 
   // Commits `events` (revision fields are ignored and assigned here) and calls
   // `done` from the writer thread once the commit is durable, or with the
-  // error. `done` must not block (and so must not call Ingest). Calls of one
+  // error (a call refused before it reached the writer: from the calling
+  // thread, or from a large-value writer thread when its value's write
+  // failed). Never blocks on I/O: raw JSON over large_value_bytes is written
+  // by the store's large-value writer threads. `done` must not block (and so must not call Ingest). Calls of one
   // user are committed, and their callbacks run, in the order IngestAsync
   // received them; a small call may overtake a large one (over 1 MiB of raw
   // JSON) of another user, so that small webhooks do not wait behind several

@@ -18,6 +18,7 @@
 #include "rocksdb/write_batch.h"
 #include "storage/connection_tracker.h"
 #include "storage/event_store_impl.h"
+#include "storage/large_values.h"
 #include "storage/id_limits.h"
 #include "storage/keys.h"
 
@@ -75,8 +76,7 @@ absl::StatusOr<EventStore::EraseResult> EventStore::Impl::EraseUser(const StoreS
     call.erase_done = [&committed](absl::StatusOr<ApplyBatch::ErasureOutcome> outcome) {
       committed.set_value(std::move(outcome));
     };
-    queue_.push_back(std::move(call));
-    queue_changed_.notify_one();
+    QueueCallLocked(std::move(call));
   }
   absl::StatusOr<ApplyBatch::ErasureOutcome> outcome = result.get();
   if (!outcome.ok()) return outcome.status();
@@ -104,6 +104,14 @@ absl::Status EventStore::Impl::CompactErased(const ApplyBatch::ErasureOutcome& o
   flush.allow_write_stall = true;
   rocksdb::Status status = db_->Flush(flush, families_.All());
   if (!status.ok()) return FromRocksDb(status, "erasure: cannot flush the memtables");
+  // The erased records' large values (and their commit keys, which name the
+  // record) are no longer referenced: removed and compacted away here.
+  if (absl::StatusOr<uint64_t> collected = CollectUnreferencedLargeValues(db_.get(), families_);
+      collected.ok()) {
+    large_values_collected_.fetch_add(*collected, std::memory_order_relaxed);
+  } else {
+    return collected.status();
+  }
 
   struct Range {
     rocksdb::ColumnFamilyHandle* family;
@@ -180,17 +188,31 @@ void EventStore::Impl::CompactionLoop() {
   for (;;) {
     std::vector<ApplyBatch::ErasureOutcome> outcomes;
     bool everything = false;
+    bool collect = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
       compact_wake_.wait(lock, [this] {
-        return stopping_ || compact_everything_ || !compact_queue_.empty();
+        return stopping_ || compact_everything_ || !compact_queue_.empty() ||
+               collect_large_values_;
       });
       if (stopping_) return;
+      collect = collect_large_values_;
+      collect_large_values_ = false;
       outcomes.swap(compact_queue_);
       everything = compact_everything_;
       compact_everything_ = false;
       compactions_pending_.store(0, std::memory_order_relaxed);
     }
+    if (collect) {
+      if (absl::StatusOr<uint64_t> collected = CollectUnreferencedLargeValues(db_.get(), families_);
+          collected.ok()) {
+        large_values_collected_.fetch_add(*collected, std::memory_order_relaxed);
+      } else {
+        logging::Warning("healthwire: collecting unreferenced large values failed (will retry)",
+                         {{"error", collected.status().ToString()}});
+      }
+    }
+    if (outcomes.empty() && !everything) continue;
     absl::Status compacted;
     if (everything) {
       ApplyBatch::ErasureOutcome all;  // no ranges: flush, then whole families
@@ -232,8 +254,10 @@ absl::Status EventStore::Impl::BackfillUserChanges(rocksdb::DB* db, const StoreF
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), families.changelog));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       v1::Event event;
-      if (!event.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-        return absl::DataLossError("a change-log entry does not parse as healthwire.v1.Event");
+      if (absl::Status parsed = ParseStoredEvent(db, families, rocksdb::ReadOptions(),
+                                                 ToView(it->value()), false, &event);
+          !parsed.ok()) {
+        return parsed;
       }
       for (const std::string& user_id : ConnectionsTouchedBy(event)) {
         batch.Put(families.user_changes, keys::UserChangeKey(user_id, event.revision()),

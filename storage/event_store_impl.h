@@ -5,6 +5,7 @@
 //   event_store_commit.cc      CommitApplied: write an applied batch, advance
 //                              the revision, publish; shared by every feeder
 //   event_store_group_commit.cc  feeder 1: IngestAsync -> queue -> writer thread
+//   event_store_large_write.cc   feeder 1's large-value writer threads
 //   event_store_retention.cc   change-log trimming by count and age
 //   event_store_read.cc        GetLatest, ListRecords, GetUser, ReadChangeLog
 //   event_store_checkpoint.cc  CreateCheckpoint
@@ -22,6 +23,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -97,6 +99,11 @@ class EventStore::Impl {
  private:
   using EraseCallback = std::function<void(absl::StatusOr<ApplyBatch::ErasureOutcome>)>;
   // One IngestAsync call (or one EraseUser) waiting for the writer.
+  // Scratch folder for the SST files of large values being written.
+  static std::string LargeValueIngestDir(const std::string& path) {
+    return path + "/large_value_ingest";
+  }
+
   struct PendingCall {
     std::vector<v1::Event> events;
     IngestCallback done;
@@ -106,7 +113,38 @@ class EventStore::Impl {
     CommitGate may_start;
     // IngestFetchedAsync: the fetch state recorded with the events.
     std::optional<v1::S3Fetch> fetch_outcome;
+    // Parallel to `events`: raw JSON written on the large-value path before
+    // the call was queued (storage/large_values.h).
+    std::vector<std::optional<LargeValueRef>> large_values;
+    // Non-zero while a large-value writer thread holds this call's events
+    // (writing their raw JSON): the call keeps its place in the queue, so
+    // calls of its users stay behind it, but the writer does not take it.
+    uint64_t large_write = 0;
+    std::vector<std::string> writing_users;  // the held events' user_ids
   };
+
+  // A call's events while a large-value writer thread writes their raw JSON
+  // (event_store_large_write.cc).
+  struct LargeWrite {
+    uint64_t id = 0;  // PendingCall::large_write of its place in queue_
+    std::vector<v1::Event> events;
+    CommitGate may_start;  // a copy: asked before writing
+  };
+
+  // ---- the large-value writer (event_store_large_write.cc) ----
+  // Queues a call with raw JSON over large_value_bytes: a place in queue_
+  // and a job for the large-value writer threads, or an immediate refusal
+  // (closing, or large_write_max_queued calls waiting).
+  void QueueLargeWrite(std::vector<v1::Event> events, v1::S3Fetch outcome, IngestCallback done,
+                       CommitGate may_start);
+  void LargeWriteLoop();
+  // Large-value writer thread: hands the written values to the call's place
+  // in queue_ (now the commit writer may take it), or on failure removes that
+  // place and answers the call with `status`.
+  void FinishLargeWrite(LargeWrite job, std::vector<std::optional<LargeValueRef>> values,
+                        absl::Status status);
+  // Removes large values written for a call that will not be committed.
+  void DiscardLargeValues(const std::vector<std::optional<LargeValueRef>>& large_values);
 
   // Erasures committed by a feeder whose compaction nobody waits for
   // (erase_on_deauth, and erasures applied from the commit log) queue here
@@ -159,6 +197,10 @@ class EventStore::Impl {
   bool writes_stopped() const { return writes_stopped_.load(std::memory_order_acquire); }
 
   // ---- group commit: feeder 1 (event_store_group_commit.cc) ----
+  // Appends `call` to queue_ and wakes the writer when it may take it (not a
+  // call whose large values are being written). mu_ held. Every append goes
+  // through here: the writer sleeps until queue_changed_flag_ is set.
+  void QueueCallLocked(PendingCall call);
   void WriterLoop();
   // The next group to commit, taken from queue_ (mu_ held).
   std::vector<PendingCall> TakeGroup();
@@ -182,8 +224,11 @@ class EventStore::Impl {
   absl::StatusOr<v1::Event> LoadIndexedRecord(const rocksdb::ReadOptions& read,
                                               absl::string_view index_key,
                                               bool omit_raw_json) const;
-  // GetLatest's read, the record left as stored (raw_json included).
-  absl::StatusOr<SerializedLatestResult> ReadLatestStored(const LatestQuery& query) const;
+  // GetLatest's read at one snapshot: the record decoded into `parsed`, or,
+  // with `parsed` null, serialized (the stored bytes unless raw_json is
+  // omitted) in the result's serialized_event.
+  absl::StatusOr<SerializedLatestResult> ReadLatest(const LatestQuery& query,
+                                                    v1::Event* parsed) const;
 
   const Options options_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -211,6 +256,8 @@ class EventStore::Impl {
   std::atomic<uint64_t> refused_disk_full_{0};
   std::atomic<uint64_t> write_failures_{0};
   std::atomic<uint64_t> refused_late_{0};
+  std::atomic<uint64_t> large_values_written_{0};
+  std::atomic<uint64_t> large_values_collected_{0};
 
   // Set by the feeder when a RocksDB write failed, cleared when it recovered.
   std::atomic<bool> writes_stopped_{false};
@@ -224,14 +271,31 @@ class EventStore::Impl {
   std::mutex mu_;
   std::condition_variable queue_changed_;
   std::vector<PendingCall> queue_;  // guarded by mu_
+  // Set when queue_ may hold a call the writer can take (a call arrived, a
+  // large write finished); cleared by the writer when it found none. So the
+  // writer sleeps while every queued call waits for a large write.
+  bool queue_changed_flag_ = false;  // guarded by mu_
   bool stopping_ = false;           // guarded by mu_
   std::thread writer_;
+
+  // The large-value writer (guarded by mu_): jobs not yet picked up, ids for
+  // PendingCall::large_write.
+  std::deque<LargeWrite> large_writes_;
+  uint64_t next_large_write_ = 0;
+  bool large_writers_stopping_ = false;  // set first when closing
+  std::condition_variable large_write_wake_;  // with mu_
+  std::vector<std::thread> large_writers_;
+  // Calls waiting for or in the large-value writer (changed under mu_,
+  // atomic for GetStats).
+  std::atomic<uint64_t> large_writes_waiting_{0};
+  std::atomic<uint64_t> large_writes_refused_{0};
   std::condition_variable retention_wake_;  // with mu_; signalled when stopping
   std::thread retention_;
 
   // Background compactions of erased ranges (guarded by mu_).
   std::vector<ApplyBatch::ErasureOutcome> compact_queue_;
   bool compact_everything_ = false;
+  bool collect_large_values_ = false;  // the change log was trimmed
   std::condition_variable compact_wake_;  // with mu_
   std::thread compactor_;
   std::atomic<uint64_t> erasures_{0};

@@ -1,6 +1,8 @@
 // EventStore open and close: RocksDB options, the column families, the
 // counters a store continues from, the writer and retention threads.
 #include <algorithm>
+#include <filesystem>
+#include <system_error>
 #include <random>
 #include <initializer_list>
 #include <memory>
@@ -125,10 +127,25 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
         ")"));
   }
   db_options.max_open_files = options.max_open_files;
+  if (options.large_value_bytes > 0 &&
+      (options.large_write_threads < 1 || options.large_write_threads > 64)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "EventStore::Options.large_write_threads must be 1..64 (got ",
+        options.large_write_threads, ")"));
+  }
+  if (options.large_value_bytes > 0 && options.large_write_max_queued < 1) {
+    return absl::InvalidArgumentError(
+        "EventStore::Options.large_write_max_queued must be at least 1");
+  }
 
   const std::shared_ptr<rocksdb::Cache> block_cache =
       rocksdb::NewLRUCache(options.block_cache_bytes);
   const rocksdb::ColumnFamilyOptions family_options = StoreFamilyOptions(block_cache);
+  // Large raw JSON is written as one SST file per value (SstFileWriter):
+  // uncompressed, so writing it needs no second buffer of its size.
+  rocksdb::ColumnFamilyOptions large_value_options = family_options;
+  large_value_options.compression = rocksdb::kNoCompression;
+  large_value_options.bottommost_compression = rocksdb::kNoCompression;
   const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
       {rocksdb::kDefaultColumnFamilyName, family_options},
       {kRecordsFamily, family_options},
@@ -142,6 +159,8 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
       {kFetchesFamily, family_options},
       {kBackfillsFamily, family_options},
       {kUserChangesFamily, family_options},
+      {kLargeValuesFamily, large_value_options},
+      {kLargeRefsFamily, family_options},
   };
 
   rocksdb::DB* raw_db = nullptr;
@@ -161,7 +180,7 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
   std::unique_ptr<rocksdb::DB> db(raw_db);
   const StoreFamilies families{handles[1], handles[2], handles[3], handles[4],
                                handles[5], handles[6], handles[7], handles[8],
-                               handles[9]};
+                               handles[9], handles[10], handles[11]};
 
   // Revisions continue where the last run stopped.
   std::string value;
@@ -194,6 +213,21 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
     }
   }
   if (failure.ok()) failure = BackfillUserChanges(db.get(), families, last_revision);
+  uint64_t uncommitted_removed = 0;
+  if (failure.ok()) {
+    // What a crash (or a refused call whose cleanup failed) left between a
+    // large value's write and its commit. Not fatal: on a full disk the
+    // removal may fail, and the next open retries.
+    absl::StatusOr<uint64_t> removed = RemoveUncommittedLargeValues(db.get(), families);
+    if (removed.ok()) {
+      uncommitted_removed = *removed;
+    } else {
+      logging::Warning("healthwire: cannot remove uncommitted large values (next open retries)",
+                       {{"error", removed.status().ToString()}});
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(LargeValueIngestDir(options.path), ignored);
+  }
   std::string timeline_id;
   if (failure.ok()) {
     absl::StatusOr<std::string> timeline = LoadOrStartTimeline(db.get(), families.meta, options.path, options.timeline_id);
@@ -209,9 +243,10 @@ absl::StatusOr<std::unique_ptr<EventStore::Impl>> EventStore::Impl::Open(
     }
     return failure;
   }
-  return std::unique_ptr<Impl>(new Impl(options, std::move(db), std::move(handles), families,
-                                        last_revision, oldest_retained,
-                                        std::move(timeline_id)));
+  std::unique_ptr<Impl> impl(new Impl(options, std::move(db), std::move(handles), families,
+                                      last_revision, oldest_retained, std::move(timeline_id)));
+  impl->large_values_collected_.store(uncommitted_removed, std::memory_order_relaxed);
+  return impl;
 }
 
 EventStore::Impl::Impl(const Options& options, std::unique_ptr<rocksdb::DB> db,
@@ -228,6 +263,11 @@ EventStore::Impl::Impl(const Options& options, std::unique_ptr<rocksdb::DB> db,
       hub_(SubscriptionHub::Options{options.max_buffered_updates_per_subscriber}, last_revision),
       durable_revision_(last_revision) {
   writer_ = std::thread([this] { WriterLoop(); });
+  if (options_.large_value_bytes > 0) {
+    for (int i = 0; i < options_.large_write_threads; ++i) {
+      large_writers_.emplace_back([this] { LargeWriteLoop(); });
+    }
+  }
   if (options_.changelog_max_age > absl::ZeroDuration()) {
     retention_ = std::thread([this] { RetentionLoop(); });
   }
@@ -235,6 +275,14 @@ EventStore::Impl::Impl(const Options& options, std::unique_ptr<rocksdb::DB> db,
 }
 
 EventStore::Impl::~Impl() {
+  // The large-value writers first: they finish the calls queued for them and
+  // hand them to the commit writer, which then drains the queue.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    large_writers_stopping_ = true;
+  }
+  large_write_wake_.notify_all();
+  for (std::thread& thread : large_writers_) thread.join();
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
@@ -266,6 +314,10 @@ EventStore::Stats EventStore::Impl::GetStats() const {
   stats.erasure_compaction_failures = compaction_failures_.load(std::memory_order_relaxed);
   stats.erasure_compactions_pending = compactions_pending_.load(std::memory_order_relaxed);
   stats.refused_late = refused_late_.load(std::memory_order_relaxed);
+  stats.large_values_written = large_values_written_.load(std::memory_order_relaxed);
+  stats.large_values_collected = large_values_collected_.load(std::memory_order_relaxed);
+  stats.large_writes_waiting = large_writes_waiting_.load(std::memory_order_relaxed);
+  stats.large_writes_refused = large_writes_refused_.load(std::memory_order_relaxed);
   return stats;
 }
 

@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "storage/event_store_impl.h"
+#include "storage/large_values.h"
 #include "storage/id_limits.h"
 #include "storage/keys.h"
 
@@ -111,29 +112,21 @@ absl::StatusOr<std::string> EventStore::Impl::LoadIndexedRecordBytes(
   return value;
 }
 
-namespace {
-
-absl::StatusOr<v1::Event> ParseStoredRecord(const std::string& bytes, bool omit_raw_json) {
-  v1::Event event;
-  if (!event.ParseFromString(bytes)) {
-    return absl::DataLossError("a stored record does not parse as healthwire.v1.Event");
-  }
-  if (omit_raw_json) event.clear_raw_json();
-  return event;
-}
-
-}  // namespace
-
 absl::StatusOr<v1::Event> EventStore::Impl::LoadIndexedRecord(
     const rocksdb::ReadOptions& read, absl::string_view index_key,
     bool omit_raw_json) const {
-  absl::StatusOr<std::string> bytes = LoadIndexedRecordBytes(read, index_key);
-  if (!bytes.ok()) return bytes.status();
-  return ParseStoredRecord(*bytes, omit_raw_json);
+  absl::StatusOr<std::string> value = LoadIndexedRecordBytes(read, index_key);
+  if (!value.ok()) return value.status();
+  v1::Event event;
+  if (absl::Status parsed = ParseStoredEvent(db_.get(), families_, read, *value, !omit_raw_json, &event);
+      !parsed.ok()) {
+    return parsed;
+  }
+  return event;
 }
 
-absl::StatusOr<SerializedLatestResult> EventStore::Impl::ReadLatestStored(
-    const LatestQuery& query) const {
+absl::StatusOr<SerializedLatestResult> EventStore::Impl::ReadLatest(const LatestQuery& query,
+                                                                    v1::Event* parsed) const {
   absl::StatusOr<QuerySubject> subject = ResolveSubject(query.subject);
   if (!subject.ok()) return subject.status();
   if (absl::Status valid = ValidateDataType(query.type); !valid.ok()) return valid;
@@ -159,37 +152,46 @@ absl::StatusOr<SerializedLatestResult> EventStore::Impl::ReadLatestStored(
     return absl::NotFoundError(absl::StrCat("no ", TypeName(query.type), " record for ",
                                             subject->description));
   }
-  absl::StatusOr<std::string> bytes = LoadIndexedRecordBytes(read, ToView(it->key()));
-  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<std::string> value = LoadIndexedRecordBytes(read, ToView(it->key()));
+  if (!value.ok()) return value.status();
 
   SerializedLatestResult result;
-  result.serialized_event = *std::move(bytes);
   result.store_revision = *revision;
   result.store_timeline = timeline_id_;
+  if (parsed != nullptr || query.omit_raw_json) {
+    // Decoded: asked for, or to drop raw_json (a large record's is then not read).
+    v1::Event event;
+    v1::Event* target = parsed != nullptr ? parsed : &event;
+    if (absl::Status ok = ParseStoredEvent(db_.get(), families_, read, *value,
+                                           !query.omit_raw_json, target);
+        !ok.ok()) {
+      return ok;
+    }
+    if (parsed == nullptr) result.serialized_event = event.SerializeAsString();
+    return result;
+  }
+  // As stored; a large record's reference becomes the bytes an inline record
+  // would hold (at this read's snapshot).
+  if (absl::Status resolved = ResolveStoredValue(db_.get(), families_, read, &*value);
+      !resolved.ok()) {
+    return resolved;
+  }
+  result.serialized_event = *std::move(value);
   return result;
 }
 
 absl::StatusOr<LatestResult> EventStore::Impl::GetLatest(const LatestQuery& query) const {
-  absl::StatusOr<SerializedLatestResult> stored = ReadLatestStored(query);
-  if (!stored.ok()) return stored.status();
-  absl::StatusOr<v1::Event> event = ParseStoredRecord(stored->serialized_event, query.omit_raw_json);
-  if (!event.ok()) return event.status();
   LatestResult result;
-  result.event = *std::move(event);
-  result.store_revision = stored->store_revision;
-  result.store_timeline = std::move(stored->store_timeline);
+  absl::StatusOr<SerializedLatestResult> read = ReadLatest(query, &result.event);
+  if (!read.ok()) return read.status();
+  result.store_revision = read->store_revision;
+  result.store_timeline = std::move(read->store_timeline);
   return result;
 }
 
 absl::StatusOr<SerializedLatestResult> EventStore::Impl::GetLatestSerialized(
     const LatestQuery& query) const {
-  absl::StatusOr<SerializedLatestResult> stored = ReadLatestStored(query);
-  if (!stored.ok() || !query.omit_raw_json) return stored;
-  // Only leaving raw_json out needs the record decoded.
-  absl::StatusOr<v1::Event> event = ParseStoredRecord(stored->serialized_event, true);
-  if (!event.ok()) return event.status();
-  stored->serialized_event = event->SerializeAsString();
-  return stored;
+  return ReadLatest(query, nullptr);
 }
 
 absl::StatusOr<ListResult> EventStore::Impl::ListRecords(const ListQuery& query) const {
@@ -313,6 +315,12 @@ absl::Status EventStore::Impl::ReadChangeLogBytes(uint64_t from_revision, size_t
   for (it->Seek(keys::RevisionKey(std::max<uint64_t>(from_revision, 1)));
        it->Valid() && out->size() < max_events; it->Next()) {
     out->emplace_back(it->value().data(), it->value().size());
+    // A large record's entry is a reference: readers get the bytes an
+    // inline entry would have held.
+    if (absl::Status resolved = ResolveStoredValue(db_.get(), families_, read, &out->back());
+        !resolved.ok()) {
+      return resolved;
+    }
   }
   return FromRocksDb(it->status(), "cannot read the change log");
 }

@@ -8,6 +8,7 @@
 #include "common/logging.h"
 #include "rocksdb/write_batch.h"
 #include "storage/event_store_impl.h"
+#include "storage/large_values.h"
 #include "storage/keys.h"
 
 namespace healthwire {
@@ -32,6 +33,14 @@ void EventStore::Impl::TrimChangeLog(uint64_t new_oldest) {
     return;
   }
   oldest_retained_.store(new_oldest, std::memory_order_release);
+  // The trimmed entries may have been the last references to large values:
+  // the compaction thread collects them (not this thread, which may be the
+  // commit writer).
+  {
+    std::lock_guard<std::mutex> wake(mu_);
+    collect_large_values_ = true;
+  }
+  compact_wake_.notify_all();
 }
 
 void EventStore::Impl::ApplyCountRetention() {
@@ -61,8 +70,12 @@ void EventStore::Impl::RetentionLoop() {
     size_t scanned = 0;
     for (it->Seek(keys::RevisionKey(OldestRetainedRevision())); it->Valid() && scanned < 100000;
          it->Next(), ++scanned) {
-      v1::Event event;
-      if (!event.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) break;
+      v1::Event event;  // (received_at only: a large record's reference is not followed)
+      if (!ParseStoredEvent(db_.get(), families_, snapshot.Options(), ToView(it->value()), false,
+                            &event)
+               .ok()) {
+        break;
+      }
       const absl::Time received = absl::FromUnixSeconds(event.received_at().seconds()) +
                                   absl::Nanoseconds(event.received_at().nanos());
       // Never trims the newest entry: the log always shows where it is.

@@ -26,6 +26,8 @@ inline constexpr char kUserRefsFamily[] = "user_refs";
 inline constexpr char kFetchesFamily[] = "fetches";
 inline constexpr char kBackfillsFamily[] = "backfills";
 inline constexpr char kUserChangesFamily[] = "user_changes";
+inline constexpr char kLargeValuesFamily[] = "large_values";  // storage/large_values.h
+inline constexpr char kLargeRefsFamily[] = "large_refs";
 
 // The open column families (not owned: the store closes them).
 struct StoreFamilies {
@@ -38,12 +40,15 @@ struct StoreFamilies {
   rocksdb::ColumnFamilyHandle* fetches = nullptr;    // s3_payload fetches
   rocksdb::ColumnFamilyHandle* backfills = nullptr;  // backfills by reference
   rocksdb::ColumnFamilyHandle* user_changes = nullptr;  // (user_id, revision)
+  rocksdb::ColumnFamilyHandle* large_values = nullptr;  // id -> raw JSON
+  rocksdb::ColumnFamilyHandle* large_refs = nullptr;    // pending / committed ids
 
   // Every family, for whole-store operations (erasure's compaction and its
   // whole-store scans): a family missing here would keep an erased person's
   // rows on disk.
   std::vector<rocksdb::ColumnFamilyHandle*> All() const {
-    return {records, by_start, changelog, meta, users, user_refs, fetches, backfills, user_changes};
+    return {records,   by_start,     changelog,    meta,      users,     user_refs,
+            fetches,   backfills,    user_changes, large_values, large_refs};
   }
 };
 

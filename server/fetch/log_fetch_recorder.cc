@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/metrics_text.h"
 #include "storage/commit_log/delivery_id.h"
 
 namespace healthwire {
@@ -47,15 +48,18 @@ void LogFetchRecorder::Record(std::vector<v1::Event> events, v1::S3Fetch outcome
 }
 
 std::string LogFetchRecorder::MetricsText() const {
-  return absl::StrCat(
-      "# HELP healthwire_s3_fetch_outcomes_published_total s3_payload fetch outcomes this "
-      "replica published to the commit log (duplicate: another replica's outcome of the same "
-      "ping was there first; error: not published, retried).\n"
-      "# TYPE healthwire_s3_fetch_outcomes_published_total counter\n"
-      "healthwire_s3_fetch_outcomes_published_total{result=\"new\"} ", published_.load(), "\n",
-      "healthwire_s3_fetch_outcomes_published_total{result=\"duplicate\"} ", duplicates_.load(),
-      "\n",
-      "healthwire_s3_fetch_outcomes_published_total{result=\"error\"} ", errors_.load(), "\n");
+  std::string text;
+  AppendMetricHeader(
+      &text, "healthwire_s3_fetch_outcomes_published_total", "counter",
+      "s3_payload fetch outcomes this replica published to the commit log (duplicate: another "
+      "replica's outcome of the same ping was there first; error: not published, retried).");
+  AppendSample(&text, "healthwire_s3_fetch_outcomes_published_total", "result=\"new\"",
+               published_.load());
+  AppendSample(&text, "healthwire_s3_fetch_outcomes_published_total", "result=\"duplicate\"",
+               duplicates_.load());
+  AppendSample(&text, "healthwire_s3_fetch_outcomes_published_total", "result=\"error\"",
+               errors_.load());
+  return text;
 }
 
 }  // namespace healthwire

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
+#include "common/metrics_text.h"
 #include "server/convert/terra_converter.h"
 #include "storage/fetch_tracker.h"
 
@@ -280,30 +281,27 @@ std::string S3Fetcher::MetricsText() const {
     pending = pending_;
     waiting = !not_ready_.empty();
   }
-  return absl::StrCat(
-      "# HELP healthwire_s3_fetches_total s3_payload fetches by outcome (fetched, failed: never "
-      "will be, refused: URL not allowed).\n"
-      "# TYPE healthwire_s3_fetches_total counter\n"
-      "healthwire_s3_fetches_total{outcome=\"fetched\"} ", fetched_.load(), "\n",
-      "healthwire_s3_fetches_total{outcome=\"failed\"} ", failed_.load(), "\n",
-      "healthwire_s3_fetches_total{outcome=\"refused\"} ", refused_.load(), "\n",
-      "# HELP healthwire_s3_fetch_retries_total Failed s3_payload fetch attempts retried later.\n"
-      "# TYPE healthwire_s3_fetch_retries_total counter\n"
-      "healthwire_s3_fetch_retries_total ", retries_.load(), "\n",
-      "# HELP healthwire_s3_fetch_bytes_total Bytes of fetched s3_payload bodies.\n"
-      "# TYPE healthwire_s3_fetch_bytes_total counter\n"
-      "healthwire_s3_fetch_bytes_total ", bytes_.load(), "\n",
-      "# HELP healthwire_s3_fetches_in_flight s3_payload fetches in progress "
-      "(at most --s3_fetch_concurrency).\n"
-      "# TYPE healthwire_s3_fetches_in_flight gauge\n"
-      "healthwire_s3_fetches_in_flight ", in_flight, "\n",
-      "# HELP healthwire_s3_fetches_pending s3_payload fetches not done yet (last poll).\n"
-      "# TYPE healthwire_s3_fetches_pending gauge\n"
-      "healthwire_s3_fetches_pending ", pending, "\n",
-      "# HELP healthwire_s3_fetch_waiting 1 while no fetch may start (a cluster replica behind "
-      "the commit log: a later entry may hold the outcome).\n"
-      "# TYPE healthwire_s3_fetch_waiting gauge\n"
-      "healthwire_s3_fetch_waiting ", waiting ? 1 : 0, "\n", recorder_->MetricsText());
+  std::string text;
+  AppendMetricHeader(
+      &text, "healthwire_s3_fetches_total", "counter",
+      "s3_payload fetches by outcome (fetched, failed: never will be, refused: URL not allowed).");
+  AppendSample(&text, "healthwire_s3_fetches_total", "outcome=\"fetched\"", fetched_.load());
+  AppendSample(&text, "healthwire_s3_fetches_total", "outcome=\"failed\"", failed_.load());
+  AppendSample(&text, "healthwire_s3_fetches_total", "outcome=\"refused\"", refused_.load());
+  AppendCounter(&text, "healthwire_s3_fetch_retries_total",
+                "Failed s3_payload fetch attempts retried later.", retries_.load());
+  AppendCounter(&text, "healthwire_s3_fetch_bytes_total", "Bytes of fetched s3_payload bodies.",
+                bytes_.load());
+  AppendGauge(&text, "healthwire_s3_fetches_in_flight",
+              "s3_payload fetches in progress (at most --s3_fetch_concurrency).", in_flight);
+  AppendGauge(&text, "healthwire_s3_fetches_pending",
+              "s3_payload fetches not done yet (last poll).", pending);
+  AppendGauge(&text, "healthwire_s3_fetch_waiting",
+              "1 while no fetch may start (a cluster replica behind the commit log: a later entry "
+              "may hold the outcome).",
+              waiting ? 1 : 0);
+  absl::StrAppend(&text, recorder_->MetricsText());
+  return text;
 }
 
 }  // namespace healthwire

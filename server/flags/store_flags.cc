@@ -34,6 +34,17 @@ ABSL_FLAG(uint64_t, min_free_disk_mb, 32,
           "disk) while the data folder's disk has less than this many MiB free beyond the "
           "commit's size, so RocksDB never writes into a full disk; writes resume by "
           "themselves once space is freed. 0 = no check.");
+ABSL_FLAG(uint64_t, large_value_bytes, 1 << 20,
+          "A record whose raw JSON is larger than this is stored once, in its own column "
+          "family, written before and outside the group commit (no WAL), so small webhooks "
+          "never wait for its bytes and it is not held twice in memory. 0 = every record "
+          "inline.");
+ABSL_FLAG(int, large_write_threads, 2,
+          "Threads writing --large_value_bytes values (hash, SST file, sync, ingest) off the "
+          "webhook workers; the call keeps its place in the commit queue meanwhile. 1..64.");
+ABSL_FLAG(uint64_t, large_write_max_queued, 16,
+          "Calls with a large record waiting for (or in) those threads; beyond this a webhook "
+          "gets a fast 503 + Retry-After with nothing stored.");
 ABSL_FLAG(bool, erase_on_deauth, false,
           "A deauth or access_revoked webhook also erases that user_id's data (records, "
           "connection record, change-log entries; a tombstone is streamed), as EraseUser "
@@ -100,6 +111,9 @@ void ApplyStoreFlags(HealthwireServer::Options* options) {
   options->store.max_open_files = absl::GetFlag(FLAGS_rocksdb_max_open_files);  // 0 = auto
   options->store.min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_mb) << 20;
   options->store.erase_on_deauth = absl::GetFlag(FLAGS_erase_on_deauth);
+  options->store.large_value_bytes = absl::GetFlag(FLAGS_large_value_bytes);
+  options->store.large_write_threads = absl::GetFlag(FLAGS_large_write_threads);
+  options->store.large_write_max_queued = absl::GetFlag(FLAGS_large_write_max_queued);
   options->max_queued_erasures = absl::GetFlag(FLAGS_erase_max_queued);
   options->metrics_address = absl::GetFlag(FLAGS_metrics_address);
   options->metrics_port = absl::GetFlag(FLAGS_metrics_port);

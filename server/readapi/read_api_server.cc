@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
+#include "common/metrics_text.h"
 #include "server/security/https_context.h"
 
 namespace healthwire {
@@ -443,38 +444,32 @@ void ReadApiServer::Shutdown() { impl_->Shutdown(); }
 
 std::string ReadApiServer::MetricsText() const {
   Metrics& m = impl_->metrics();
-  return absl::StrCat(
-      "# HELP healthwire_read_api_connections Open read API connections.\n"
-      "# TYPE healthwire_read_api_connections gauge\n"
-      "healthwire_read_api_connections ", m.open_connections.load(), "\n",
-      "# HELP healthwire_read_api_max_connections The cap (--read_api_max_connections).\n"
-      "# TYPE healthwire_read_api_max_connections gauge\n"
-      "healthwire_read_api_max_connections ", impl_->max_connections(), "\n",
-      "# HELP healthwire_read_api_streams Open read API streams (SSE / NDJSON).\n"
-      "# TYPE healthwire_read_api_streams gauge\n"
-      "healthwire_read_api_streams ", m.open_streams.load(), "\n",
-      "# HELP healthwire_read_api_connections_refused_total Connections refused at the cap.\n"
-      "# TYPE healthwire_read_api_connections_refused_total counter\n"
-      "healthwire_read_api_connections_refused_total ", m.refused_connections.load(), "\n",
-      "# HELP healthwire_read_api_requests_total Read API requests by status class.\n"
-      "# TYPE healthwire_read_api_requests_total counter\n"
-      "healthwire_read_api_requests_total{code=\"2xx\"} ", m.requests_2xx.load(), "\n",
-      "healthwire_read_api_requests_total{code=\"4xx\"} ", m.requests_4xx.load(), "\n",
-      "healthwire_read_api_requests_total{code=\"5xx\"} ", m.requests_5xx.load(), "\n",
-      "# HELP healthwire_read_api_stream_messages_total Updates and progress messages streamed.\n"
-      "# TYPE healthwire_read_api_stream_messages_total counter\n"
-      "healthwire_read_api_stream_messages_total ", m.stream_messages.load(), "\n",
-      "# HELP healthwire_read_api_write_buffered_bytes Bytes being written to read API clients.\n"
-      "# TYPE healthwire_read_api_write_buffered_bytes gauge\n"
-      "healthwire_read_api_write_buffered_bytes ", m.stream_bytes_buffered.load(), "\n",
-      "# HELP healthwire_read_api_write_timeouts_total Connections cut because a client took "
-      "nothing for --read_api_write_timeout.\n"
-      "# TYPE healthwire_read_api_write_timeouts_total counter\n"
-      "healthwire_read_api_write_timeouts_total ", m.write_timeouts.load(), "\n",
-      "# HELP healthwire_read_api_tls_handshake_failures_total TLS handshakes that failed "
-      "(plaintext to the HTTPS port, a client refusing the certificate, a stalled handshake).\n"
-      "# TYPE healthwire_read_api_tls_handshake_failures_total counter\n"
-      "healthwire_read_api_tls_handshake_failures_total ", m.tls_handshake_failures.load(), "\n");
+  std::string text;
+  AppendGauge(&text, "healthwire_read_api_connections", "Open read API connections.",
+              m.open_connections.load());
+  AppendGauge(&text, "healthwire_read_api_max_connections", "The cap (--read_api_max_connections).",
+              impl_->max_connections());
+  AppendGauge(&text, "healthwire_read_api_streams", "Open read API streams (SSE / NDJSON).",
+              m.open_streams.load());
+  AppendCounter(&text, "healthwire_read_api_connections_refused_total",
+                "Connections refused at the cap.", m.refused_connections.load());
+  AppendMetricHeader(&text, "healthwire_read_api_requests_total", "counter",
+                     "Read API requests by status class.");
+  AppendSample(&text, "healthwire_read_api_requests_total", "code=\"2xx\"", m.requests_2xx.load());
+  AppendSample(&text, "healthwire_read_api_requests_total", "code=\"4xx\"", m.requests_4xx.load());
+  AppendSample(&text, "healthwire_read_api_requests_total", "code=\"5xx\"", m.requests_5xx.load());
+  AppendCounter(&text, "healthwire_read_api_stream_messages_total",
+                "Updates and progress messages streamed.", m.stream_messages.load());
+  AppendGauge(&text, "healthwire_read_api_write_buffered_bytes",
+              "Bytes being written to read API clients.", m.stream_bytes_buffered.load());
+  AppendCounter(&text, "healthwire_read_api_write_timeouts_total",
+                "Connections cut because a client took nothing for --read_api_write_timeout.",
+                m.write_timeouts.load());
+  AppendCounter(&text, "healthwire_read_api_tls_handshake_failures_total",
+                "TLS handshakes that failed (plaintext to the HTTPS port, a client refusing the "
+                "certificate, a stalled handshake).",
+                m.tls_handshake_failures.load());
+  return text;
 }
 
 }  // namespace healthwire

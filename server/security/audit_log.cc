@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/logging.h"
+#include "common/metrics_text.h"
 #include "server/convert/record_key.h"
 
 namespace healthwire {
@@ -198,26 +199,20 @@ std::string AuditLog::RenderPrometheusText() const {
     absl::MutexLock lock(&mu_);
     buffered = buffer_.size();
   }
-  return absl::StrCat(
-      "# HELP healthwire_audit_lines_total Audit lines queued for --audit_log.\n"
-      "# TYPE healthwire_audit_lines_total counter\n"
-      "healthwire_audit_lines_total ", lines_.load(), "\n",
-      "# HELP healthwire_audit_refused_total Accesses refused because the audit log was full or "
-      "failing.\n"
-      "# TYPE healthwire_audit_refused_total counter\n"
-      "healthwire_audit_refused_total ", refused_.load(), "\n",
-      "# HELP healthwire_audit_dropped_total Stream-end lines that found the audit buffer full.\n"
-      "# TYPE healthwire_audit_dropped_total counter\n"
-      "healthwire_audit_dropped_total ", dropped_.load(), "\n",
-      "# HELP healthwire_audit_write_errors_total Failed writes to the audit log file.\n"
-      "# TYPE healthwire_audit_write_errors_total counter\n"
-      "healthwire_audit_write_errors_total ", write_errors_.load(), "\n",
-      "# HELP healthwire_audit_buffered_bytes Audit bytes waiting for the writer.\n"
-      "# TYPE healthwire_audit_buffered_bytes gauge\n"
-      "healthwire_audit_buffered_bytes ", buffered, "\n",
-      "# HELP healthwire_audit_buffer_bytes The audit buffer's limit (--audit_log_buffer_kb).\n"
-      "# TYPE healthwire_audit_buffer_bytes gauge\n"
-      "healthwire_audit_buffer_bytes ", options_.buffer_bytes, "\n");
+  std::string text;
+  AppendCounter(&text, "healthwire_audit_lines_total", "Audit lines queued for --audit_log.",
+                lines_.load());
+  AppendCounter(&text, "healthwire_audit_refused_total",
+                "Accesses refused because the audit log was full or failing.", refused_.load());
+  AppendCounter(&text, "healthwire_audit_dropped_total",
+                "Stream-end lines that found the audit buffer full.", dropped_.load());
+  AppendCounter(&text, "healthwire_audit_write_errors_total",
+                "Failed writes to the audit log file.", write_errors_.load());
+  AppendGauge(&text, "healthwire_audit_buffered_bytes", "Audit bytes waiting for the writer.",
+              buffered);
+  AppendGauge(&text, "healthwire_audit_buffer_bytes",
+              "The audit buffer's limit (--audit_log_buffer_kb).", options_.buffer_bytes);
+  return text;
 }
 
 }  // namespace healthwire

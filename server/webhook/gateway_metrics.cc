@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/metrics_text.h"
 #include "tools/build_defs/version.h"
 
 namespace healthwire {
@@ -22,22 +23,6 @@ std::string OutcomeLabel(v1::IngestResult::Outcome outcome) {
     default:
       return "unspecified";
   }
-}
-
-// Prometheus label values: escape backslash, quote and newline.
-std::string EscapeLabel(absl::string_view value) {
-  std::string escaped;
-  for (char c : value) {
-    if (c == '\\' || c == '"') {
-      escaped.push_back('\\');
-      escaped.push_back(c);
-    } else if (c == '\n') {
-      escaped.append("\\n");
-    } else {
-      escaped.push_back(c);
-    }
-  }
-  return escaped;
 }
 
 std::string FormatBound(double bound) { return absl::StrFormat("%g", bound); }
@@ -99,84 +84,66 @@ std::string GatewayMetrics::RenderPrometheusText(std::optional<uint64_t> store_r
   std::string out;
   // Prometheus' build-info convention: a constant 1 whose labels say what
   // runs (hwctl status shows it as the server version).
-  absl::StrAppend(&out,
-                  "# HELP healthwire_build_info The healthwire release this process runs.\n"
-                  "# TYPE healthwire_build_info gauge\n"
-                  "healthwire_build_info{version=\"", kVersion, "\"} 1\n");
+  AppendMetricHeader(&out, "healthwire_build_info", "gauge",
+                     "The healthwire release this process runs.");
+  AppendSample(&out, "healthwire_build_info", absl::StrCat("version=\"", kVersion, "\""), 1);
   absl::MutexLock lock(&mu_);
 
-  absl::StrAppend(&out,
-                  "# HELP healthwire_http_requests_total HTTP requests answered, by status code "
-                  "and reason.\n"
-                  "# TYPE healthwire_http_requests_total counter\n");
+  AppendMetricHeader(&out, "healthwire_http_requests_total", "counter",
+                     "HTTP requests answered, by status code and reason.");
   for (const auto& [key, count] : requests_) {
-    absl::StrAppend(&out, "healthwire_http_requests_total{code=\"", key.first, "\",reason=\"",
-                    EscapeLabel(key.second), "\"} ", count, "\n");
+    AppendSample(&out, "healthwire_http_requests_total",
+                 absl::StrCat("code=\"", key.first, "\",reason=\"", EscapeLabelValue(key.second),
+                              "\""),
+                 count);
   }
 
-  absl::StrAppend(&out,
-                  "# HELP healthwire_http_probe_requests_total Requests to /healthz, /readyz, "
-                  "/metrics and unknown paths (\"other\"), by endpoint and status code; not "
-                  "counted as webhooks.\n"
-                  "# TYPE healthwire_http_probe_requests_total counter\n");
+  AppendMetricHeader(&out, "healthwire_http_probe_requests_total", "counter",
+                     "Requests to /healthz, /readyz, /metrics and unknown paths (\"other\"), by "
+                     "endpoint and status code; not counted as webhooks.");
   for (const auto& [key, count] : probes_) {
-    absl::StrAppend(&out, "healthwire_http_probe_requests_total{endpoint=\"",
-                    EscapeLabel(key.first), "\",code=\"", key.second, "\"} ", count, "\n");
+    AppendSample(&out, "healthwire_http_probe_requests_total",
+                 absl::StrCat("endpoint=\"", EscapeLabelValue(key.first), "\",code=\"",
+                              key.second, "\""),
+                 count);
   }
 
-  absl::StrAppend(&out,
-                  "# HELP healthwire_webhook_workers_busy Webhook workers converting a large "
-                  "body now.\n"
-                  "# TYPE healthwire_webhook_workers_busy gauge\n"
-                  "healthwire_webhook_workers_busy ", workers_busy_, "\n",
-                  "# HELP healthwire_webhook_queue_depth Large webhooks waiting for a worker.\n"
-                  "# TYPE healthwire_webhook_queue_depth gauge\n"
-                  "healthwire_webhook_queue_depth ", worker_queue_depth_, "\n");
+  AppendGauge(&out, "healthwire_webhook_workers_busy",
+              "Webhook workers converting a large body now.", workers_busy_);
+  AppendGauge(&out, "healthwire_webhook_queue_depth", "Large webhooks waiting for a worker.",
+              worker_queue_depth_);
+  AppendCounter(&out, "healthwire_http_request_bytes_total", "Request body bytes received.",
+                request_bytes_);
 
-  absl::StrAppend(&out,
-                  "# HELP healthwire_http_request_bytes_total Request body bytes received.\n"
-                  "# TYPE healthwire_http_request_bytes_total counter\n"
-                  "healthwire_http_request_bytes_total ",
-                  request_bytes_, "\n");
-
-  absl::StrAppend(&out,
-                  "# HELP healthwire_http_request_duration_seconds Time from a request's "
-                  "headers to its answer.\n"
-                  "# TYPE healthwire_http_request_duration_seconds histogram\n");
+  constexpr absl::string_view kDuration = "healthwire_http_request_duration_seconds";
+  AppendMetricHeader(&out, kDuration, "histogram", "Time from a request's headers to its answer.");
+  const std::string bucket = absl::StrCat(kDuration, "_bucket");
   uint64_t cumulative = 0;
   for (size_t i = 0; i < kDurationBuckets.size(); ++i) {
     cumulative += duration_bucket_counts_[i];
-    absl::StrAppend(&out, "healthwire_http_request_duration_seconds_bucket{le=\"",
-                    FormatBound(kDurationBuckets[i]), "\"} ", cumulative, "\n");
+    AppendSample(&out, bucket, absl::StrCat("le=\"", FormatBound(kDurationBuckets[i]), "\""),
+                 cumulative);
   }
-  absl::StrAppend(&out, "healthwire_http_request_duration_seconds_bucket{le=\"+Inf\"} ",
-                  duration_count_, "\n",
-                  "healthwire_http_request_duration_seconds_sum ",
-                  absl::StrFormat("%.6f", duration_sum_seconds_), "\n",
-                  "healthwire_http_request_duration_seconds_count ", duration_count_, "\n");
+  AppendSample(&out, bucket, "le=\"+Inf\"", duration_count_);
+  AppendSample(&out, absl::StrCat(kDuration, "_sum"), "",
+               absl::StrFormat("%.6f", duration_sum_seconds_));
+  AppendSample(&out, absl::StrCat(kDuration, "_count"), "", duration_count_);
 
-  absl::StrAppend(&out,
-                  "# HELP healthwire_events_total Converted events handed to the store, by "
-                  "type and outcome.\n"
-                  "# TYPE healthwire_events_total counter\n");
+  AppendMetricHeader(&out, "healthwire_events_total", "counter",
+                     "Converted events handed to the store, by type and outcome.");
   for (const auto& [key, count] : events_) {
-    absl::StrAppend(&out, "healthwire_events_total{type=\"", EscapeLabel(key.first),
-                    "\",outcome=\"", EscapeLabel(key.second), "\"} ", count, "\n");
+    AppendSample(&out, "healthwire_events_total",
+                 absl::StrCat("type=\"", EscapeLabelValue(key.first), "\",outcome=\"",
+                              EscapeLabelValue(key.second), "\""),
+                 count);
   }
 
-  absl::StrAppend(&out,
-                  "# HELP healthwire_schema_problem_events_total Events stored raw and flagged "
-                  "because part of them did not fit the typed schema.\n"
-                  "# TYPE healthwire_schema_problem_events_total counter\n"
-                  "healthwire_schema_problem_events_total ",
-                  schema_problem_events_, "\n");
-
+  AppendCounter(&out, "healthwire_schema_problem_events_total",
+                "Events stored raw and flagged because part of them did not fit the typed schema.",
+                schema_problem_events_);
   if (store_revision.has_value()) {
-    absl::StrAppend(&out,
-                    "# HELP healthwire_store_revision The store's latest committed revision.\n"
-                    "# TYPE healthwire_store_revision gauge\n"
-                    "healthwire_store_revision ",
-                    *store_revision, "\n");
+    AppendGauge(&out, "healthwire_store_revision", "The store's latest committed revision.",
+                *store_revision);
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
+#include "common/metrics_text.h"
 
 namespace healthwire {
 namespace {
@@ -52,43 +53,35 @@ constexpr uint64_t kPaddedBodyFromBytes = 256 << 10;
 }  // namespace
 
 std::string HttpTransportState::RenderPrometheusText() const {
-  return absl::StrCat(
-      "# HELP healthwire_http_connections Open HTTP connections.\n"
-      "# TYPE healthwire_http_connections gauge\n"
-      "healthwire_http_connections ", open_connections.load(), "\n",
-      "# HELP healthwire_http_max_connections The connection cap (--http_max_connections).\n"
-      "# TYPE healthwire_http_max_connections gauge\n"
-      "healthwire_http_max_connections ", max_connections, "\n",
-      "# HELP healthwire_http_connections_refused_total Connections closed at accept "
-      "because the cap was reached.\n"
-      "# TYPE healthwire_http_connections_refused_total counter\n"
-      "healthwire_http_connections_refused_total ", refused_connections.load(), "\n",
-      "# HELP healthwire_http_buffered_request_bytes Request body bytes reserved in the "
-      "buffer budget now.\n"
-      "# TYPE healthwire_http_buffered_request_bytes gauge\n"
-      "healthwire_http_buffered_request_bytes ", budget.reserved(), "\n",
-      "# HELP healthwire_http_buffer_budget_bytes The request buffer budget "
-      "(--http_buffer_budget_mb).\n"
-      "# TYPE healthwire_http_buffer_budget_bytes gauge\n"
-      "healthwire_http_buffer_budget_bytes ", budget.capacity(), "\n",
-      "# HELP healthwire_http_buffer_budget_refusals_total Requests answered 503 because "
-      "the buffer budget stayed full.\n"
-      "# TYPE healthwire_http_buffer_budget_refusals_total counter\n"
-      "healthwire_http_buffer_budget_refusals_total ", budget.refusals(), "\n",
-      "# HELP healthwire_http_timeouts_total Connections cut for a slow request header or "
-      "a body below the minimum rate.\n"
-      "# TYPE healthwire_http_timeouts_total counter\n"
-      "healthwire_http_timeouts_total{phase=\"header\"} ", header_timeouts.load(), "\n",
-      "healthwire_http_timeouts_total{phase=\"body\"} ", body_timeouts.load(), "\n",
-      "# HELP healthwire_http_tls_handshake_failures_total TLS handshakes that failed (plaintext "
-      "to the HTTPS port, timeouts, bad client hellos).\n"
-      "# TYPE healthwire_http_tls_handshake_failures_total counter\n"
-      "healthwire_http_tls_handshake_failures_total ", tls_handshake_failures.load(), "\n",
-      "# HELP healthwire_http_evictions_total Connections closed at the cap to admit a new one "
-      "(--http_evict_at_cap): the oldest waiting for a header, else the slowest body.\n"
-      "# TYPE healthwire_http_evictions_total counter\n"
-      "healthwire_http_evictions_total{phase=\"header\"} ", header_evictions.load(), "\n",
-      "healthwire_http_evictions_total{phase=\"body\"} ", body_evictions.load(), "\n");
+  std::string text;
+  AppendGauge(&text, "healthwire_http_connections", "Open HTTP connections.",
+              open_connections.load());
+  AppendGauge(&text, "healthwire_http_max_connections",
+              "The connection cap (--http_max_connections).", max_connections);
+  AppendCounter(&text, "healthwire_http_connections_refused_total",
+                "Connections closed at accept because the cap was reached.",
+                refused_connections.load());
+  AppendGauge(&text, "healthwire_http_buffered_request_bytes",
+              "Request body bytes reserved in the buffer budget now.", budget.reserved());
+  AppendGauge(&text, "healthwire_http_buffer_budget_bytes",
+              "The request buffer budget (--http_buffer_budget_mb).", budget.capacity());
+  AppendCounter(&text, "healthwire_http_buffer_budget_refusals_total",
+                "Requests answered 503 because the buffer budget stayed full.", budget.refusals());
+  AppendMetricHeader(&text, "healthwire_http_timeouts_total", "counter",
+                     "Connections cut for a slow request header or a body below the minimum rate.");
+  AppendSample(&text, "healthwire_http_timeouts_total", "phase=\"header\"", header_timeouts.load());
+  AppendSample(&text, "healthwire_http_timeouts_total", "phase=\"body\"", body_timeouts.load());
+  AppendCounter(
+      &text, "healthwire_http_tls_handshake_failures_total",
+      "TLS handshakes that failed (plaintext to the HTTPS port, timeouts, bad client hellos).",
+      tls_handshake_failures.load());
+  AppendMetricHeader(&text, "healthwire_http_evictions_total", "counter",
+                     "Connections closed at the cap to admit a new one (--http_evict_at_cap): the "
+                     "oldest waiting for a header, else the slowest body.");
+  AppendSample(&text, "healthwire_http_evictions_total", "phase=\"header\"",
+               header_evictions.load());
+  AppendSample(&text, "healthwire_http_evictions_total", "phase=\"body\"", body_evictions.load());
+  return text;
 }
 
 // The stream over an accepted socket: plain TCP, or TLS with the gateway's

@@ -252,6 +252,59 @@ TEST(ErasureTest, AFullDatabaseScanAfterCompactionFindsNoIdOrPayloadOfThePerson)
   EXPECT_TRUE(absl::StrContains(checkpoint.keys_and_values, kErasedPayload));
 }
 
+// The same with large records (over large_value_bytes: raw JSON stored once
+// in `large_values`, referenced from the record and its change-log entry,
+// storage/large_values.h): after the erasure no byte of the person's large
+// values, nor their commit keys (which name the record), is in any family
+// (large_values and large_refs included), any SST file or the WAL; the kept
+// person's large record stays whole.
+TEST(ErasureTest, AFullDatabaseScanAfterCompactionFindsNoByteOfThePersonsLargeRecords) {
+  const TempDir dir("erasure-large");
+  EventStore::Options options;
+  options.path = dir.path();
+  const std::string padding(2 << 20, 'L');
+  auto large = [&](const std::string& user, const std::string& reference, int n,
+                   const std::string& marker) {
+    v1::Event event = Sleep(user, reference, n, marker);
+    event.set_raw_json(absl::StrCat("{\"n\":", n, ",\"note\":\"", marker, "\",\"pad\":\"",
+                                    padding, "\"}"));
+    return event;
+  };
+  {
+    auto store = Open(options);
+    ASSERT_TRUE(store->Ingest({large(kErasedUser, kErasedReference, 1, kErasedPayload)}).ok());
+    ASSERT_TRUE(store->Ingest({large(kKeptUser, "", 1, kKeptPayload)}).ok());
+    // A second large version: the first is referenced by its entry only.
+    v1::Event newer = large(kErasedUser, kErasedReference, 1, kErasedPayload);
+    newer.set_raw_json(absl::StrCat("{\"v\":2,\"note\":\"", kErasedPayload, "\",\"pad\":\"",
+                                    padding, "\"}"));
+    ASSERT_TRUE(store->Ingest({newer}).ok());
+    ASSERT_TRUE(store->CreateCheckpoint("before").ok());  // flushes the memtables
+    ASSERT_TRUE(
+        store->Ingest({large(kSecondConnection, kErasedReference, 2, kSecondPayload)}).ok());
+    EXPECT_EQ(store->GetStats().large_values_written, 4u);
+    absl::StatusOr<EventStore::EraseResult> erased =
+        store->EraseUser(StoreSubject::ReferenceId(kErasedReference));
+    ASSERT_TRUE(erased.ok()) << erased.status();
+    EXPECT_TRUE(erased->response.compacted()) << erased->response.compaction_error();
+    EXPECT_EQ(store->GetStats().large_values_collected, 3u);
+  }
+  const DatabaseBytes bytes = Scan(dir.path());
+  EXPECT_TRUE(std::find(bytes.family_names.begin(), bytes.family_names.end(), "large_values") !=
+              bytes.family_names.end());
+  EXPECT_TRUE(std::find(bytes.family_names.begin(), bytes.family_names.end(), "large_refs") !=
+              bytes.family_names.end());
+  EXPECT_TRUE(absl::StrContains(bytes.keys_and_values, kKeptPayload));
+  EXPECT_TRUE(absl::StrContains(bytes.keys_and_values,
+                                absl::StrCat(kKeptPayload, "\",\"pad\":\"", padding, "\"}")));
+  for (const char* needle :
+       {kErasedUser, kErasedReference, kErasedPayload, kSecondConnection, kSecondPayload}) {
+    EXPECT_FALSE(absl::StrContains(bytes.keys_and_values, needle)) << needle;
+    EXPECT_FALSE(absl::StrContains(bytes.sst_files, needle)) << needle << " in an SST file";
+    EXPECT_FALSE(absl::StrContains(bytes.wal_files, needle)) << needle << " in the WAL";
+  }
+}
+
 // An s3_payload ping of `user` (empty: a ping that names nobody) whose URL
 // carries `marker`.
 v1::Event Ping(const std::string& user, int n, const std::string& marker) {

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -24,13 +25,16 @@
 #include "gtest/gtest.h"
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
+#include "tests/util/database_scan.h"
 #include "tests/util/faulty_wal_file_system.h"
+#include "tests/util/polling.h"
 #include "tests/util/temp_dir.h"
 
 namespace healthwire {
 namespace {
 
 using ::healthwire::testing::FaultyWalFileSystem;
+using ::healthwire::testing::PollUntil;
 using ::healthwire::testing::TempDir;
 
 using ::testing::ElementsAre;
@@ -174,13 +178,22 @@ class EventStoreTest : public ::testing::Test {
 
   void TearDown() override { store_.reset(); }
 
-  void Reopen(bool sync_writes = true, rocksdb::Env* env = nullptr) {
+  void Reopen(bool sync_writes = true, rocksdb::Env* env = nullptr,
+              uint64_t large_value_bytes = EventStore::Options().large_value_bytes) {
+    ReopenWith([&](EventStore::Options& options) {
+      options.sync_writes = sync_writes;
+      options.env = env;
+      options.large_value_bytes = large_value_bytes;
+    });
+  }
+
+  // Reopens with the test's options, `adjust`ed.
+  void ReopenWith(const std::function<void(EventStore::Options&)>& adjust) {
     store_.reset();
     EventStore::Options options;
     options.path = path_;
-    options.sync_writes = sync_writes;
-    options.env = env;
     options.block_cache_bytes = 8 << 20;
+    adjust(options);
     absl::StatusOr<std::unique_ptr<EventStore>> opened = EventStore::Open(options);
     ASSERT_TRUE(opened.ok()) << opened.status();
     store_ = *std::move(opened);
@@ -758,15 +771,185 @@ TEST_F(EventStoreTest, AFailedCommitFailsEveryCallOfItsGroupAndKeepsRevisionsDen
   store_.reset();  // before `env`
 }
 
-// While the writer commits, large calls (over 1 MiB of raw JSON) queue up:
-// each later group holds one of them, and small calls of other users
-// overtake the waiting ones (so a small webhook waits for one large commit,
-// not for all); a small call of a user with a waiting large call keeps its
-// place behind it.
-TEST_F(EventStoreTest, SmallCallsOvertakeWaitingLargeCallsOfOtherUsersButNotTheirOwn) {
+TEST_F(EventStoreTest, ALargeRecordIsStoredByReferenceAndReadBackByteIdentical) {
+  const std::string large_json = absl::StrCat("{\"padding\":\"", std::string(2 << 20, 'y'), "\"}");
+  MustIngest({Sleep("big", "large-1", Night(1), large_json)});
+  EXPECT_EQ(store_->GetStats().large_values_written, 1u);
+  const v1::Event latest = MustGetLatest(LatestFor("big"));
+  EXPECT_EQ(latest.raw_json(), large_json);
+  std::vector<std::string> entries;
+  ASSERT_TRUE(store_->ReadChangeLogBytes(1, 10, &entries).ok());
+  ASSERT_EQ(entries.size(), 1u);
+  // The entry a reader gets is the inline serialization of the record.
+  EXPECT_EQ(entries[0], latest.SerializeAsString());
+  // After a restart (nothing uncommitted to remove) the same bytes.
+  Reopen();
+  EXPECT_EQ(store_->GetStats().large_values_collected, 0u);
+  EXPECT_EQ(MustGetLatest(LatestFor("big")).SerializeAsString(), latest.SerializeAsString());
+  // An identical re-delivery stores nothing and keeps no second copy.
+  MustIngest({Sleep("big", "large-1", Night(1), large_json)});
+  EXPECT_EQ(store_->GetStats().large_values_written, 1u);
+  EXPECT_EQ(store_->GetStats().large_values_collected, 1u);
+}
+
+// Retention: once neither the record (overwritten) nor its change-log entry
+// (trimmed by count retention) references a large value, the value and its
+// commit key go, and its bytes leave the disk.
+TEST_F(EventStoreTest, ALargeValueIsRemovedOnceRetentionTrimmedItsLastReference) {
+  ReopenWith([](EventStore::Options& options) { options.changelog_max_entries = 1; });
+  const std::string marker = "RETAINED-LARGE-VALUE-MARKER";
+  const std::string large_json =
+      absl::StrCat("{\"note\":\"", marker, "\",\"padding\":\"", std::string(2 << 20, 'r'), "\"}");
+  MustIngest({Sleep("big", "large-1", Night(1), large_json)});
+  EXPECT_EQ(store_->GetStats().large_values_written, 1u);
+  EXPECT_EQ(store_->GetStats().large_values_collected, 0u);
+  // A new version of the record (inline): the old entry is trimmed (at most
+  // one entry kept), so nothing references the value any more.
+  MustIngest({Sleep("big", "large-1", Night(1), "{\"v\":2}")});
+  EXPECT_TRUE(PollUntil([&] { return store_->GetStats().large_values_collected == 1; },
+                        absl::Seconds(10)))
+      << "collected " << store_->GetStats().large_values_collected;
+  EXPECT_EQ(MustGetLatest(LatestFor("big")).raw_json(), "{\"v\":2}");
+  store_.reset();
+  absl::StatusOr<testing::DatabaseBytes> bytes = testing::ScanDatabase(path_);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_FALSE(bytes->Contains(marker)) << bytes->WhereIs(marker);
+}
+
+// Large-value path (the default): the caller of IngestAsync never waits for
+// a large value's write (it runs on the store's large-value writer threads),
+// a small call of another user commits while large values are still being
+// written, and a small call of a user whose large call is being written
+// keeps its place behind it.
+TEST_F(EventStoreTest, SmallCallsCommitWhileLargeValuesOfOtherUsersAreWrittenButNotBeforeTheirOwn) {
   auto file_system = std::make_shared<FaultyWalFileSystem>();
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
   Reopen(/*sync_writes=*/true, env.get());
+  const std::string large_json = absl::StrCat("{\"padding\":\"", std::string(2 << 20, 'x'), "\"}");
+  file_system->stall_large_value_syncs = true;
+  AsyncResults async(4);
+  std::atomic<bool> returned{false};
+  std::thread caller([&] {
+    store_->IngestAsync({Sleep("a", "large-a", Night(1), large_json)}, async.For(0));
+    store_->IngestAsync({Sleep("b", "large-b", Night(1), large_json)}, async.For(1));
+    store_->IngestAsync({Sleep("c", "small-c", Night(1))}, async.For(2));
+    store_->IngestAsync({Sleep("b", "small-b", Night(2))}, async.For(3));
+    returned = true;
+  });
+  // Were a large value written on the caller's thread, the caller would sit
+  // in the stalled sync (up to 10 s) and these would fail.
+  const bool callers_returned = PollUntil([&] { return returned.load(); }, absl::Seconds(3));
+  const bool small_committed_meanwhile =
+      PollUntil([&] { return store_->CurrentRevision() >= 1; }, absl::Seconds(3));
+  const bool large_writes_stalled = file_system->large_value_syncs.load() >= 1 &&
+                                    store_->GetStats().large_writes_waiting == 2;
+  const uint64_t revision_while_stalled = store_->CurrentRevision();
+  file_system->stall_large_value_syncs = false;
+  caller.join();
+  EXPECT_TRUE(callers_returned) << "IngestAsync blocked on a large value's write";
+  EXPECT_TRUE(small_committed_meanwhile) << "a small call waited for other users' large values";
+  EXPECT_TRUE(large_writes_stalled);
+  // Only small-c: small-b stays behind large-b.
+  EXPECT_EQ(revision_while_stalled, 1u);
+
+  const std::vector<absl::StatusOr<v1::IngestResponse>>& results = async.Wait();
+  std::vector<uint64_t> revisions;
+  for (const absl::StatusOr<v1::IngestResponse>& result : results) {
+    ASSERT_TRUE(result.ok()) << result.status();
+    revisions.push_back(RevisionsOf(*result)[0]);
+  }
+  EXPECT_EQ(revisions[2], 1u);              // small-c first
+  EXPECT_GT(revisions[3], revisions[1]);    // small-b after large-b
+  EXPECT_EQ(store_->CurrentRevision(), 4u);
+  EXPECT_EQ(store_->GetStats().large_values_written, 2u);
+  EXPECT_EQ(store_->GetStats().large_writes_waiting, 0u);
+  EXPECT_EQ(MustGetLatest(LatestFor("b")).record_key(), "small-b");
+  store_.reset();  // before `env`
+}
+
+// Beyond large_write_max_queued calls waiting for the large-value writer a
+// call is refused at once (a fast 503 upstream), counted, nothing written.
+TEST_F(EventStoreTest, LargeCallsBeyondTheLargeWriteQueueAreRefusedAtOnceWithNothingStored) {
+  auto file_system = std::make_shared<FaultyWalFileSystem>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
+  ReopenWith([&](EventStore::Options& options) {
+    options.env = env.get();
+    options.large_write_threads = 1;
+    options.large_write_max_queued = 2;
+  });
+  const std::string large_json = absl::StrCat("{\"padding\":\"", std::string(2 << 20, 'q'), "\"}");
+  file_system->stall_large_value_syncs = true;
+  AsyncResults async(2);
+  store_->IngestAsync({Sleep("a", "large-a", Night(1), large_json)}, async.For(0));
+  store_->IngestAsync({Sleep("b", "large-b", Night(1), large_json)}, async.For(1));
+  absl::StatusOr<v1::IngestResponse> third = absl::UnknownError("not answered");
+  store_->IngestAsync({Sleep("c", "large-c", Night(1), large_json)},
+                      [&](absl::StatusOr<v1::IngestResponse> response) {
+                        third = std::move(response);
+                      });
+  // Answered inside the call (before the stall ends).
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kUnavailable) << third.status();
+  EXPECT_THAT(std::string(third.status().message()), HasSubstr("large_write_max_queued"));
+  EXPECT_EQ(store_->GetStats().large_writes_refused, 1u);
+  file_system->stall_large_value_syncs = false;
+  const std::vector<absl::StatusOr<v1::IngestResponse>>& results = async.Wait();
+  EXPECT_TRUE(results[0].ok()) << results[0].status();
+  EXPECT_TRUE(results[1].ok()) << results[1].status();
+  EXPECT_EQ(store_->CurrentRevision(), 2u);
+  EXPECT_EQ(store_->GetStats().large_values_written, 2u);
+  EXPECT_FALSE(store_->GetLatest(LatestFor("c")).ok());
+  store_.reset();  // before `env`
+}
+
+// A full disk while a large value is written: the call is Unavailable (503 +
+// Retry-After upstream), nothing of it is in the store (no record, no change-
+// log entry, no value or key in large_values/large_refs, its bytes nowhere
+// on disk), and the store takes the same record once the disk has room.
+TEST_F(EventStoreTest, AFullDiskDuringALargeValueWriteStoresNothingAndTheStoreRecovers) {
+  auto file_system = std::make_shared<FaultyWalFileSystem>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
+  Reopen(/*sync_writes=*/true, env.get());
+  MustIngest({Sleep("u1", "s1", Night(1))});
+  const std::string marker = "FULL-DISK-LARGE-VALUE-MARKER";
+  const std::string large_json =
+      absl::StrCat("{\"note\":\"", marker, "\",\"padding\":\"", std::string(2 << 20, 'f'), "\"}");
+  file_system->fail_large_value_writes = true;
+  absl::StatusOr<v1::IngestResponse> refused =
+      store_->Ingest({Sleep("big", "large-1", Night(1), large_json)});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+  EXPECT_EQ(store_->CurrentRevision(), 1u);
+  EXPECT_FALSE(store_->GetLatest(LatestFor("big")).ok());
+  EXPECT_EQ(MustReadChangeLog(0).size(), 1u);
+  EXPECT_EQ(store_->GetStats().large_values_written, 0u);
+  // Small webhooks are not affected by the failed large write.
+  EXPECT_THAT(RevisionsOf(MustIngest({Sleep("u1", "s2", Night(2))})), ElementsAre(2));
+  store_.reset();
+  {
+    absl::StatusOr<testing::DatabaseBytes> bytes = testing::ScanDatabase(path_);
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    EXPECT_FALSE(bytes->Contains(marker)) << bytes->WhereIs(marker);
+  }
+  // Room again: the same delivery is stored, by reference.
+  file_system->fail_large_value_writes = false;
+  Reopen(/*sync_writes=*/true, env.get());
+  const v1::IngestResponse stored = MustIngest({Sleep("big", "large-1", Night(1), large_json)});
+  EXPECT_THAT(RevisionsOf(stored), ElementsAre(3));
+  EXPECT_EQ(MustGetLatest(LatestFor("big")).raw_json(), large_json);
+  EXPECT_EQ(store_->GetStats().large_values_written, 1u);
+  store_.reset();  // before `env`
+}
+
+// Inline path: while the writer commits, large calls (over 1 MiB of raw
+// JSON) queue up: each later group holds one of them, and small calls of
+// other users overtake the waiting ones (so a small webhook waits for one
+// large commit, not for all); a small call of a user with a waiting large
+// call keeps its place behind it.
+TEST_F(EventStoreTest, SmallCallsOvertakeWaitingLargeInlineCallsOfOtherUsersButNotTheirOwn) {
+  auto file_system = std::make_shared<FaultyWalFileSystem>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
+  // The inline path (large_value_bytes 0, as replicas store): a large call's
+  // bytes go into its group's batch.
+  Reopen(/*sync_writes=*/true, env.get(), /*large_value_bytes=*/0);
   const std::string large_json = absl::StrCat("{\"padding\":\"", std::string(2 << 20, 'x'), "\"}");
   file_system->stall_wal_syncs = true;
   AsyncResults async(5);
