@@ -128,4 +128,15 @@ absl::StatusOr<EventStore::LogPosition> EventStore::ReadLogPosition() const {
   return impl_->ReadLogPosition();
 }
 
+absl::StatusOr<std::vector<EventStore::StreamDeletionJob>> EventStore::ListStreamDeletionJobs(
+    size_t max_jobs) const {
+  return impl_->ListStreamDeletionJobs(max_jobs);
+}
+
+absl::Status EventStore::FinishStreamDeletionJob(uint64_t erasure_sequence) {
+  return impl_->FinishStreamDeletionJob(erasure_sequence);
+}
+
+const std::string& EventStore::path() const { return impl_->path(); }
+
 }  // namespace healthwire

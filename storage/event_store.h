@@ -351,6 +351,9 @@ class EventStore {
     // only while that fetch is PENDING; otherwise the whole call is skipped
     // (FailedPrecondition in its result), the same on every replica.
     std::optional<v1::S3Fetch> fetch_outcome;
+    // The stream sequences of a chunked delivery's chunk messages (deleted
+    // with its commit entry when the delivery's person is erased).
+    std::vector<uint64_t> chunk_sequences;
   };
   struct LogApplyResult {
     // One per call, as IngestAsync would have answered it (InvalidArgument
@@ -361,6 +364,8 @@ class EventStore {
     std::vector<std::optional<v1::EraseUserResponse>> erasures;
     LogPosition position;  // after the calls
     uint64_t store_revision = 0;
+    // Stream deletion jobs the calls' erasures left (ListStreamDeletionJobs).
+    size_t stream_deletion_jobs = 0;
   };
   // Applies `calls` (in increasing sequence order, all after the stored
   // position; erasure calls with EraseUser's rules, compacted afterwards by
@@ -371,6 +376,26 @@ class EventStore {
   absl::StatusOr<LogApplyResult> ApplyLogCalls(std::vector<LogCall> calls);
   // The durable LogPosition (zero/empty for a store that applied nothing).
   absl::StatusOr<LogPosition> ReadLogPosition() const;
+
+  // Erasure of a person's messages from the commit log. ApplyLogCalls
+  // records, for every delivery whose events all have one user_id, which
+  // stream sequences hold it (the commit entry and its chunks). An erasure
+  // in the log at sequence E (an EraseUser entry, or a deauth with
+  // erase_on_deauth) takes the erased users' sequences out of that index and
+  // leaves a job in the same WriteBatch: the messages to delete from the
+  // stream once every replica has applied E (storage/replica). Deliveries
+  // with events of several users are not indexed (their messages stay).
+  struct StreamDeletionJob {
+    uint64_t erasure_sequence = 0;  // E
+    std::vector<uint64_t> sequences;  // ascending; never E itself
+  };
+  // The pending jobs, oldest first (at most `max_jobs`).
+  absl::StatusOr<std::vector<StreamDeletionJob>> ListStreamDeletionJobs(size_t max_jobs) const;
+  // Removes job E once its messages are deleted (no job: OK).
+  absl::Status FinishStreamDeletionJob(uint64_t erasure_sequence);
+
+  // The store's data folder (Options::path).
+  const std::string& path() const;
 
  private:
   class Impl;

@@ -10,6 +10,7 @@
 // and one that diverged shows it.
 #include <openssl/evp.h>
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "rocksdb/options.h"
 #include "storage/event_store_impl.h"
 #include "storage/keys.h"
+#include "storage/stream_index.h"
 
 namespace healthwire {
 namespace {
@@ -80,6 +82,20 @@ absl::StatusOr<EventStore::LogApplyResult> EventStore::Impl::ApplyLogCalls(
   LogApplyResult out;
   out.position = *std::move(prior);
   ApplyBatch batch = NewApplyBatch();
+  // Which messages hold one person's data, and at an erasure the job of
+  // deleting them from the stream: in this batch, so durable with the apply.
+  StreamIndexWriter stream_index(db_.get(), families_.meta, batch.batch());
+  size_t erasures_indexed = 0;
+  auto index_erasures = [&](uint64_t sequence) -> absl::Status {
+    for (; erasures_indexed < batch.erasures().size(); ++erasures_indexed) {
+      size_t messages = 0;
+      absl::Status recorded = stream_index.RecordErasure(
+          sequence, batch.erasures()[erasures_indexed].user_ids, &messages);
+      if (!recorded.ok()) return recorded;
+      if (messages > 0) ++out.stream_deletion_jobs;
+    }
+    return absl::OkStatus();
+  };
   std::string chain;
   for (LogCall& call : calls) {
     if (call.sequence <= out.position.applied_sequence) {
@@ -102,6 +118,7 @@ absl::StatusOr<EventStore::LogApplyResult> EventStore::Impl::ApplyLogCalls(
       if (!erased.ok() && erased.status().code() != absl::StatusCode::kInvalidArgument) {
         return erased.status();  // the batch is poisoned: nothing is written, retry
       }
+      if (absl::Status indexed = index_erasures(call.sequence); !indexed.ok()) return indexed;
       if (erased.ok() && erased->response.tombstone_revision() > 0) {
         const v1::EraseUserResponse& counts = erased->response;
         chain = out.position.digest;
@@ -125,19 +142,32 @@ absl::StatusOr<EventStore::LogApplyResult> EventStore::Impl::ApplyLogCalls(
       continue;
     }
     out.erasures.push_back(std::nullopt);
+    // ApplyCall moves the stored events out of call.events: what the digest
+    // and the stream index need of them is taken first.
+    std::vector<std::string> digest_fields;
+    digest_fields.reserve(call.events.size());
+    for (const v1::Event& event : call.events) {
+      std::string& fields = digest_fields.emplace_back();
+      AppendField(event.user().user_id(), &fields);
+      AppendUint64(static_cast<uint64_t>(event.type()), &fields);
+      AppendField(event.record_key(), &fields);
+      fields += Sha256(event.raw_json());
+    }
+    const std::optional<std::string> owner = StreamIndexWriter::OnlyUser(call.events);
     absl::StatusOr<v1::IngestResponse> result = batch.ApplyCall(
         call.events, call.fetch_outcome.has_value() ? &*call.fetch_outcome : nullptr);
+    if (result.ok() && owner.has_value()) {
+      stream_index.RecordDelivery(call.sequence, *owner, call.chunk_sequences);
+    }
+    // erase_on_deauth: the call's own erasure (its message included).
+    if (absl::Status indexed = index_erasures(call.sequence); !indexed.ok()) return indexed;
     if (result.ok()) {
-      for (int i = 0; i < result->results_size() && i < static_cast<int>(call.events.size());
+      for (int i = 0; i < result->results_size() && i < static_cast<int>(digest_fields.size());
            ++i) {
         if (result->results(i).outcome() != v1::IngestResult::OUTCOME_STORED) continue;
-        const v1::Event& event = call.events[i];
         chain = out.position.digest;
         AppendUint64(result->results(i).revision(), &chain);
-        AppendField(event.user().user_id(), &chain);
-        AppendUint64(static_cast<uint64_t>(event.type()), &chain);
-        AppendField(event.record_key(), &chain);
-        chain += Sha256(event.raw_json());
+        chain += digest_fields[i];
         out.position.digest = Sha256(chain);
       }
     }

@@ -1,5 +1,6 @@
 #include "storage/keys.h"
 
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 
 namespace healthwire {
@@ -313,6 +314,45 @@ std::string EncodeRevision(uint64_t revision) {
 
 bool DecodeRevision(absl::string_view value, uint64_t* revision) {
   return ConsumeUint64BigEndian(&value, revision) && value.empty();
+}
+
+std::string StreamIndexPrefix(absl::string_view user_id) {
+  std::string key = "stream_index/";
+  AppendOrderedString(user_id, &key);
+  return key;
+}
+
+std::string StreamIndexKey(absl::string_view user_id, uint64_t sequence) {
+  std::string key = StreamIndexPrefix(user_id);
+  AppendUint64BigEndian(sequence, &key);
+  return key;
+}
+
+std::string StreamDeletionKey(uint64_t erasure_sequence) {
+  std::string key(kStreamDeletionMetaPrefix);
+  AppendUint64BigEndian(erasure_sequence, &key);
+  return key;
+}
+
+bool DecodeStreamDeletionKey(absl::string_view key, uint64_t* erasure_sequence) {
+  if (!absl::ConsumePrefix(&key, kStreamDeletionMetaPrefix)) return false;
+  return ConsumeUint64BigEndian(&key, erasure_sequence) && key.empty();
+}
+
+std::string EncodeSequences(const std::vector<uint64_t>& sequences) {
+  std::string value;
+  for (uint64_t sequence : sequences) AppendUint64BigEndian(sequence, &value);
+  return value;
+}
+
+bool DecodeSequences(absl::string_view value, std::vector<uint64_t>* sequences) {
+  sequences->clear();
+  while (!value.empty()) {
+    uint64_t sequence = 0;
+    if (!ConsumeUint64BigEndian(&value, &sequence)) return false;
+    sequences->push_back(sequence);
+  }
+  return true;
 }
 
 // ---- Helpers for range scans -------------------------------------------------

@@ -29,6 +29,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 
@@ -195,6 +196,24 @@ inline constexpr absl::string_view kLogPositionMetaKey = "log_position";
 // Present once the user_changes family covers the whole change log (stores
 // created before it existed are indexed once, at open).
 inline constexpr absl::string_view kUserChangesIndexedMetaKey = "user_changes_indexed";
+
+// Cluster replicas, erasure of a person's messages from the commit log
+// (EventStore::StreamDeletionJob; written by event_store_log_feeder.cc):
+//   meta  StreamIndexKey(user_id, sequence) -> 8-byte big-endian chunk
+//         sequences of that delivery (empty when it was one message)
+// for each applied delivery whose events all belong to one user_id, and
+//   meta  StreamDeletionKey(erasure_sequence) -> 8-byte big-endian stream
+//         sequences to delete
+// written at an erasure, in the same WriteBatch that deletes the erased
+// users' StreamIndexKeys. No health data in either.
+std::string StreamIndexPrefix(absl::string_view user_id);
+std::string StreamIndexKey(absl::string_view user_id, uint64_t sequence);
+inline constexpr absl::string_view kStreamDeletionMetaPrefix = "stream_delete/";
+std::string StreamDeletionKey(uint64_t erasure_sequence);
+bool DecodeStreamDeletionKey(absl::string_view key, uint64_t* erasure_sequence);
+// A list of 8-byte big-endian sequences (the values above).
+std::string EncodeSequences(const std::vector<uint64_t>& sequences);
+bool DecodeSequences(absl::string_view value, std::vector<uint64_t>* sequences);
 
 // ---- Helpers for range scans -------------------------------------------------
 

@@ -93,7 +93,9 @@ absl::Status LogConsumer::FetchChunks() {
   std::string bytes;
   bytes.reserve(held_chunks_.total_bytes());
   const std::string stream = log_->options().stream;
+  held_->chunk_sequences.clear();
   for (const log::v1::ChunkRef& ref : held_chunks_.chunks()) {
+    held_->chunk_sequences.push_back(ref.stream_sequence());
     natsMsg* msg = nullptr;
     jsErrCode err = static_cast<jsErrCode>(0);
     natsStatus s = js_GetMsg(&msg, log_->jetstream(), stream.c_str(), ref.stream_sequence(),

@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -36,6 +37,8 @@ struct ConsumedDelivery {
   // Commit entries after this one the server had when it sent this one.
   uint64_t pending = 0;
   log::v1::Delivery delivery;
+  // A chunked delivery's chunk messages (their stream sequences, in order).
+  std::vector<uint64_t> chunk_sequences;
   // Set for an erasure entry (then `delivery` is empty).
   std::optional<log::v1::Erasure> erasure;
   // Non-empty when the entry is not a delivery this version can read (not a

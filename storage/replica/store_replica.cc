@@ -200,6 +200,7 @@ void StoreReplica::Run() {
         call.events.assign(std::make_move_iterator(consumed.delivery.mutable_events()->begin()),
                            std::make_move_iterator(consumed.delivery.mutable_events()->end()));
         for (const v1::Event& event : call.events) bytes += event.raw_json().size();
+        call.chunk_sequences = std::move(consumed.chunk_sequences);
         if (consumed.delivery.has_fetch_outcome()) {
           call.fetch_outcome = std::move(*consumed.delivery.mutable_fetch_outcome());
         }

@@ -4,6 +4,7 @@
 // is NOT_FOUND on every replica and no replica's change log holds their raw
 // JSON; a replica started empty afterwards replays the log, erasure
 // included, to the same state.
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -175,6 +176,70 @@ TEST_F(ReplicaErasureTest, EveryReplicaAppliesTheErasureEntryAlikeAndAReplayReac
   std::cout << "3 replicas after the erasure at sequence " << last << ", revision "
             << a->store->CurrentRevision() << ", digest " << a->applier->GetStatus().digest_hex
             << "\n";
+}
+
+TEST_F(ReplicaErasureTest, TheErasureLeavesAJobNamingExactlyThePersonsOwnMessagesOnEveryReplica) {
+  const TempDir dir_a("replica-a"), dir_b("replica-b");
+  std::unique_ptr<Replica> a = Replica::Open(dir_a.path(), log_options_);
+  std::unique_ptr<Replica> b = Replica::Open(dir_b.path(), log_options_);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  std::vector<uint64_t> victims;  // the person's own messages
+  for (int n = 1; n <= 3; ++n) {
+    victims.push_back(Publish(kVictim, n, kVictimPayload));
+    Publish(kKeeper, n, "kept");
+  }
+  // A delivery with both people's events stays (deleting it would delete
+  // the keeper's data too).
+  log::v1::Delivery mixed;
+  *mixed.add_events() = Sleep(kVictim, 4, kVictimPayload);
+  *mixed.add_events() = Sleep(kKeeper, 4, "kept");
+  absl::StatusOr<PublishResult> mixed_sequence =
+      publisher_->PublishAndWait(std::move(mixed), absl::Now() + absl::Seconds(10));
+  ASSERT_TRUE(mixed_sequence.ok()) << mixed_sequence.status();
+  // A delivery written in chunks: its commit entry and every chunk go.
+  log::v1::Delivery large;
+  *large.add_events() = Sleep(kVictim, 5, kVictimPayload);
+  absl::StatusOr<log::v1::ChunkedDelivery> chunks = publisher_->WriteChunks(
+      "victim-chunked-delivery", large.SerializeAsString(), absl::Now() + absl::Seconds(10));
+  ASSERT_TRUE(chunks.ok()) << chunks.status();
+  ASSERT_GE(chunks->chunks_size(), 1);
+  for (const log::v1::ChunkRef& chunk : chunks->chunks()) victims.push_back(chunk.stream_sequence());
+  absl::StatusOr<PublishResult> committed =
+      publisher_->CommitChunks(*chunks, absl::Now() + absl::Seconds(10));
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  victims.push_back(committed->sequence);
+  std::sort(victims.begin(), victims.end());
+
+  absl::StatusOr<v1::EraseUserResponse> erased =
+      a->applier->EraseThroughLog(StoreSubject::UserId(kVictim), absl::Now() + absl::Seconds(60));
+  ASSERT_TRUE(erased.ok()) << erased.status();
+  EXPECT_EQ(erased->records_erased(), 5u);
+  const uint64_t erasure = a->applier->GetStatus().applied_sequence;
+  ASSERT_TRUE(b->applier->WaitForSequence(erasure, absl::Now() + absl::Seconds(60)));
+  for (Replica* replica : {a.get(), b.get()}) {
+    absl::StatusOr<std::vector<EventStore::StreamDeletionJob>> jobs =
+        replica->store->ListStreamDeletionJobs(10);
+    ASSERT_TRUE(jobs.ok()) << jobs.status();
+    ASSERT_EQ(jobs->size(), 1u);
+    EXPECT_EQ(jobs->front().erasure_sequence, erasure);
+    EXPECT_EQ(jobs->front().sequences, victims);
+  }
+  // Erased again: nothing left to delete, no second job.
+  ASSERT_TRUE(b->applier
+                  ->EraseThroughLog(StoreSubject::UserId(kVictim), absl::Now() + absl::Seconds(60))
+                  .ok());
+  ASSERT_TRUE(a->applier->WaitForSequence(b->applier->applied_sequence(),
+                                          absl::Now() + absl::Seconds(60)));
+  absl::StatusOr<std::vector<EventStore::StreamDeletionJob>> jobs =
+      a->store->ListStreamDeletionJobs(10);
+  ASSERT_TRUE(jobs.ok()) << jobs.status();
+  EXPECT_EQ(jobs->size(), 1u);
+  // Finishing a job removes it (the stream eraser does that after deleting).
+  ASSERT_TRUE(a->store->FinishStreamDeletionJob(erasure).ok());
+  jobs = a->store->ListStreamDeletionJobs(10);
+  ASSERT_TRUE(jobs.ok()) << jobs.status();
+  EXPECT_TRUE(jobs->empty());
 }
 
 }  // namespace
