@@ -77,6 +77,11 @@ absl::StatusOr<LatestResult> EventStore::GetLatest(const LatestQuery& query) con
   return impl_->GetLatest(query);
 }
 
+absl::StatusOr<SerializedLatestResult> EventStore::GetLatestSerialized(
+    const LatestQuery& query) const {
+  return impl_->GetLatestSerialized(query);
+}
+
 absl::StatusOr<ListResult> EventStore::ListRecords(const ListQuery& query) const {
   return impl_->ListRecords(query);
 }

@@ -243,6 +243,9 @@ class EventStore {
   // InvalidArgument names a missing/invalid field; NotFound says what was
   // looked for.
   absl::StatusOr<LatestResult> GetLatest(const LatestQuery& query) const;
+  // The same read with the record left serialized (see SerializedLatestResult):
+  // the stored bytes are not parsed, except to drop raw_json when asked.
+  absl::StatusOr<SerializedLatestResult> GetLatestSerialized(const LatestQuery& query) const;
 
   // Records of one type, newest start_time first, paged (see ListQuery). A
   // page_token not issued for this (subject, type) is InvalidArgument

@@ -66,6 +66,7 @@ class EventStore::Impl {
 
   // ---- reads (event_store_read.cc) ----
   absl::StatusOr<LatestResult> GetLatest(const LatestQuery& query) const;
+  absl::StatusOr<SerializedLatestResult> GetLatestSerialized(const LatestQuery& query) const;
   absl::StatusOr<ListResult> ListRecords(const ListQuery& query) const;
   absl::StatusOr<UserResult> GetUser(const StoreSubject& subject) const;
   absl::Status ReadChangeLog(uint64_t from_revision, size_t max_events,
@@ -219,10 +220,18 @@ class EventStore::Impl {
 
   // ---- read helpers (event_store_read.cc) ----
   absl::StatusOr<uint64_t> ReadLastRevision(const rocksdb::ReadOptions& read) const;
-  // Loads the record an index entry points at.
+  // The serialized record an index entry points at, as stored.
+  absl::StatusOr<std::string> LoadIndexedRecordBytes(const rocksdb::ReadOptions& read,
+                                                     absl::string_view index_key) const;
+  // The same record parsed.
   absl::StatusOr<v1::Event> LoadIndexedRecord(const rocksdb::ReadOptions& read,
                                               absl::string_view index_key,
                                               bool omit_raw_json) const;
+  // GetLatest's read at one snapshot: the record decoded into `parsed`, or,
+  // with `parsed` null, serialized (the stored bytes unless raw_json is
+  // omitted) in the result's serialized_event.
+  absl::StatusOr<SerializedLatestResult> ReadLatest(const LatestQuery& query,
+                                                    v1::Event* parsed) const;
 
   const Options options_;
   std::unique_ptr<rocksdb::DB> db_;

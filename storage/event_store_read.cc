@@ -92,9 +92,8 @@ absl::StatusOr<uint64_t> EventStore::Impl::ReadLastRevision(
   return revision;
 }
 
-absl::StatusOr<v1::Event> EventStore::Impl::LoadIndexedRecord(
-    const rocksdb::ReadOptions& read, absl::string_view index_key,
-    bool omit_raw_json) const {
+absl::StatusOr<std::string> EventStore::Impl::LoadIndexedRecordBytes(
+    const rocksdb::ReadOptions& read, absl::string_view index_key) const {
   keys::DecodedStartIndexKey entry;
   if (!keys::DecodeStartIndexKey(index_key, &entry)) {
     return absl::DataLossError("a start-time index entry does not decode");
@@ -110,15 +109,24 @@ absl::StatusOr<v1::Event> EventStore::Impl::LoadIndexedRecord(
         ", record_key ", QuoteId(entry.record_key), ")"));
   }
   if (!status.ok()) return FromRocksDb(status, "cannot read a record");
+  return value;
+}
+
+absl::StatusOr<v1::Event> EventStore::Impl::LoadIndexedRecord(
+    const rocksdb::ReadOptions& read, absl::string_view index_key,
+    bool omit_raw_json) const {
+  absl::StatusOr<std::string> value = LoadIndexedRecordBytes(read, index_key);
+  if (!value.ok()) return value.status();
   v1::Event event;
-  if (absl::Status parsed = ParseStoredEvent(db_.get(), families_, read, value, !omit_raw_json, &event);
+  if (absl::Status parsed = ParseStoredEvent(db_.get(), families_, read, *value, !omit_raw_json, &event);
       !parsed.ok()) {
     return parsed;
   }
   return event;
 }
 
-absl::StatusOr<LatestResult> EventStore::Impl::GetLatest(const LatestQuery& query) const {
+absl::StatusOr<SerializedLatestResult> EventStore::Impl::ReadLatest(const LatestQuery& query,
+                                                                    v1::Event* parsed) const {
   absl::StatusOr<QuerySubject> subject = ResolveSubject(query.subject);
   if (!subject.ok()) return subject.status();
   if (absl::Status valid = ValidateDataType(query.type); !valid.ok()) return valid;
@@ -144,15 +152,46 @@ absl::StatusOr<LatestResult> EventStore::Impl::GetLatest(const LatestQuery& quer
     return absl::NotFoundError(absl::StrCat("no ", TypeName(query.type), " record for ",
                                             subject->description));
   }
-  absl::StatusOr<v1::Event> event =
-      LoadIndexedRecord(read, ToView(it->key()), query.omit_raw_json);
-  if (!event.ok()) return event.status();
+  absl::StatusOr<std::string> value = LoadIndexedRecordBytes(read, ToView(it->key()));
+  if (!value.ok()) return value.status();
 
-  LatestResult result;
-  result.event = *std::move(event);
+  SerializedLatestResult result;
   result.store_revision = *revision;
   result.store_timeline = timeline_id_;
+  if (parsed != nullptr || query.omit_raw_json) {
+    // Decoded: asked for, or to drop raw_json (a large record's is then not read).
+    v1::Event event;
+    v1::Event* target = parsed != nullptr ? parsed : &event;
+    if (absl::Status ok = ParseStoredEvent(db_.get(), families_, read, *value,
+                                           !query.omit_raw_json, target);
+        !ok.ok()) {
+      return ok;
+    }
+    if (parsed == nullptr) result.serialized_event = event.SerializeAsString();
+    return result;
+  }
+  // As stored; a large record's reference becomes the bytes an inline record
+  // would hold (at this read's snapshot).
+  if (absl::Status resolved = ResolveStoredValue(db_.get(), families_, read, &*value);
+      !resolved.ok()) {
+    return resolved;
+  }
+  result.serialized_event = *std::move(value);
   return result;
+}
+
+absl::StatusOr<LatestResult> EventStore::Impl::GetLatest(const LatestQuery& query) const {
+  LatestResult result;
+  absl::StatusOr<SerializedLatestResult> read = ReadLatest(query, &result.event);
+  if (!read.ok()) return read.status();
+  result.store_revision = read->store_revision;
+  result.store_timeline = std::move(read->store_timeline);
+  return result;
+}
+
+absl::StatusOr<SerializedLatestResult> EventStore::Impl::GetLatestSerialized(
+    const LatestQuery& query) const {
+  return ReadLatest(query, nullptr);
 }
 
 absl::StatusOr<ListResult> EventStore::Impl::ListRecords(const ListQuery& query) const {

@@ -51,6 +51,15 @@ struct LatestResult {
   std::string store_timeline;
 };
 
+// The same answer with the record as serialized v1::Event bytes, exactly as
+// stored (without raw_json when the query omits it): what the gRPC GetLatest
+// forwards without decoding and re-encoding the record.
+struct SerializedLatestResult {
+  std::string serialized_event;
+  uint64_t store_revision = 0;
+  std::string store_timeline;
+};
+
 // ListRecords: records of one type, newest start_time first, paged.
 struct ListQuery {
   StoreSubject subject;

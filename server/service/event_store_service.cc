@@ -6,12 +6,15 @@
 #include <utility>
 #include <vector>
 
+#include <grpcpp/support/proto_buffer_reader.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/ingest/commit_deadline.h"
 #include "server/security/delegated_call.h"
 #include "server/service/status_util.h"
 #include "server/service/update_stream.h"
+#include "server/service/wire_bytes.h"
 #include "tools/build_defs/version.h"
 
 namespace healthwire {
@@ -68,12 +71,11 @@ absl::StatusOr<ListQuery> ListQueryOf(const v1::ListRecordsRequest& request) {
 
 // ---- the store's results -> wire responses ----
 
-v1::GetLatestResponse ResponseOf(LatestResult result) {
-  v1::GetLatestResponse response;
-  *response.mutable_event() = std::move(result.event);
-  response.set_store_revision(result.store_revision);
-  response.set_store_timeline(std::move(result.store_timeline));
-  return response;
+// Parses a raw method's request. The ByteBuffer is read, not consumed.
+template <typename Request>
+bool ParseRawRequest(const grpc::ByteBuffer& raw, Request* request) {
+  grpc::ProtoBufferReader reader(const_cast<grpc::ByteBuffer*>(&raw));
+  return request->ParseFromZeroCopyStream(&reader);
 }
 
 v1::ListRecordsResponse ResponseOf(ListResult result) {
@@ -104,7 +106,6 @@ v1::CreateCheckpointResponse ResponseOf(CheckpointResult result) {
   return response;
 }
 
-size_t RecordCount(const LatestResult&) { return 1; }
 size_t RecordCount(const ListResult& result) { return result.events.size(); }
 size_t RecordCount(const UserResult& result) { return result.connections.size(); }
 size_t RecordCount(const CheckpointResult&) { return 0; }
@@ -307,21 +308,33 @@ grpc::ServerUnaryReactor* EventStoreService::Ingest(grpc::CallbackServerContext*
 }
 
 grpc::ServerUnaryReactor* EventStoreService::GetLatest(grpc::CallbackServerContext* context,
-                                                       const v1::GetLatestRequest* request,
-                                                       v1::GetLatestResponse* response) {
+                                                       const grpc::ByteBuffer* raw_request,
+                                                       grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  std::optional<AuditEntry> admitted =
-      AdmitOrFinish(*context, reactor, Role::kRead, "GetLatest", request->subject(),
-                    {request->type()});
-  if (!admitted.has_value()) return reactor;
+  v1::GetLatestRequest request;
+  if (!ParseRawRequest(*raw_request, &request)) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "GetLatestRequest could not be parsed"));
+    return reactor;
+  }
+  Admission admission =
+      Admit(*context, Role::kRead, "GetLatest", request.subject(), {request.type()});
+  if (!admission.status.ok()) {
+    reactor->Finish(admission.status);
+    return reactor;
+  }
+  LatestQuery query;
+  query.subject = SubjectOf(request.subject());
+  query.type = request.type();
+  query.omit_raw_json = request.omit_raw_json();
   ReadWhenReached(
-      reactor, *admitted, request->min_log_sequence(), request->min_revision(),
-      [this, reactor, request, response, entry = *admitted] {
-        LatestQuery query;
-        query.subject = SubjectOf(request->subject());
-        query.type = request->type();
-        query.omit_raw_json = request->omit_raw_json();
-        FinishRead(reactor, entry, store_->GetLatest(query), response);
+      reactor, admission.entry, request.min_log_sequence(), request.min_revision(),
+      [this, reactor, query = std::move(query), response, entry = admission.entry] {
+        absl::StatusOr<SerializedLatestResult> result = store_->GetLatestSerialized(query);
+        FinishAuditedRead(reactor, entry, result, 1, [&] {
+          SerializedLatestResponse(std::move(result->serialized_event), result->store_revision,
+                                   result->store_timeline, response);
+        });
       });
   return reactor;
 }
@@ -555,10 +568,7 @@ grpc::ServerUnaryReactor* EventStoreService::ListS3Fetches(
 grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::StreamUpdates(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
   v1::StreamUpdatesRequest parsed;
-  grpc::ByteBuffer copy(*request);  // Deserialize consumes its input
-  grpc::Status status =
-      grpc::SerializationTraits<v1::StreamUpdatesRequest>::Deserialize(&copy, &parsed);
-  if (!status.ok()) {
+  if (!ParseRawRequest(*request, &parsed)) {
     return UpdateStream::Refuse(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                              "StreamUpdatesRequest could not be parsed"));
   }

@@ -12,7 +12,8 @@
 // waits for its commit and its compaction, so it runs on its own thread
 // (erasures one at a time, at most max_queued_erasures waiting).
 // StreamUpdates is registered as a raw (ByteBuffer) method so every
-// subscriber is sent the same serialized bytes (see UpdateStream).
+// subscriber is sent the same serialized bytes (see UpdateStream); GetLatest
+// is raw so the stored record is forwarded as stored (wire_bytes.h).
 //
 // Every handler starts with Admit: the Authorizer decides (one place, see
 // server/security/authorizer.h) and the AuditLog gets one line per call:
@@ -51,10 +52,10 @@ namespace healthwire {
 // store's timeline (see StreamUpdatesRequest.store_timeline).
 inline constexpr char kStoreTimelineMetadataKey[] = "healthwire-store-timeline";
 
-// The generated CallbackService, with StreamUpdates taking and sending raw
-// bytes instead of parsed messages.
+// The generated CallbackService, with StreamUpdates and GetLatest taking and
+// sending raw bytes instead of parsed messages.
 using EventStoreCallbackBase = v1::EventStore::WithCallbackMethod_Ingest<
-    v1::EventStore::WithCallbackMethod_GetLatest<v1::EventStore::WithCallbackMethod_ListRecords<
+    v1::EventStore::WithRawCallbackMethod_GetLatest<v1::EventStore::WithCallbackMethod_ListRecords<
         v1::EventStore::WithRawCallbackMethod_StreamUpdates<
             v1::EventStore::WithCallbackMethod_GetUser<
                 v1::EventStore::WithCallbackMethod_CreateCheckpoint<
@@ -99,9 +100,11 @@ class EventStoreService final : public EventStoreCallbackBase {
                                    const v1::IngestRequest* request,
                                    v1::IngestResponse* response) override;
 
+  // Raw: the answer is the stored record's bytes behind the field's tag and
+  // length (wire_bytes.h), not the record decoded and encoded again.
   grpc::ServerUnaryReactor* GetLatest(grpc::CallbackServerContext* context,
-                                      const v1::GetLatestRequest* request,
-                                      v1::GetLatestResponse* response) override;
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
 
   grpc::ServerUnaryReactor* ListRecords(grpc::CallbackServerContext* context,
                                         const v1::ListRecordsRequest* request,

@@ -10,6 +10,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "server/service/status_util.h"
+#include "server/service/wire_bytes.h"
 #include "storage/id_limits.h"
 
 namespace healthwire {
@@ -39,13 +40,6 @@ void SharedBytes(std::shared_ptr<const CommittedUpdate> update, bool include_raw
       keep_alive);
   grpc::ByteBuffer buffer(&slice, 1);
   out->Swap(&buffer);
-}
-
-// A slice that owns `bytes` (moved, not copied).
-grpc::Slice OwnedSlice(std::string bytes) {
-  auto* owned = new std::string(std::move(bytes));
-  return grpc::Slice(
-      owned->data(), owned->size(), [](void* p) { delete static_cast<std::string*>(p); }, owned);
 }
 
 // Reads what routing a change needs (revision, type, user) from a stored,
@@ -88,16 +82,10 @@ bool ParseRoutingFields(const std::string& bytes, v1::Event* routing) {
 // or copying the event: the response's wire form is its field tag and length
 // (a small slice of its own) followed by the stored bytes (moved in).
 void StoredEventAsUpdate(std::string stored_event, grpc::ByteBuffer* out) {
-  using google::protobuf::internal::WireFormatLite;
-  uint8_t header[1 + 5];  // the tag (one byte) and a varint32 length (at most 5)
-  uint8_t* end = google::protobuf::io::CodedOutputStream::WriteTagToArray(
-      WireFormatLite::MakeTag(v1::StreamUpdatesResponse::kUpdateFieldNumber,
-                              WireFormatLite::WIRETYPE_LENGTH_DELIMITED),
-      header);
-  end = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(
-      static_cast<uint32_t>(stored_event.size()), end);
-  grpc::Slice slices[2] = {grpc::Slice(header, static_cast<size_t>(end - header)),
-                           OwnedSlice(std::move(stored_event))};
+  std::string header;
+  AppendLengthDelimitedHeader(v1::StreamUpdatesResponse::kUpdateFieldNumber, stored_event.size(),
+                              &header);
+  grpc::Slice slices[2] = {grpc::Slice(header), OwnedSlice(std::move(stored_event))};
   grpc::ByteBuffer buffer(slices, 2);
   out->Swap(&buffer);
 }

@@ -14,6 +14,7 @@
 #include "absl/synchronization/notification.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "healthwire/v1/healthwire.grpc.pb.h"
 #include "server/convert/terra_converter.h"
@@ -118,6 +119,45 @@ TEST_F(StoreGrpcTest, GetLatestPicksTheGreatestStartTimeNotTheLastReceived) {
   ASSERT_TRUE(GetLatest(LatestSleepOf("user-1"), &latest).ok());
   EXPECT_EQ(latest.event().record_key(), "newer");
   EXPECT_EQ(latest.store_revision(), 2u);
+}
+
+// GetLatest forwards the stored record's bytes (a raw method); ListRecords
+// decodes it into a message. Both must be the same record, with raw_json and
+// without it.
+TEST_F(StoreGrpcTest, GetLatestAnswersTheSameRecordListRecordsDecodesWithAndWithoutRawJson) {
+  IngestBody(SleepBody("user-1", "ref-1", "older", "2026-07-01T23:00:00.000000+01:00", 90));
+  IngestBody(SleepBody("user-1", "ref-1", "newer", "2026-07-03T23:00:00.000000+01:00", 70));
+
+  for (const bool omit_raw_json : {false, true}) {
+    SCOPED_TRACE(omit_raw_json ? "omit_raw_json" : "with raw_json");
+    v1::GetLatestRequest request = LatestSleepOf("user-1");
+    request.set_omit_raw_json(omit_raw_json);
+    v1::GetLatestResponse latest;
+    grpc::Status status = GetLatest(request, &latest);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+
+    v1::ListRecordsRequest list_request;
+    list_request.mutable_subject()->set_user_id("user-1");
+    list_request.set_type(v1::EVENT_TYPE_SLEEP);
+    list_request.set_page_size(1);
+    list_request.set_omit_raw_json(omit_raw_json);
+    v1::ListRecordsResponse listed;
+    grpc::ClientContext rpc;
+    status = stub_->ListRecords(&rpc, list_request, &listed);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(listed.events_size(), 1);
+
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(latest.event(),
+                                                                   listed.events(0)))
+        << "GetLatest: " << latest.event().ShortDebugString()
+        << "\nListRecords: " << listed.events(0).ShortDebugString();
+    EXPECT_EQ(latest.event().record_key(), "newer");
+    EXPECT_EQ(latest.event().raw_json().empty(), omit_raw_json);
+    EXPECT_EQ(latest.store_revision(), 2u);
+    EXPECT_EQ(latest.store_revision(), listed.store_revision());
+    EXPECT_FALSE(latest.store_timeline().empty());
+    EXPECT_EQ(latest.store_timeline(), listed.store_timeline());
+  }
 }
 
 TEST_F(StoreGrpcTest, GetLatestByReferenceIdFindsTheRecord) {
