@@ -256,6 +256,7 @@ absl::Status HealthwireServer::StartStore() {
   rocksdb_max_open_files_ = store_options.max_open_files;
   StoreReplica::Options replica_options;
   replica_options.log = options_.log;
+  replica_options.replica_id = options_.replica_id;
   if (store_options.log_replica) {
     // Every replica of one log shares the log's timeline (same revisions),
     // so subscribers resume on any of them.

@@ -101,6 +101,8 @@ class HealthwireServer {
     // With a store: the store is a replica of the log (StoreReplica). With a
     // gateway and no store: the gateway publishes to the log (LogIngestor).
     CommitLogOptions log;
+    // Cluster mode (store): StoreReplica::Options::replica_id.
+    std::string replica_id;
     // Reads with min_log_sequence / min_revision (--read_wait_max,
     // --read_wait_max_waiting).
     ReadGate::Options read_wait;

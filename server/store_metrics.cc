@@ -106,6 +106,17 @@ std::string StoreMetricsText(EventStore& store, const EventStoreService& service
         absl::StrCat(replica.deliveries_applied()), "counter");
   Gauge(&text, "healthwire_replica_apply_errors_total", "Failed applies since start (retried).",
         absl::StrCat(replica.apply_errors()), "counter");
+  Gauge(&text, "healthwire_erasure_stream_jobs_pending",
+        "Erasures whose messages are not deleted from the stream yet (waiting for a replica "
+        "behind them while healthwire_erasure_stream_blocked is 1).",
+        absl::StrCat(replica.erasure_stream_jobs_pending()));
+  Gauge(&text, "healthwire_erasure_stream_blocked",
+        "1 while the oldest pending erasure waits for a registered replica that has not applied "
+        "it (GetStatus names it; hwctl replicas).",
+        replica.erasure_stream_blocked_by().empty() ? "0" : "1");
+  Gauge(&text, "healthwire_erasure_stream_messages_deleted_total",
+        "Erased people's messages deleted from the stream by this replica since start.",
+        absl::StrCat(replica.erasure_stream_messages_deleted()), "counter");
   AppendMetricHeader(&text, "healthwire_replica_digest_info", "gauge",
                      "The running digest of what was applied, at the applied sequence (equal on "
                      "replicas in step).");

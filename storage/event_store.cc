@@ -128,6 +128,10 @@ absl::StatusOr<EventStore::LogPosition> EventStore::ReadLogPosition() const {
   return impl_->ReadLogPosition();
 }
 
+absl::StatusOr<EventStore::LogPosition> EventStore::ReadDurableLogPosition() {
+  return impl_->ReadDurableLogPosition();
+}
+
 absl::StatusOr<std::vector<EventStore::StreamDeletionJob>> EventStore::ListStreamDeletionJobs(
     size_t max_jobs) const {
   return impl_->ListStreamDeletionJobs(max_jobs);

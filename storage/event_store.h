@@ -376,6 +376,9 @@ class EventStore {
   absl::StatusOr<LogApplyResult> ApplyLogCalls(std::vector<LogCall> calls);
   // The durable LogPosition (zero/empty for a store that applied nothing).
   absl::StatusOr<LogPosition> ReadLogPosition() const;
+  // ReadLogPosition after syncing the WAL: a position that survives a crash
+  // also with sync_writes false (what a replica reports to the registry).
+  absl::StatusOr<LogPosition> ReadDurableLogPosition();
 
   // Erasure of a person's messages from the commit log. ApplyLogCalls
   // records, for every delivery whose events all have one user_id, which

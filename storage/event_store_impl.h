@@ -92,6 +92,7 @@ class EventStore::Impl {
   // ---- cluster mode: the log feeder (event_store_log_feeder.cc) ----
   absl::StatusOr<LogApplyResult> ApplyLogCalls(std::vector<LogCall> calls);
   absl::StatusOr<LogPosition> ReadLogPosition() const;
+  absl::StatusOr<LogPosition> ReadDurableLogPosition();
   absl::StatusOr<std::vector<StreamDeletionJob>> ListStreamDeletionJobs(size_t max_jobs) const;
   absl::Status FinishStreamDeletionJob(uint64_t erasure_sequence);
   const std::string& path() const { return options_.path; }

@@ -72,6 +72,18 @@ absl::StatusOr<EventStore::LogPosition> EventStore::Impl::ReadLogPosition() cons
   return position;
 }
 
+absl::StatusOr<EventStore::LogPosition> EventStore::Impl::ReadDurableLogPosition() {
+  // Read first, then sync: everything written up to what was read is then on
+  // disk (a later write may be too; that is not reported).
+  absl::StatusOr<LogPosition> position = ReadLogPosition();
+  if (!position.ok()) return position;
+  if (absl::Status synced = FromRocksDb(db_->FlushWAL(/*sync=*/true), "cannot sync the WAL");
+      !synced.ok()) {
+    return synced;
+  }
+  return position;
+}
+
 absl::StatusOr<EventStore::LogApplyResult> EventStore::Impl::ApplyLogCalls(
     std::vector<LogCall> calls) {
   if (!options_.log_replica) {

@@ -23,6 +23,10 @@ ABSL_FLAG(int, log_max_pending, 4096,
           "Cluster mode (gateway): publishes awaiting their PubAck before webhooks get 503.");
 ABSL_FLAG(absl::Duration, log_duplicate_window, absl::Minutes(2),
           "Cluster mode: the stream's Nats-Msg-Id duplicate window.");
+ABSL_FLAG(std::string, replica_id, "",
+          "Cluster mode (store): this replica's name in the log's replica registry (hwctl "
+          "replicas); erased people's messages leave the stream once every registered replica "
+          "applied the erasure. Empty: <host name>:<absolute --data_dir>. One per data folder.");
 
 namespace healthwire {
 
@@ -43,6 +47,7 @@ void ApplyLogFlags(HealthwireServer::Options* options) {
   log.max_message_bytes = absl::GetFlag(FLAGS_log_max_message_mb) << 20;
   log.max_pending_publishes = absl::GetFlag(FLAGS_log_max_pending);
   log.duplicate_window = absl::GetFlag(FLAGS_log_duplicate_window);
+  options->replica_id = absl::GetFlag(FLAGS_replica_id);
 }
 
 }  // namespace healthwire

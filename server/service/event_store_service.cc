@@ -479,6 +479,10 @@ v1::GetStatusResponse EventStoreService::Status() const {
     out->set_malformed_skipped(status.malformed_skipped);
     out->set_apply_errors(status.apply_errors);
     out->set_last_error(status.last_error);
+    out->set_replica_id(status.replica_id);
+    out->set_erasure_stream_jobs_pending(status.eraser.jobs_pending);
+    out->set_erasure_stream_blocked_by(status.eraser.blocked_by);
+    out->set_erasure_stream_messages_deleted(status.eraser.messages_deleted);
   }
   return response;
 }

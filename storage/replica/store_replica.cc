@@ -2,7 +2,11 @@
 
 #include <nats/nats.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <climits>
+#include <filesystem>
 #include <utility>
 #include <vector>
 
@@ -25,13 +29,64 @@ absl::StatusOr<std::unique_ptr<StoreReplica>> StoreReplica::Start(EventStore* st
     absl::Status ensured = replica->log_->EnsureStream(absl::Now() + options.ready_timeout);
     if (!ensured.ok()) return ensured;
   }
-  absl::StatusOr<EventStore::LogPosition> position = store->ReadLogPosition();
+  absl::StatusOr<EventStore::LogPosition> position = store->ReadDurableLogPosition();
   if (!position.ok()) return position.status();
   {
     absl::MutexLock lock(&replica->mu_);
     replica->status_.applied_sequence = position->applied_sequence;
     replica->status_.digest_hex = absl::BytesToHexString(position->digest);
     replica->status_.store_revision = store->CurrentRevision();
+  }
+  // Register first, then read how far erasures deleted the log (the
+  // eraser does the two in the other order; ReplicaRegistry explains why).
+  replica->replica_id_ =
+      options.replica_id.empty() ? DefaultReplicaId(store->path()) : options.replica_id;
+  absl::StatusOr<std::unique_ptr<ReplicaRegistry>> registry =
+      ReplicaRegistry::Open(replica->log_.get());
+  if (!registry.ok()) return registry.status();
+  replica->registry_ = *std::move(registry);
+  // Registered before and not past this folder: the entry, updated in
+  // place, has held every deletion back to it since (continuous). Else a
+  // new registration, checked against erased_through below.
+  absl::StatusOr<std::optional<ReplicaRegistry::Entry>> existing =
+      replica->registry_->Lookup(replica->replica_id_);
+  if (!existing.ok()) return existing.status();
+  bool continuous = false;
+  if (existing->has_value() && (*existing)->applied_sequence <= position->applied_sequence) {
+    continuous = replica->registry_
+                     ->Report(replica->replica_id_, position->applied_sequence,
+                              (*existing)->revision)
+                     .ok();
+  }
+  if (!continuous) {
+    if (absl::Status reported =
+            replica->registry_->Report(replica->replica_id_, position->applied_sequence);
+        !reported.ok()) {
+      return reported;
+    }
+  }
+  replica->reported_sequence_ = position->applied_sequence;
+  replica->reported_at_ = absl::Now();
+  absl::StatusOr<uint64_t> erased_through = replica->registry_->ErasedThrough();
+  if (!erased_through.ok()) return erased_through.status();
+  if (position->applied_sequence < *erased_through && !continuous) {
+    // Not a replica of this log any more: others must not wait for it.
+    (void)replica->registry_->Forget(replica->replica_id_);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this data folder has applied the commit log up to sequence ",
+        position->applied_sequence, ", but erasures deleted messages of the log up to sequence ",
+        *erased_through,
+        ", so it cannot catch up from the log: start the replica from a checkpoint of a "
+        "running replica instead (hwctl backup --store=REPLICA, then copy the checkpoint "
+        "folder to --data_dir)"));
+  }
+  {
+    absl::MutexLock lock(&replica->mu_);
+    replica->status_.replica_id = replica->replica_id_;
+  }
+  if (options.delete_erased_messages) {
+    replica->eraser_ = std::make_unique<StreamEraser>(store, replica->log_.get(),
+                                                      replica->registry_.get(), options.eraser);
   }
   replica->thread_ = std::thread([r = replica.get()] { r->Run(); });
   replica->log_state_thread_ = std::thread([r = replica.get()] { r->WatchLogState(); });
@@ -58,6 +113,15 @@ absl::StatusOr<std::string> StoreReplica::LogTimeline(const Options& options) {
       absl::string_view(reinterpret_cast<const char*>(digest), 16));
 }
 
+std::string StoreReplica::DefaultReplicaId(const std::string& data_dir) {
+  char host[HOST_NAME_MAX + 1] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  std::error_code error;
+  std::filesystem::path folder = std::filesystem::absolute(data_dir, error);
+  if (error) folder = data_dir;
+  return absl::StrCat(host, ":", folder.lexically_normal().string());
+}
+
 StoreReplica::~StoreReplica() {
   {
     absl::MutexLock lock(&mu_);
@@ -65,6 +129,7 @@ StoreReplica::~StoreReplica() {
   }
   if (thread_.joinable()) thread_.join();
   if (log_state_thread_.joinable()) log_state_thread_.join();
+  eraser_.reset();
 }
 
 void StoreReplica::WatchLogState() {
@@ -72,12 +137,50 @@ void StoreReplica::WatchLogState() {
   while (true) {
     // Short: this thread is joined at shutdown, when the servers may be gone.
     absl::StatusOr<StreamState> state = log_->GetStreamState(absl::Seconds(1));
+    ReportProgress();
     absl::MutexLock lock(&mu_);
     if (state.ok()) {
       status_.log_last_sequence = state->last_sequence;
       status_.log_checked_at = absl::Now();
     }
     if (mu_.AwaitWithTimeout(absl::Condition(&stopping), options_.log_state_interval)) return;
+  }
+}
+
+void StoreReplica::ReportProgress() {
+  // Also unchanged, now and then: an entry forgotten while the replica runs
+  // comes back.
+  if (applied_sequence() == reported_sequence_ && absl::Now() - reported_at_ < absl::Seconds(10)) {
+    return;
+  }
+  // Only what is on disk: the erasers delete messages on this figure.
+  absl::StatusOr<EventStore::LogPosition> durable = store_->ReadDurableLogPosition();
+  if (!durable.ok()) return;
+  // In place only: an entry forgotten while this replica ran (hwctl
+  // replicas --forget) may have let erasers delete messages it has not
+  // applied, so it stops applying (restarted, Start decides).
+  absl::StatusOr<std::optional<ReplicaRegistry::Entry>> existing = registry_->Lookup(replica_id_);
+  if (!existing.ok()) return;
+  absl::Status reported =
+      existing->has_value()
+          ? registry_->Report(replica_id_, durable->applied_sequence, (*existing)->revision)
+          : absl::FailedPreconditionError("forgotten");
+  if (absl::IsFailedPrecondition(reported)) {
+    absl::MutexLock lock(&mu_);
+    if (!forgotten_) {
+      logging::Error("replica: this replica was removed from the replica registry while it ran "
+                     "(hwctl replicas --forget); it stops applying the log: restart it",
+                     {{"replica_id", replica_id_}});
+    }
+    forgotten_ = true;
+    status_.applying = false;
+    status_.last_error =
+        "removed from the replica registry while running (hwctl replicas --forget): restart it";
+    return;
+  }
+  if (reported.ok()) {
+    reported_sequence_ = durable->applied_sequence;
+    reported_at_ = absl::Now();
   }
 }
 
@@ -113,6 +216,7 @@ StoreReplica::Status StoreReplica::GetStatus() const {
     status = status_;
   }
   status.log_connected = log_->IsConnected();
+  if (eraser_ != nullptr) status.eraser = eraser_->GetStatus();
   return status;
 }
 
@@ -147,7 +251,15 @@ void StoreReplica::Run() {
     absl::MutexLock lock(&mu_);
     status_.last_error = error.ToString();
   };
+  auto forgotten = [this] {
+    absl::MutexLock lock(&mu_);
+    return forgotten_;
+  };
   while (!stopping()) {
+    if (forgotten()) {
+      absl::SleepFor(absl::Milliseconds(250));
+      continue;
+    }
     // Nothing is read from the log while it could not be written.
     if (!WaitUntilStoreWritable()) break;
     if (consumer == nullptr) {
@@ -232,6 +344,7 @@ void StoreReplica::Run() {
       absl::SleepFor(absl::Milliseconds(250));
       continue;
     }
+    if (applied->stream_deletion_jobs > 0 && eraser_ != nullptr) eraser_->Wake();
     absl::MutexLock lock(&mu_);
     for (size_t i = 0; i < applied->erasures.size(); ++i) {
       if (!applied->erasures[i].has_value()) continue;

@@ -20,6 +20,13 @@
 // it cannot write, with that reason in Status::last_error; it resumes by
 // itself once space is freed. Nothing is lost: the log still holds it all.
 //
+// Erased people's messages: the replica registers in the log's
+// ReplicaRegistry (its durable applied sequence, every log_state_interval)
+// and its StreamEraser deletes the messages of an erasure once every
+// registered replica has applied it. Start refuses a store that is behind
+// the registry's erased_through: messages it would need are gone (seed it
+// from a replica's checkpoint instead).
+//
 // Thread-safe: GetStatus and the Wait calls may be used from any thread. The
 // store (opened with log_replica) must outlive the replica.
 #ifndef HEALTHWIRE_STORAGE_REPLICA_STORE_REPLICA_H_
@@ -38,6 +45,8 @@
 #include "absl/time/time.h"
 #include "storage/commit_log/commit_log.h"
 #include "storage/event_store.h"
+#include "storage/replica/replica_registry.h"
+#include "storage/replica/stream_eraser.h"
 
 namespace healthwire {
 
@@ -59,6 +68,15 @@ class StoreReplica {
     // While the store cannot write (disk at its reserve, writes stopped),
     // how often the replica checks whether it can again.
     absl::Duration health_retry_interval = absl::Milliseconds(250);
+    // This replica's name in the registry; empty: "<host name>:<data folder>".
+    // Unique per data folder: a folder copied from a checkpoint is another
+    // replica.
+    std::string replica_id;
+    // Delete erased people's messages from the stream (StreamEraser). Off:
+    // this replica still registers (so others wait for it) but deletes
+    // nothing itself.
+    bool delete_erased_messages = true;
+    StreamEraser::Options eraser;
   };
 
   struct Status {
@@ -87,6 +105,9 @@ class StoreReplica {
     // Whether the replica is applying: false while its store cannot write
     // (last_error says why) or the log is unreachable.
     bool applying = true;
+    std::string replica_id;
+    // Its StreamEraser (zero when off).
+    StreamEraser::Status eraser;
   };
 
   static absl::StatusOr<std::unique_ptr<StoreReplica>> Start(EventStore* store,
@@ -94,6 +115,9 @@ class StoreReplica {
   ~StoreReplica();
   StoreReplica(const StoreReplica&) = delete;
   StoreReplica& operator=(const StoreReplica&) = delete;
+
+  // The default replica id of a store in `data_dir` on this host.
+  static std::string DefaultReplicaId(const std::string& data_dir);
 
   // The timeline every replica of the log `options.log` shares (see
   // EventStore::Options::timeline_id): derived from the stream's name and
@@ -113,7 +137,8 @@ class StoreReplica {
   // Cluster-mode EraseUser: publishes an erasure entry to the log, waits
   // until this replica applied it (every replica applies it at the same
   // place, with the same result), and answers what it erased. The person's
-  // earlier messages stay in the JetStream stream (see README "Erasure").
+  // own messages leave the stream once every registered replica applied the
+  // erasure (StreamEraser; README "Erasure").
   // DeadlineExceeded when this replica did not get there in time (the
   // erasure still happens everywhere).
   absl::StatusOr<v1::EraseUserResponse> EraseThroughLog(const StoreSubject& subject,
@@ -123,12 +148,19 @@ class StoreReplica {
   StoreReplica(EventStore* store, const Options& options) : store_(store), options_(options) {}
   void Run();
   void WatchLogState();
+  // Reports the durable applied sequence to the registry when it moved.
+  void ReportProgress();
   // Blocks while the store cannot write, recording why; false when stopping.
   bool WaitUntilStoreWritable();
 
   EventStore* const store_;
   const Options options_;
   std::unique_ptr<CommitLog> log_;
+  std::string replica_id_;
+  std::unique_ptr<ReplicaRegistry> registry_;
+  std::unique_ptr<StreamEraser> eraser_;
+  uint64_t reported_sequence_ = 0;  // WatchLogState's thread only
+  absl::Time reported_at_;
 
   mutable absl::Mutex mu_;
   Status status_ ABSL_GUARDED_BY(mu_);
@@ -137,6 +169,8 @@ class StoreReplica {
   static constexpr size_t kRememberedErasures = 256;
   std::map<uint64_t, v1::EraseUserResponse> erasures_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Removed from the registry while running: applies nothing more.
+  bool forgotten_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
   std::thread log_state_thread_;
 };

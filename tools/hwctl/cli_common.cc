@@ -189,5 +189,14 @@ absl::StatusOr<RecordQuery> RecordQueryFromFlags(const std::vector<std::string>&
   return RecordQuery{*std::move(subject), *type};
 }
 
+std::string JsonString(absl::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    if (static_cast<unsigned char>(c) >= 0x20) out.push_back(c);
+  }
+  return out + "\"";
+}
+
 }  // namespace hwctl
 }  // namespace healthwire

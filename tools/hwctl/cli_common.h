@@ -57,6 +57,10 @@ absl::StatusOr<v1::Subject> SubjectFromFlags();
 // A human description of `subject`: `user "abc"` or `reference "p-1"`.
 std::string DescribeSubject(const v1::Subject& subject);
 
+// `text` as a JSON string literal for --json output (quotes and backslashes
+// escaped, control characters dropped).
+std::string JsonString(absl::string_view text);
+
 // --type as a data type (required). InvalidArgument when missing or unknown.
 absl::StatusOr<v1::EventType> DataTypeFromFlags();
 

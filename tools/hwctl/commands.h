@@ -20,6 +20,7 @@ const Subcommand& ReplayCommand();
 const Subcommand& StatusCommand();
 const Subcommand& EraseCommand();
 const Subcommand& BackfillsCommand();
+const Subcommand& ReplicasCommand();
 
 }  // namespace hwctl
 }  // namespace healthwire

@@ -22,7 +22,7 @@ const std::vector<const Subcommand*>& AllCommands() {
                                          &UserCommand(),   &SendCommand(), &SimulateCommand(),
                                          &BackupCommand(), &ExportCommand(), &ReplayCommand(),
                                          &StatusCommand(), &EraseCommand(),
-                                         &BackfillsCommand()};
+                                         &BackfillsCommand(), &ReplicasCommand()};
   return *commands;
 }
 

@@ -81,15 +81,6 @@ std::optional<uint64_t> FolderBytes(const std::string& folder) {
   return total;
 }
 
-std::string JsonString(absl::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    if (static_cast<unsigned char>(c) >= 0x20) out.push_back(c);
-  }
-  return out + "\"";
-}
-
 int RunStatus(const ParsedArguments& arguments) {
   const Subcommand& command = StatusCommand();
   if (!arguments.positional.empty()) return UsageError(command, "takes no arguments");
@@ -159,6 +150,18 @@ int RunStatus(const ParsedArguments& arguments) {
         absl::StrCat(log.deliveries_applied()));
     json.emplace_back("malformed_skipped", absl::StrCat(log.malformed_skipped()));
     json.emplace_back("apply_errors", absl::StrCat(log.apply_errors()));
+    add_text("replica id", "replica_id", log.replica_id());
+    add("erased messages", "erasure_stream_jobs_pending",
+        log.erasure_stream_jobs_pending() == 0
+            ? absl::StrCat("none pending (", log.erasure_stream_messages_deleted(),
+                           " deleted from the log since start)")
+            : absl::StrCat(log.erasure_stream_jobs_pending(),
+                           " erasures not deleted from the log yet",
+                           log.erasure_stream_blocked_by().empty()
+                               ? ""
+                               : absl::StrCat(", waiting for ", log.erasure_stream_blocked_by())),
+        absl::StrCat(log.erasure_stream_jobs_pending()));
+    json.emplace_back("erasure_stream_blocked_by", JsonString(log.erasure_stream_blocked_by()));
     add("replica error", "last_error", log.last_error().empty() ? "none" : log.last_error(),
         log.last_error().empty() ? "null" : JsonString(log.last_error()));
   }
