@@ -53,8 +53,10 @@ absl::Status StreamEraser::DeleteMessage(uint64_t sequence) {
   jsOptions_Init(&options);
   options.Wait = absl::ToInt64Milliseconds(log_->options().api_timeout);
   jsErrCode err = static_cast<jsErrCode>(0);
+  // Erase, not only delete: the server overwrites the message's bytes in
+  // its files (health data), on every server of the stream's group.
   natsStatus s =
-      js_DeleteMsg(log_->jetstream(), log_->options().stream.c_str(), sequence, &options, &err);
+      js_EraseMsg(log_->jetstream(), log_->options().stream.c_str(), sequence, &options, &err);
   if (s == NATS_OK) return absl::OkStatus();
   // Already deleted (by another replica's eraser, or before a crash): the
   // server only says "delete failed", so look.

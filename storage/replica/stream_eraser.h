@@ -10,8 +10,9 @@
 //   2. reads the registry: while a registered replica has applied less than
 //      E, the job waits (jobs_pending, blocked_by name it; a replica gone for
 //      good is forgotten with `hwctl replicas --forget`);
-//   3. deletes each message (nats.c js_DeleteMsg; one already gone counts as
-//      deleted, since every replica's eraser does the same job);
+//   3. erases each message (nats.c js_EraseMsg: deleted and its bytes
+//      overwritten in the servers' files; one already gone counts as done,
+//      since every replica's eraser does the same job);
 //   4. removes the job (EventStore::FinishStreamDeletionJob).
 // A crash anywhere redoes the job's remaining steps after restart. The
 // erasure entry itself (the subject's id, no health data) stays: a replica

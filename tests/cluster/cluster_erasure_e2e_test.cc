@@ -3,7 +3,8 @@
 // webhooks go through the gateway into the log; `hwctl erase` against one
 // replica puts the erasure into the log, and both replicas then answer
 // NOT_FOUND for the person, keep the other person, and replay the same
-// change log without a byte of the erased data.
+// change log without a byte of the erased data; the person's messages then
+// leave the stream (GetStatus, hwctl replicas).
 #include <memory>
 #include <string>
 #include <vector>
@@ -122,6 +123,41 @@ TEST(ClusterErasureE2eTest, HwctlEraseOnOneReplicaErasesOnEveryReplica) {
     EXPECT_EQ(replays[0][i].SerializeAsString(), replays[1][i].SerializeAsString())
         << "revision " << i + 1 << " differs between the replicas";
   }
+
+  // The person's three deliveries leave the stream: both replicas applied
+  // the erasure, so their erasers delete them (GetStatus says so).
+  for (const auto& stub : stubs) {
+    ASSERT_TRUE(testing::PollUntil(
+        [&] {
+          grpc::ClientContext context;
+          v1::GetStatusResponse status;
+          return stub->GetStatus(&context, v1::GetStatusRequest(), &status).ok() &&
+                 status.replica().erasure_stream_jobs_pending() == 0 &&
+                 status.replica().erasure_stream_messages_deleted() >= 3;
+        },
+        absl::Seconds(60)));
+  }
+  // hwctl replicas lists both, nothing behind the erasure.
+  absl::StatusOr<std::unique_ptr<ChildProcess>> replicas =
+      ChildProcess::Start("tools/hwctl/hwctl", {"replicas", log_flag});
+  ASSERT_TRUE(replicas.ok()) << replicas.status();
+  exit_code = (*replicas)->Wait(absl::Seconds(60));
+  ASSERT_TRUE(exit_code.ok() && *exit_code == 0) << (*replicas)->Stderr();
+  EXPECT_TRUE(absl::StrContains((*replicas)->Stdout(), "2 replica(s):")) << (*replicas)->Stdout();
+  EXPECT_TRUE(absl::StrContains((*replicas)->Stdout(), store_a.path())) << (*replicas)->Stdout();
+  EXPECT_TRUE(absl::StrContains((*replicas)->Stdout(), store_b.path())) << (*replicas)->Stdout();
+  EXPECT_TRUE(absl::StrContains((*replicas)->Stdout(), "erased through: log sequence "))
+      << (*replicas)->Stdout();
+  EXPECT_FALSE(absl::StrContains((*replicas)->Stdout(), "BEHIND")) << (*replicas)->Stdout();
+  // Forgetting a replica that is not registered is a clear "not found".
+  absl::StatusOr<std::unique_ptr<ChildProcess>> forget = ChildProcess::Start(
+      "tools/hwctl/hwctl", {"replicas", log_flag, "--forget=no-such-replica"});
+  ASSERT_TRUE(forget.ok()) << forget.status();
+  exit_code = (*forget)->Wait(absl::Seconds(60));
+  ASSERT_TRUE(exit_code.ok());
+  EXPECT_EQ(*exit_code, 4) << (*forget)->Stderr();
+  EXPECT_TRUE(absl::StrContains((*forget)->Stderr(), "no replica \"no-such-replica\""))
+      << (*forget)->Stderr();
 }
 
 }  // namespace
