@@ -165,17 +165,27 @@ void StoreReplica::ReportProgress() {
       existing->has_value()
           ? registry_->Report(replica_id_, durable->applied_sequence, (*existing)->revision)
           : absl::FailedPreconditionError("forgotten");
+  if (absl::IsFailedPrecondition(reported) && existing->has_value()) {
+    // The update was refused: gone or changed by someone else, or only a
+    // failed write (then the entry is still the one read: try again later).
+    absl::StatusOr<std::optional<ReplicaRegistry::Entry>> again = registry_->Lookup(replica_id_);
+    if (!again.ok() || (again->has_value() && (*again)->revision == (*existing)->revision)) {
+      return;
+    }
+  }
   if (absl::IsFailedPrecondition(reported)) {
     absl::MutexLock lock(&mu_);
     if (!forgotten_) {
-      logging::Error("replica: this replica was removed from the replica registry while it ran "
-                     "(hwctl replicas --forget); it stops applying the log: restart it",
+      logging::Error("replica: this replica's registry entry was removed (hwctl replicas "
+                     "--forget) or written by another process with the same --replica_id while "
+                     "it ran; it stops applying the log: restart it (with its own --replica_id)",
                      {{"replica_id", replica_id_}});
     }
     forgotten_ = true;
     status_.applying = false;
     status_.last_error =
-        "removed from the replica registry while running (hwctl replicas --forget): restart it";
+        "removed from the replica registry while running (hwctl replicas --forget), or another "
+        "replica uses the same --replica_id: restart it";
     return;
   }
   if (reported.ok()) {
