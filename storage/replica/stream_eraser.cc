@@ -10,6 +10,11 @@
 #include "common/logging.h"
 
 namespace healthwire {
+namespace {
+
+constexpr absl::Duration kWarnAfter = absl::Seconds(10);
+
+}  // namespace
 
 StreamEraser::StreamEraser(EventStore* store, CommitLog* log, ReplicaRegistry* registry,
                            const Options& options)
@@ -112,7 +117,14 @@ void StreamEraser::Pass() {
       const std::string blocked = absl::StrJoin(behind, ", ");
       absl::MutexLock lock(&mu_);
       status_.blocked_by = blocked;
-      if (last_blocked_log_ != absl::StrCat(job.erasure_sequence, blocked)) {
+      if (blocked_job_ != job.erasure_sequence) {
+        blocked_job_ = job.erasure_sequence;
+        blocked_since_ = absl::Now();
+      }
+      // Replicas report once a second, so every erasure waits a moment for
+      // them: warn only about a wait that lasts.
+      if (absl::Now() - blocked_since_ >= kWarnAfter &&
+          last_blocked_log_ != absl::StrCat(job.erasure_sequence, blocked)) {
         last_blocked_log_ = absl::StrCat(job.erasure_sequence, blocked);
         logging::Warning(
             "stream eraser: the erasure's messages stay in the log until these replicas have "
@@ -135,6 +147,7 @@ void StreamEraser::Pass() {
                   {{"erasure_sequence", job.erasure_sequence},
                    {"messages", job.sequences.size()}});
     absl::MutexLock lock(&mu_);
+    blocked_job_ = 0;
     ++status_.jobs_finished;
     if (status_.jobs_pending > 0) --status_.jobs_pending;
     status_.blocked_by.clear();

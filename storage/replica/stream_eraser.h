@@ -83,6 +83,9 @@ class StreamEraser {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   std::string last_blocked_log_ ABSL_GUARDED_BY(mu_);
+  // The job waiting for replicas behind it, and since when (0: none).
+  uint64_t blocked_job_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time blocked_since_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 
