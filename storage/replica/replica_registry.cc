@@ -4,13 +4,12 @@
 
 #include <algorithm>
 
-#include <openssl/evp.h>
-
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "storage/commit_log/delivery_id.h"
 
 namespace healthwire {
 namespace {
@@ -21,12 +20,13 @@ constexpr char kErasedThroughKey[] = "erased_through";
 // Key-value keys allow few characters; a replica id is any string (a host
 // name and a folder), so its key is a hash of it and the value names it.
 std::string ReplicaKey(absl::string_view replica_id) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(replica_id.data(), replica_id.size(), digest, &length, EVP_sha256(), nullptr);
-  return absl::StrCat(kReplicaKeyPrefix,
-                      absl::BytesToHexString(absl::string_view(
-                          reinterpret_cast<const char*>(digest), 16)));
+  return absl::StrCat(kReplicaKeyPrefix, absl::BytesToHexString(
+                                             Sha256Bytes(std::string(replica_id)).substr(0, 16)));
+}
+
+absl::string_view ValueOf(kvEntry* entry) {
+  return absl::string_view(static_cast<const char*>(kvEntry_Value(entry)),
+                           static_cast<size_t>(kvEntry_ValueLen(entry)));
 }
 
 // "<applied_sequence> <reported unix ms> <replica id>"
@@ -48,6 +48,40 @@ bool DecodeEntry(absl::string_view value, ReplicaRegistry::Entry* entry) {
 
 absl::Status KvStatus(natsStatus s, absl::string_view what) {
   return NatsStatus(s, 0, absl::StrCat(what, " (replica registry)"));
+}
+
+// The replica entry under `key`; nullopt when there is none.
+absl::StatusOr<std::optional<ReplicaRegistry::Entry>> GetEntry(kvStore* kv, const char* key) {
+  kvEntry* kv_entry = nullptr;
+  natsStatus s = kvStore_Get(&kv_entry, kv, key);
+  if (s == NATS_NOT_FOUND) return std::optional<ReplicaRegistry::Entry>();
+  if (s != NATS_OK) return KvStatus(s, "cannot read a replica's entry");
+  ReplicaRegistry::Entry entry;
+  const bool decoded = DecodeEntry(ValueOf(kv_entry), &entry);
+  entry.revision = kvEntry_Revision(kv_entry);
+  kvEntry_Destroy(kv_entry);
+  if (!decoded) {
+    return absl::DataLossError(absl::StrCat("a malformed entry ", key, " in the replica registry"));
+  }
+  return std::optional<ReplicaRegistry::Entry>(std::move(entry));
+}
+
+// erased_through and its key-value revision; nullopt when it was never set.
+struct ErasedThroughValue {
+  uint64_t sequence = 0;
+  uint64_t revision = 0;
+};
+absl::StatusOr<std::optional<ErasedThroughValue>> GetErasedThrough(kvStore* kv) {
+  kvEntry* entry = nullptr;
+  natsStatus s = kvStore_Get(&entry, kv, kErasedThroughKey);
+  if (s == NATS_NOT_FOUND) return std::optional<ErasedThroughValue>();
+  if (s != NATS_OK) return KvStatus(s, "cannot read how far erasures deleted the log");
+  ErasedThroughValue value;
+  const bool parsed = absl::SimpleAtoi(ValueOf(entry), &value.sequence);
+  value.revision = kvEntry_Revision(entry);
+  kvEntry_Destroy(entry);
+  if (!parsed) return absl::DataLossError("a malformed erased_through in the replica registry");
+  return std::optional<ErasedThroughValue>(value);
 }
 
 }  // namespace
@@ -98,19 +132,7 @@ absl::Status ReplicaRegistry::Report(absl::string_view replica_id, uint64_t appl
 
 absl::StatusOr<std::optional<ReplicaRegistry::Entry>> ReplicaRegistry::Lookup(
     absl::string_view replica_id) {
-  kvEntry* kv_entry = nullptr;
-  natsStatus s = kvStore_Get(&kv_entry, kv_, ReplicaKey(replica_id).c_str());
-  if (s == NATS_NOT_FOUND) return std::optional<Entry>();
-  if (s != NATS_OK) return KvStatus(s, "cannot read the replica's entry");
-  Entry entry;
-  const bool decoded =
-      DecodeEntry(absl::string_view(static_cast<const char*>(kvEntry_Value(kv_entry)),
-                                    static_cast<size_t>(kvEntry_ValueLen(kv_entry))),
-                  &entry);
-  entry.revision = kvEntry_Revision(kv_entry);
-  kvEntry_Destroy(kv_entry);
-  if (!decoded) return absl::DataLossError("a malformed entry in the replica registry");
-  return std::optional<Entry>(std::move(entry));
+  return GetEntry(kv_, ReplicaKey(replica_id).c_str());
 }
 
 absl::Status ReplicaRegistry::Forget(absl::string_view replica_id) {
@@ -137,26 +159,12 @@ absl::StatusOr<std::vector<ReplicaRegistry::Entry>> ReplicaRegistry::List() {
   absl::Status listed;
   for (int i = 0; i < keys.Count && listed.ok(); ++i) {
     if (!absl::StartsWith(keys.Keys[i], kReplicaKeyPrefix)) continue;
-    kvEntry* kv_entry = nullptr;
-    s = kvStore_Get(&kv_entry, kv_, keys.Keys[i]);
-    if (s == NATS_NOT_FOUND) continue;  // forgotten meanwhile
-    if (s != NATS_OK) {
-      listed = KvStatus(s, "cannot read a replica's entry");
+    absl::StatusOr<std::optional<Entry>> entry = GetEntry(kv_, keys.Keys[i]);
+    if (!entry.ok()) {
+      listed = entry.status();
       break;
     }
-    Entry entry;
-    const bool decoded = DecodeEntry(
-        absl::string_view(static_cast<const char*>(kvEntry_Value(kv_entry)),
-                          static_cast<size_t>(kvEntry_ValueLen(kv_entry))),
-        &entry);
-    entry.revision = kvEntry_Revision(kv_entry);
-    kvEntry_Destroy(kv_entry);
-    if (!decoded) {
-      listed = absl::DataLossError(
-          absl::StrCat("a malformed entry ", keys.Keys[i], " in the replica registry"));
-      break;
-    }
-    entries.push_back(std::move(entry));
+    if (entry->has_value()) entries.push_back(**std::move(entry));  // else forgotten meanwhile
   }
   kvKeysList_Destroy(&keys);
   if (!listed.ok()) return listed;
@@ -166,44 +174,27 @@ absl::StatusOr<std::vector<ReplicaRegistry::Entry>> ReplicaRegistry::List() {
 }
 
 absl::StatusOr<uint64_t> ReplicaRegistry::ErasedThrough() {
-  kvEntry* entry = nullptr;
-  natsStatus s = kvStore_Get(&entry, kv_, kErasedThroughKey);
-  if (s == NATS_NOT_FOUND) return 0;
-  if (s != NATS_OK) return KvStatus(s, "cannot read how far erasures deleted the log");
-  uint64_t sequence = 0;
-  const bool parsed = absl::SimpleAtoi(
-      absl::string_view(static_cast<const char*>(kvEntry_Value(entry)),
-                        static_cast<size_t>(kvEntry_ValueLen(entry))),
-      &sequence);
-  kvEntry_Destroy(entry);
-  if (!parsed) return absl::DataLossError("a malformed erased_through in the replica registry");
-  return sequence;
+  absl::StatusOr<std::optional<ErasedThroughValue>> current = GetErasedThrough(kv_);
+  if (!current.ok()) return current.status();
+  return current->has_value() ? (*current)->sequence : 0;
 }
 
 absl::Status ReplicaRegistry::RaiseErasedThrough(uint64_t erasure_sequence) {
   const std::string value = absl::StrCat(erasure_sequence);
   // Compare-and-set: two erasers may race; the higher value stays.
   for (int attempt = 0; attempt < 100; ++attempt) {
-    kvEntry* entry = nullptr;
-    natsStatus s = kvStore_Get(&entry, kv_, kErasedThroughKey);
+    absl::StatusOr<std::optional<ErasedThroughValue>> current = GetErasedThrough(kv_);
+    if (!current.ok()) return current.status();
     uint64_t revision = 0;
-    if (s == NATS_NOT_FOUND) {
+    natsStatus s;
+    if (!current->has_value()) {
       s = kvStore_Create(&revision, kv_, kErasedThroughKey, value.data(),
                          static_cast<int>(value.size()));
-    } else if (s == NATS_OK) {
-      uint64_t current = 0;
-      const bool parsed = absl::SimpleAtoi(
-          absl::string_view(static_cast<const char*>(kvEntry_Value(entry)),
-                            static_cast<size_t>(kvEntry_ValueLen(entry))),
-          &current);
-      const uint64_t last = kvEntry_Revision(entry);
-      kvEntry_Destroy(entry);
-      if (!parsed) return absl::DataLossError("a malformed erased_through in the replica registry");
-      if (current >= erasure_sequence) return absl::OkStatus();
-      s = kvStore_Update(&revision, kv_, kErasedThroughKey, value.data(),
-                         static_cast<int>(value.size()), last);
+    } else if ((*current)->sequence >= erasure_sequence) {
+      return absl::OkStatus();
     } else {
-      return KvStatus(s, "cannot read how far erasures deleted the log");
+      s = kvStore_Update(&revision, kv_, kErasedThroughKey, value.data(),
+                         static_cast<int>(value.size()), (*current)->revision);
     }
     if (s == NATS_OK) return absl::OkStatus();
     // Another eraser wrote first (wrong last sequence / key exists): look again.

@@ -10,11 +10,10 @@
 #include <utility>
 #include <vector>
 
-#include <openssl/evp.h>
-
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "storage/commit_log/delivery_id.h"
 #include "storage/commit_log/log_consumer.h"
 
 namespace healthwire {
@@ -105,12 +104,8 @@ absl::StatusOr<std::string> StoreReplica::LogTimeline(const Options& options) {
   const std::string identity =
       absl::StrCat("healthwire commit log ", options.log.stream, " created ",
                    absl::ToUnixNanos(state->created));
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(identity.data(), identity.size(), digest, &length, EVP_sha256(), nullptr);
   // 32 hex digits, the shape of every store timeline.
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), 16));
+  return absl::BytesToHexString(Sha256Bytes(identity).substr(0, 16));
 }
 
 std::string StoreReplica::DefaultReplicaId(const std::string& data_dir) {
