@@ -27,7 +27,12 @@
 // Entries hold a replica's name (its --replica_id), sequences and times,
 // never health data.
 //
-// Thread-safe: nats.c's key-value handle may be used from any thread.
+// Every read is answered by the bucket stream's leader (not a direct get,
+// which a follower may answer with an older value): the write-then-read rule
+// above needs each read to see every write acknowledged before it.
+//
+// Thread-safe: nats.c's key-value handle and JetStream context may be used
+// from any thread.
 #ifndef HEALTHWIRE_STORAGE_REPLICA_REPLICA_REGISTRY_H_
 #define HEALTHWIRE_STORAGE_REPLICA_REPLICA_REGISTRY_H_
 
@@ -35,6 +40,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -84,11 +90,19 @@ class ReplicaRegistry {
   // none). A store whose applied sequence is below it cannot follow the log.
   absl::StatusOr<uint64_t> ErasedThrough();
   // Raises ErasedThrough to at least `erasure_sequence` (never lowers it,
-  // also when several erasers race).
+  // also when several erasers race: one key per erasure, the highest counts).
   absl::Status RaiseErasedThrough(uint64_t erasure_sequence);
 
  private:
-  explicit ReplicaRegistry(kvStore* kv) : kv_(kv) {}
+  // The keys under `key_prefix`, from the stream leader.
+  absl::StatusOr<std::vector<std::string>> KeysWithPrefix(absl::string_view key_prefix);
+
+  ReplicaRegistry(CommitLog* log, std::string bucket, kvStore* kv)
+      : log_(log), bucket_(std::move(bucket)), kv_(kv) {}
+  // Reads go to the bucket stream's leader through the log's JetStream
+  // context; writes through nats.c's key-value handle.
+  CommitLog* const log_;
+  const std::string bucket_;
   kvStore* const kv_;
 };
 
